@@ -1,0 +1,3 @@
+from realtime.cli import entry_point
+
+entry_point()
