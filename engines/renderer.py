@@ -1,0 +1,45 @@
+"""The renderer protocol: turn a target pose into an image of the reference person.
+
+A renderer is prepared once from the reference photo (its pose, mask, layers or model inputs),
+then ``render(target)`` runs per frame. The target pose is in the reference image's pixel
+coordinates (the retargeter has already mapped the driver onto the avatar). Output: BGR uint8
+HxWx3 at the reference image's size, or BGRA HxWx4 (alpha = person) when the renderer was
+created with ``alpha=True``.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from engines.registry import load_entry
+from realtime.errors import InputError
+from realtime.pose import Pose
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    name: str
+
+    def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None) -> None:
+        """Analyse the reference photo once (estimating its pose when none is given)."""
+
+    @property
+    def rest_pose(self) -> Pose:
+        """The reference person's own pose, in reference pixels (what 'at rest' renders)."""
+
+    def render(self, target: Pose) -> np.ndarray:
+        """The reference person in the target pose."""
+
+    def close(self) -> None: ...
+
+
+# name -> "module:factory"; factories take keyword options and return an unprepared Renderer.
+RENDERERS: dict[str, str] = {}
+
+
+def create_renderer(name: str, **options: Any) -> Renderer:
+    """Make a renderer by name; InputError listing the known names when unknown."""
+    if name not in RENDERERS:
+        raise InputError(f"unknown renderer {name!r}: expected one of {', '.join(sorted(RENDERERS)) or '(none)'}")
+    return load_entry(RENDERERS[name])(**options)
