@@ -49,7 +49,7 @@ def _fmt(v) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("suites", nargs="*", choices=[[], *SUITES] if SUITES else None,
+    parser.add_argument("suites", nargs="*", metavar="SUITE",
                         help="; ".join(f"{k}: {v}" for k, v in SUITES.items()))
     parser.add_argument("--media", default=str(HERE.parent.parent / "shared" / "data" / "media"),
                         help="folder of the shared test footage")
@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(mod, "add_arguments"):
             mod.add_arguments(parser)
     args = parser.parse_args(argv)
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite {', '.join(unknown)}: expected one of {', '.join(SUITES)}")
     for name in args.suites or DEFAULT:
         title, rows = mods[name].run(args)
         print_table(title, rows)
