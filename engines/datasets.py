@@ -335,6 +335,14 @@ def frame_box(frame: Frame, cfg: GeneratorConfig, size_px: float | None, image_s
     return crop_box(frame.keypoints, cfg.height, cfg.width, cfg.crop_margin, size_px=size_px)
 
 
+def _in_worker() -> bool:
+    try:
+        import torch.utils.data as tud
+    except ImportError:
+        return False
+    return tud.get_worker_info() is not None
+
+
 class PairDataset:
     """torch-style dataset of (cond, target) samples; flip=True mirrors a pair with probability 1/2.
 
@@ -345,7 +353,7 @@ class PairDataset:
                  flip: bool = False, seed: int = 0) -> None:
         self.frames, self.pairs, self.cfg, self.flip = frames, pairs, cfg, flip
         self.map_opts = PoseMapOptions(mode=cfg.pose_map, sigma=cfg.pose_sigma)
-        self._rng = np.random.default_rng(seed)
+        self._rng = random.Random(seed)  # DataLoader workers reseed Python's random per worker
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -363,7 +371,7 @@ class PairDataset:
         a, b = self.pairs[i]
         c_img, c_kp, size = self.sample(self.frames[a], None)
         t_img, t_kp, _ = self.sample(self.frames[b], size)
-        if self.flip and self._rng.random() < 0.5:
+        if self.flip and (self._rng if not _in_worker() else random).random() < 0.5:
             w = self.cfg.width
             c_img, t_img = c_img[:, ::-1], t_img[:, ::-1]
             c_kp, t_kp = flip_keypoints18(c_kp, w), flip_keypoints18(t_kp, w)

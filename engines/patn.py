@@ -173,10 +173,11 @@ class PatchDiscriminator(nn.Module):
     sigmoid (log D and log(1 - D) computed stably).
     """
 
-    def __init__(self, in_channels: int, ndf: int = 64, n_blocks: int = 3, norm: str = "instance") -> None:
+    def __init__(self, in_channels: int, ndf: int = 64, n_blocks: int = 3, norm: str = "instance",
+                 stem_kernel: int = 7) -> None:
         super().__init__()
         self.stages = nn.ModuleList([
-            nn.Sequential(nn.Conv2d(in_channels, ndf, 7, padding=3), nn.LeakyReLU(0.2, True)),
+            nn.Sequential(nn.Conv2d(in_channels, ndf, stem_kernel, padding=stem_kernel // 2), nn.LeakyReLU(0.2, True)),
             nn.Sequential(nn.Conv2d(ndf, 2 * ndf, 3, 2, 1, bias=False), _NORMS[norm](2 * ndf), nn.LeakyReLU(0.2, True)),
             nn.Sequential(nn.Conv2d(2 * ndf, 4 * ndf, 3, 2, 1, bias=False), _NORMS[norm](4 * ndf), nn.LeakyReLU(0.2, True)),
             nn.Sequential(*[_ResBlock(4 * ndf, norm) for _ in range(n_blocks)]),
@@ -195,8 +196,8 @@ class PatchDiscriminator(nn.Module):
 def make_discriminators(cfg: GeneratorConfig) -> tuple[PatchDiscriminator, PatchDiscriminator]:
     """(D_A, D_S): appearance (P_c || image, 6 channels) and shape (S_t || image, 21 channels)."""
     ndf = max(8, cfg.ngf)
-    return (PatchDiscriminator(6, ndf, norm="instance"),
-            PatchDiscriminator(cfg.pose_channels + 3, ndf, norm="instance"))
+    return (PatchDiscriminator(6, ndf, norm="instance", stem_kernel=cfg.stem_kernel),
+            PatchDiscriminator(cfg.pose_channels + 3, ndf, norm="instance", stem_kernel=cfg.stem_kernel))
 
 
 def count_parameters(model: nn.Module) -> int:
