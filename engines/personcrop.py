@@ -48,21 +48,44 @@ class CropBox:
         """Crop pixel coordinates -> image pixel coordinates."""
         return (np.asarray(xy, np.float32) - np.asarray(self.offset, np.float32)) / np.float32(self.scale)
 
-    def paste(self, canvas: np.ndarray, crop: np.ndarray, feather_px: float = 0.0) -> np.ndarray:
-        """Composite ``crop`` back onto a copy of ``canvas`` where the crop covers it.
+    def footprint(self, image_h: int, image_w: int) -> tuple[int, int, int, int] | None:
+        """(x0, y0, x1, y1) integer rectangle of the image that the crop covers, or None if outside."""
+        x0 = int(np.floor(-self.offset[0] / self.scale))
+        y0 = int(np.floor(-self.offset[1] / self.scale))
+        x1 = int(np.ceil((self.width - self.offset[0]) / self.scale))
+        y1 = int(np.ceil((self.height - self.offset[1]) / self.scale))
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, image_w), min(y1, image_h)
+        return None if x1 <= x0 or y1 <= y0 else (x0, y0, x1, y1)
 
-        feather_px: width (in crop pixels) of a linear fade at the crop's border, so the
-        generated region blends into the canvas instead of ending at a hard edge.
-        Returns (composited image, alpha HxW float32 in [0, 1] of the crop's footprint).
+    def paste(self, canvas: np.ndarray, crop: np.ndarray, feather_px: float = 0.0,
+              weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Composite ``crop`` onto a copy of ``canvas`` where the crop covers it.
+
+        feather_px: width (in crop pixels) of a linear fade at the crop's border, so the generated
+        region blends into the canvas instead of ending at a hard edge. weight: an optional HxW
+        float32 crop-space opacity multiplied in. Only the covered rectangle is warped (cheap for
+        small crops on large frames). Returns (composited image, alpha HxW float32 in [0, 1]).
         """
         h, w = canvas.shape[:2]
+        out = canvas.copy()
+        alpha = np.zeros((h, w), np.float32)
+        rect = self.footprint(h, w)
+        if rect is None:
+            return out, alpha
+        x0, y0, x1, y1 = rect
         inv = cv2.invertAffineTransform(self.matrix)
-        warped = cv2.warpAffine(crop, inv, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-        weight = border_weight(self.height, self.width, feather_px)
-        alpha = cv2.warpAffine(weight, inv, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        a = alpha[..., None] if canvas.ndim == 3 else alpha
-        out = canvas.astype(np.float32) * (1 - a) + warped.astype(np.float32) * a
-        return np.clip(out + 0.5, 0, 255).astype(canvas.dtype), alpha
+        inv[:, 2] -= (x0, y0)
+        size = (x1 - x0, y1 - y0)
+        warped = cv2.warpAffine(crop, inv, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        wgt = border_weight(self.height, self.width, feather_px)
+        if weight is not None:
+            wgt = wgt * weight
+        a = cv2.warpAffine(wgt, inv, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        a3 = a[..., None] if canvas.ndim == 3 else a
+        roi = out[y0:y1, x0:x1].astype(np.float32)
+        out[y0:y1, x0:x1] = np.clip(roi + (warped.astype(np.float32) - roi) * a3 + 0.5, 0, 255).astype(canvas.dtype)
+        alpha[y0:y1, x0:x1] = a
+        return out, alpha
 
 
 def border_weight(height: int, width: int, feather_px: float) -> np.ndarray:
