@@ -84,10 +84,12 @@ def load_generator(path: str | Path, device: str = "cpu"):
         state = load_file(str(weights), device="cpu")
     except Exception as e:  # safetensors raises its own SafetensorError on corrupt files
         raise InputError(f"{weights}: not a readable safetensors file ({e})") from None
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise InputError(f"{weights}: weights do not fit the config in its JSON (missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]}); the two files belong to different checkpoints")
+    own = model.state_dict()
+    wrong = sorted(set(own) ^ set(state)) + [k for k in own if k in state and own[k].shape != state[k].shape]
+    if wrong:
+        raise InputError(f"{weights}: weights do not fit the config in its JSON ({len(wrong)} tensors differ, "
+                         f"first {wrong[0]!r}); the two files belong to different checkpoints")
+    model.load_state_dict(state)
     return model.to(device).eval(), cfg
 
 

@@ -1,11 +1,13 @@
 """Shared fixtures. Real footage lives beside the checkout in ../shared/data/media (never copied here)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-MEDIA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "media"
+MEDIA_DIR = Path(os.environ.get("REPOSE_MEDIA") or
+                 Path(__file__).resolve().parents[1].parent / "shared" / "data" / "media")
 
 
 @pytest.fixture(scope="session")
