@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="local VGG-19 weights (.safetensors, torchvision key names) for the perceptual loss; "
                         "without it a discriminator feature-matching loss is used")
     p.add_argument("--pairs-per-epoch", type=int, default=4000, help="pairs sampled per epoch (default 4000)")
+    p.add_argument("--every", type=int, default=1, metavar="N", help="use every Nth video frame (default 1)")
+    p.add_argument("--max-frames", type=int, metavar="N", help="use at most N frames of each video")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in total")
     p.add_argument("--time-budget", type=float, metavar="MIN", help="stop after this many minutes of training")
     p.add_argument("--sample-every", type=int, default=200, help="steps between sample grids (default 200)")
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from engines.training import TrainOptions, train
     from realtime.errors import InputError
 
-    for name in ("epochs", "batch_size", "pairs_per_epoch"):
+    for name in ("epochs", "batch_size", "pairs_per_epoch", "every"):
         if getattr(args, name) < 1:
             raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     opts = TrainOptions(
@@ -56,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, device=args.device, lr=args.lr,
         loss=LossConfig(alpha=args.alpha, lambda_l1=args.lambda_l1, lambda_perceptual=args.lambda_perceptual,
                         vgg_weights=Path(args.vgg_weights) if args.vgg_weights else None),
-        data_options=DataOptions(max_pairs=args.pairs_per_epoch, seed=args.seed),
+        data_options=DataOptions(max_pairs=args.pairs_per_epoch, seed=args.seed, every=args.every,
+                                 max_frames=args.max_frames),
         cache_dir=Path(args.cache) if args.cache else None, flip=not args.no_flip,
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, max_steps=args.max_steps,
         time_budget_s=args.time_budget * 60 if args.time_budget else None, validate=not args.no_validate,
