@@ -17,6 +17,7 @@ sys.path.insert(0, str(HERE.parent))
 
 SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
     "pose": "estimator ms/frame, comparisons per second, search latency",
+    "learned": "PATN generator ms/frame per config and backend, learned renderer fps, training steps/s",
 }
 DEFAULT: list[str] = ["pose"]
 

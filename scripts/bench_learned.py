@@ -1,0 +1,124 @@
+"""Suite `learned`: the PATN generator per configuration and backend (parameters, ms/frame), the
+learned renderer end to end on the shared photo (crop in, composite out), and training steps/s.
+
+Speed does not depend on the weights, so freshly initialised checkpoints are timed. Times are the
+median of --learned-iters runs after warm-up; on a shared CPU they are noisy: compare rows of one run.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--learned-iters", type=int, default=20, help="timed runs per row (learned suite)")
+    parser.add_argument("--learned-configs", default="small,paper", help="configs to time (learned suite)")
+    parser.add_argument("--learned-train-steps", type=int, default=5, help="timed training steps (learned suite)")
+
+
+def _median_ms(fn, iters: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1e3)
+
+
+def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int) -> list[dict]:
+    from engines.backends import BackendRequest, BackendUnavailable, create_backend
+    from engines.checkpoint import load_generator
+    from engines.patn import count_parameters
+
+    model, cfg = load_generator(ckpt)
+    params = count_parameters(model)
+    rng = np.random.default_rng(0)
+    feeds = {"cond_image": rng.uniform(-1, 1, (1, 3, cfg.height, cfg.width)).astype(np.float32),
+             "cond_pose": rng.uniform(0, 1, (1, 18, cfg.height, cfg.width)).astype(np.float32),
+             "target_pose": rng.uniform(0, 1, (1, 18, cfg.height, cfg.width)).astype(np.float32)}
+    n = max(3, iters // 4) if name == "paper" else iters
+    rows = []
+    for backend, precision in (("torch", "fp32"), ("torch", "bf16"), ("onnxruntime", "fp32"), ("onnxruntime", "fp16")):
+        try:
+            b = create_backend(backend, BackendRequest(checkpoint=ckpt, device="cpu", precision=precision, cache_dir=tmp))
+        except BackendUnavailable as e:
+            rows.append({"config": name, "what": "generator", "backend": backend, "precision": precision,
+                         "size": f"{cfg.height}x{cfg.width}", "params_M": params / 1e6, "ms": None, "per_s": None,
+                         "note": str(e)[:60]})
+            continue
+        ms = _median_ms(lambda: b.infer(feeds), n)
+        b.close()
+        rows.append({"config": name, "what": "generator", "backend": backend, "precision": precision,
+                     "size": f"{cfg.height}x{cfg.width}", "params_M": params / 1e6, "ms": ms, "per_s": 1e3 / ms,
+                     "note": ""})
+    return rows
+
+
+def _renderer_row(ckpt: Path, tmp: Path, media: Path, iters: int) -> dict:
+    from engines.renderer import create_renderer
+    from realtime.media import read_image
+
+    image = read_image(media / "pose.jpg")
+    r = create_renderer("learned", checkpoint=ckpt, backend="onnxruntime", device="cpu", cache_dir=tmp)
+    r.prepare(image)
+    rest = r.rest_pose
+    poses = [replace(rest, xy=rest.xy + np.float32([dx, 0])) for dx in (-30, -10, 10, 30)]
+    i = [0]
+
+    def one():
+        r.render(poses[i[0] % len(poses)])
+        i[0] += 1
+    ms = _median_ms(one, iters)
+    r.close()
+    h, w = image.shape[:2]
+    return {"config": "small", "what": f"renderer {w}x{h} (crop+infer+paste)", "backend": "onnxruntime",
+            "precision": "fp32", "size": "", "params_M": None, "ms": ms, "per_s": 1e3 / ms, "note": ""}
+
+
+def _train_rows(name: str, media: Path, tmp: Path, steps: int) -> dict:
+    import torch
+
+    from engines.datasets import DataOptions
+    from engines.training import Trainer, TrainOptions
+
+    opts = TrainOptions(data=[media / "pose_1.mp4"], out=tmp / f"train-{name}", config=name, batch_size=4,
+                        device="cpu", data_options=DataOptions(max_frames=40, max_pairs=200), cache_dir=tmp / "cache",
+                        progress=False, validate=False)
+    tr = Trainer(opts)
+    loader = iter(torch.utils.data.DataLoader(tr.train_set, batch_size=4, shuffle=True))
+    batches = [next(loader) for _ in range(steps + 1)]
+    tr.train_step(batches[0])
+    t0 = time.perf_counter()
+    for b in batches[1:]:
+        tr.train_step(b)
+    s = (time.perf_counter() - t0) / steps
+    return {"config": name, "what": "train step (G + D_A + D_S)", "backend": "torch cpu", "precision": "fp32",
+            "size": "batch 4", "params_M": None, "ms": s * 1e3, "per_s": 1 / s, "note": "per_s = steps/s"}
+
+
+def run(args) -> tuple[str, list[dict]]:
+    import torch
+
+    from engines.checkpoint import save_generator
+    from engines.patn import PATNGenerator, get_config
+
+    media = Path(args.media)
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for name in args.learned_configs.split(","):
+            torch.manual_seed(0)
+            ckpt = save_generator(PATNGenerator(get_config(name)).eval(), tmp / f"{name}.safetensors")
+            rows += _backend_rows(name, ckpt, tmp, args.learned_iters)
+            if name == "small" and (media / "pose.jpg").is_file():
+                rows.append(_renderer_row(ckpt, tmp, media, args.learned_iters))
+        if (media / "pose_1.mp4").is_file():
+            for name in args.learned_configs.split(","):
+                rows.append(_train_rows(name, media, tmp, args.learned_train_steps if name == "small" else 2))
+    return f"learned renderer (PATN), CPU: {torch.get_num_threads()} torch threads", rows
