@@ -81,9 +81,8 @@ class CropBox:
         if weight is not None:
             wgt = wgt * weight
         a = cv2.warpAffine(wgt, inv, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        a3 = a[..., None] if canvas.ndim == 3 else a
-        roi = out[y0:y1, x0:x1].astype(np.float32)
-        out[y0:y1, x0:x1] = np.clip(roi + (warped.astype(np.float32) - roi) * a3 + 0.5, 0, 255).astype(canvas.dtype)
+        roi = out[y0:y1, x0:x1]
+        out[y0:y1, x0:x1] = cv2.blendLinear(warped.astype(roi.dtype, copy=False), roi, a, 1.0 - a)
         alpha[y0:y1, x0:x1] = a
         return out, alpha
 
