@@ -352,6 +352,20 @@ class Trainer:
             plot_losses(self.out / "losses.png", self.loss_rows, self.val_rows,
                         f"PATN {self.cfg.height}x{self.cfg.width}, perceptual: {self.perceptual.kind}")
 
+    def _should_stop(self) -> bool:
+        """Step or time budget reached; under DDP every rank takes rank 0's decision (no rank left waiting)."""
+        o = self.opts
+        stop = (o.max_steps is not None and self.step >= o.max_steps) or \
+            (o.time_budget_s is not None and self.elapsed_s >= o.time_budget_s)
+        if self.world > 1 and o.time_budget_s is not None:
+            import torch
+            import torch.distributed as dist
+
+            flag = torch.tensor([float(stop)], device=self.device)
+            dist.broadcast(flag, src=0)
+            stop = bool(flag.item())
+        return stop
+
     # -- the loop -----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         import torch
@@ -406,8 +420,7 @@ class Trainer:
                     if self.is_main and opts.checkpoint_every and self.step % opts.checkpoint_every == 0:
                         self.save()
                         self._write_logs()
-                    if (opts.max_steps is not None and self.step >= opts.max_steps) or \
-                            (opts.time_budget_s is not None and self.elapsed_s >= opts.time_budget_s):
+                    if self._should_stop():
                         stop = True
                         break
                 if not stop:
@@ -428,7 +441,7 @@ class Trainer:
 
                 dist.destroy_process_group()
         run_s = time.perf_counter() - t_run
-        summary = {"out": str(self.out), "steps": self.step, "epochs": self.epoch, "elapsed_s": self.elapsed_s,
+        summary = {"out": str(self.out), "rank": self.rank, "world_size": self.world, "steps": self.step, "epochs": self.epoch, "elapsed_s": self.elapsed_s,
                    "steps_per_s": steps_this_run / run_s if run_s > 0 else float("nan"),
                    "perceptual": self.perceptual.kind, "validation": self.val_rows[-1] if self.val_rows else None}
         if self.loss_rows:

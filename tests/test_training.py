@@ -90,3 +90,27 @@ def test_unusable_data_is_refused(tmp_path, media_dir):
     with pytest.raises(InputError, match="pairs in different poses"):
         load_data([media_dir / "pose_1.mp4"], tmp_path / "cache",
                   DataOptions(max_frames=12, min_pairs=10_000))
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_on_cpu(media_dir, tmp_path):
+    """Two processes (gloo backend) share the pairs under DistributedDataParallel; rank 0 writes the run."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    torchrun = Path(sys.executable).with_name("torchrun")
+    if not torchrun.is_file():
+        pytest.skip(f"torchrun not found beside {sys.executable}")
+    out = tmp_path / "ddp"
+    cmd = [str(torchrun), "--nproc_per_node=2", "--master_port=29533", "-m", "realtime", "train",
+           "--data", str(media_dir / "pose_1.mp4"), "--out", str(out), "--config", "tiny", "--max-frames", "30",
+           "--pairs-per-epoch", "64", "--epochs", "1", "--device", "cpu", "--cache", str(tmp_path / "cache"),
+           "--no-validate", "--time-budget", "5"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summaries = [line for line in done.stdout.splitlines() if line.startswith(' "world_size"')]
+    assert summaries == [' "world_size": 2,']            # printed once, by rank 0
+    assert json.loads((out / "last.json").read_text())["training"]["step"] == 8   # 64 pairs / 2 ranks / batch 4

@@ -65,5 +65,6 @@ def run(args: argparse.Namespace) -> int:
         time_budget_s=args.time_budget * 60 if args.time_budget else None, validate=not args.no_validate,
         resume=args.resume, num_workers=args.workers, seed=args.seed)
     summary = train(opts)
-    print(json.dumps(summary, indent=1, default=str))
+    if summary["rank"] == 0:   # under torchrun, one summary
+        print(json.dumps(summary, indent=1, default=str))
     return 0
