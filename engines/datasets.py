@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from engines.patn import GeneratorConfig
+from engines.patn_config import GeneratorConfig
 from engines.personcrop import CropBox, crop_box, keypoint_box
 from engines.posemaps import N_CHANNELS, PoseMapOptions, flip_keypoints18, keypoints18, pose_maps
 from realtime.errors import InputError

@@ -95,7 +95,7 @@ def onnx_config(path: str | Path):
 
     import onnx
 
-    from engines.patn import GeneratorConfig
+    from engines.patn_config import GeneratorConfig
 
     proto = onnx.load(str(path), load_external_data=False)
     for p in proto.metadata_props:

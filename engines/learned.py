@@ -55,7 +55,7 @@ class LearnedOptions:
 def _generator_config(opts: LearnedOptions):
     if opts.checkpoint is not None:
         from engines.checkpoint import read_meta
-        from engines.patn import GeneratorConfig
+        from engines.patn_config import GeneratorConfig
 
         return GeneratorConfig.from_dict(read_meta(opts.checkpoint)["generator"])
     if opts.onnx is not None:

@@ -29,7 +29,7 @@ import numpy as np
 
 from engines.datasets import DataOptions, PairDataset, from_tensor_image, load_data
 from engines.losses import LossConfig
-from engines.patn import GeneratorConfig, get_config
+from engines.patn_config import GeneratorConfig, get_config
 from realtime.errors import InputError
 from realtime.fileio import atomic_path, write_image, write_json
 
@@ -229,7 +229,7 @@ class Trainer:
             raise InputError(f"--resume: {self.out} holds no checkpoint (last.safetensors); start without --resume")
         if opts.resume:
             from engines.checkpoint import read_meta
-            from engines.patn import GeneratorConfig as _GC
+            from engines.patn_config import GeneratorConfig as _GC
 
             self.cfg = _GC.from_dict(read_meta(last)["generator"])
 

@@ -116,3 +116,41 @@ def test_errors(tmp_path, ckpt):
         r.prepare(np.zeros((10, 10), np.uint8))
     with pytest.raises(InputError, match="no person found"):
         r.prepare(np.full((120, 90, 3), 127, np.uint8))
+
+
+def test_onnxruntime_path_needs_no_torch(ckpt, reference, tmp_path):
+    """With an exported model, the learned renderer runs where torch is not installed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engines.export import export_onnx
+
+    onnx_path = export_onnx(ckpt, tmp_path / "tiny.onnx")
+    image, pose = reference
+    np.save(tmp_path / "ref.npy", image)
+    np.save(tmp_path / "kps.npy", pose.keypoints)
+    script = f"""
+import builtins, sys
+real = builtins.__import__
+def guard(name, *a, **k):
+    if name == "torch" or name.startswith("torch."):
+        raise ImportError("torch is blocked in this test")
+    return real(name, *a, **k)
+builtins.__import__ = guard
+import numpy as np
+from engines.renderer import create_renderer
+from realtime.pose import Pose
+image = np.load({str(tmp_path / 'ref.npy')!r})
+pose = Pose.from_keypoints(np.load({str(tmp_path / 'kps.npy')!r}), {pose.layout.name!r}, width=image.shape[1], height=image.shape[0])
+r = create_renderer("learned", onnx={str(onnx_path)!r}, backend="auto", inpaint_background=False)
+out = r.render(pose) if r.prepare(image, pose) is None else None
+assert out.shape == image.shape, out.shape
+assert "torch" not in sys.modules
+print("rendered with", r.backend.name)
+"""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=root,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "rendered with onnxruntime" in done.stdout
