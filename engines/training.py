@@ -4,7 +4,7 @@ A run folder holds:
   last.safetensors / last.json / last.train.safetensors   the checkpoint (engines.checkpoint)
   losses.csv, losses.png     generator and discriminator losses every ``log_every`` steps, and a plot
   validation.csv             per epoch: AKD (pixels of the crop and normalised to 256 px), MKR, L1, SSIM
-  samples/step_NNNNNN.png    grids: conditioning | target pose | output | real target
+  samples/step_NNNNNN.png    grids of the same held-out pairs: conditioning | target pose | output | real target
   options.json               what the run was started with
 
 Per step (PATN's order): the generator is updated on alpha*GAN + lambda1*L1 + lambda2*perceptual,
@@ -323,6 +323,18 @@ class Trainer:
         g.train(was_training)
         return out.float().cpu().numpy()
 
+    def _write_samples(self) -> None:
+        """The same held-out pairs every time (so grids show progress), plus training pairs if few."""
+        import torch
+
+        if not hasattr(self, "_sample_batch"):
+            items = [self.val_set[i] for i in range(min(4, len(self.val_set)))]
+            items += [self.train_set[i] for i in range(min(4 - len(items), len(self.train_set)))]
+            self._sample_batch = torch.utils.data.default_collate(items)
+        batch = self._sample_batch
+        write_image(self.out / "samples" / f"step_{self.step:06d}.png",
+                    sample_grid({k: v.numpy() for k, v in batch.items()}, self._generate(batch)))
+
     def save(self) -> Path:
         from engines.checkpoint import save_training
 
@@ -415,8 +427,7 @@ class Trainer:
                         acc = {k: [] for k in LOSS_KEYS}
                         bar.set_postfix(l1=f"{row['g_l1']:.3f}", gan=f"{row['g_gan']:.2f}", d=f"{row['d_a']:.2f}")
                     if self.is_main and opts.sample_every and self.step % opts.sample_every == 0:
-                        write_image(self.out / "samples" / f"step_{self.step:06d}.png",
-                                    sample_grid({k: v.numpy() for k, v in batch.items()}, self._generate(batch)))
+                        self._write_samples()
                     if self.is_main and opts.checkpoint_every and self.step % opts.checkpoint_every == 0:
                         self.save()
                         self._write_logs()
