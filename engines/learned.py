@@ -178,10 +178,37 @@ class LearnedRenderer:
             self.backend = None
 
 
+BACKEND_EXTRAS = {"channels_last": bool, "cuda_graphs": bool, "threads": int, "optimized_model_path": str}
+_TYPES = {"alpha": bool, "inpaint_background": bool, "feather_px": float}
+
+
+def _coerce(key: str, value: Any, kind: type) -> Any:
+    """Values from the command line (``--renderer-opt alpha=true``) arrive as strings."""
+    if not isinstance(value, str) or kind is str:
+        return value
+    if kind is bool:
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise InputError(f"learned renderer option {key}={value!r}: expected true or false")
+    try:
+        return kind(value)
+    except ValueError:
+        raise InputError(f"learned renderer option {key}={value!r}: expected a {kind.__name__}") from None
+
+
 def create(**options: Any) -> LearnedRenderer:
-    """Registry factory: options of LearnedOptions (checkpoint=..., backend="auto", ...)."""
+    """Registry factory: LearnedOptions fields (checkpoint=..., backend="auto", ...) plus the backend
+    extras channels_last, cuda_graphs, threads; TypeError for anything else."""
     known = set(LearnedOptions.__dataclass_fields__)
-    extra = {k: options.pop(k) for k in list(options) if k not in known}
-    if extra:
-        options.setdefault("extra", {}).update(extra)
-    return LearnedRenderer(LearnedOptions(**options))
+    extra = dict(options.pop("extra", None) or {})
+    for key in list(options):
+        if key in BACKEND_EXTRAS:
+            extra[key] = _coerce(key, options.pop(key), BACKEND_EXTRAS[key])
+        elif key not in known:
+            raise TypeError(f"unexpected option {key!r}; the learned renderer takes "
+                            f"{', '.join(sorted(known - {'extra'}) + sorted(BACKEND_EXTRAS))}")
+        elif key in _TYPES:
+            options[key] = _coerce(key, options[key], _TYPES[key])
+    return LearnedRenderer(LearnedOptions(**options, extra=extra))

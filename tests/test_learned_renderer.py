@@ -154,3 +154,14 @@ print("rendered with", r.backend.name)
                           env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-1500:]
     assert "rendered with onnxruntime" in done.stdout
+
+
+def test_command_line_options_are_coerced_and_unknown_ones_refused(ckpt):
+    from engines.learned import create
+
+    r = create(checkpoint=str(ckpt), backend="torch", device="cpu", alpha="true", feather_px="3", threads="1")
+    assert r.options.alpha is True and r.options.feather_px == 3.0 and r.options.extra == {"threads": 1}
+    with pytest.raises(TypeError, match="unexpected option 'colour'"):
+        create(checkpoint=str(ckpt), colour="red")
+    with pytest.raises(InputError, match="expected true or false"):
+        create(checkpoint=str(ckpt), alpha="maybe")
