@@ -157,9 +157,16 @@ print("rendered with", r.backend.name)
 
 
 def test_command_line_options_are_coerced_and_unknown_ones_refused(ckpt):
+    import torch
+
     from engines.learned import create
 
-    r = create(checkpoint=str(ckpt), backend="torch", device="cpu", alpha="true", feather_px="3", threads="1")
+    threads = torch.get_num_threads()
+    try:
+        r = create(checkpoint=str(ckpt), backend="torch", device="cpu", alpha="true", feather_px="3", threads="1")
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     assert r.options.alpha is True and r.options.feather_px == 3.0 and r.options.extra == {"threads": 1}
     with pytest.raises(TypeError, match="unexpected option 'colour'"):
         create(checkpoint=str(ckpt), colour="red")
