@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--every", type=int, default=1, metavar="N", help="use every Nth video frame (default 1)")
     p.add_argument("--max-frames", type=int, metavar="N", help="use at most N frames of each video")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in total")
-    p.add_argument("--time-budget", type=float, metavar="MIN", help="stop after this many minutes of training")
+    p.add_argument("--time-budget", type=float, metavar="MIN",
+                   help="stop once the run has trained this many minutes in all (a resumed run counts its earlier time)")
     p.add_argument("--sample-every", type=int, default=200, help="steps between sample grids (default 200)")
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
     p.add_argument("--no-flip", action="store_true", help="no horizontal flip augmentation")
