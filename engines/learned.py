@@ -178,7 +178,8 @@ class LearnedRenderer:
             self.backend = None
 
 
-BACKEND_EXTRAS = {"channels_last": bool, "cuda_graphs": bool, "threads": int, "optimized_model_path": str}
+BACKEND_EXTRAS = {"channels_last": bool, "cuda_graphs": bool, "compile": bool, "threads": int,
+                  "optimized_model_path": str}
 _TYPES = {"alpha": bool, "inpaint_background": bool, "feather_px": float}
 
 

@@ -3,7 +3,8 @@
 Request fields used: checkpoint (required), device ("auto", "cpu", "cuda"), precision ("fp32",
 "fp16", "bf16"). ``extra``: ``channels_last`` (bool, NHWC memory format, CUDA), ``cuda_graphs``
 (bool: capture one inference in a CUDA graph and replay it; inputs are copied into static buffers),
-``threads`` (int, CPU intra-op threads). fp16 runs on CUDA only (CPU half convolutions are slow or
+``threads`` (int, CPU intra-op threads), ``compile`` (bool: torch.compile, Inductor; needs a C++
+compiler on the CPU and costs ~40 s on the first call here). fp16 runs on CUDA only (CPU half convolutions are slow or
 missing); bf16 runs on both. Feeds and outputs are float32 NumPy arrays whatever the precision.
 """
 from __future__ import annotations
@@ -55,6 +56,8 @@ class TorchBackend:
         self.channels_last = bool(extra.get("channels_last", False))
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if extra.get("compile"):
+            self.model = torch.compile(self.model)
         self.use_graphs = bool(extra.get("cuda_graphs", False)) and self.device.type == "cuda"
         if extra.get("cuda_graphs") and not self.use_graphs:
             log.warning("cuda_graphs ignored: it needs device cuda (got %s)", self.device)

@@ -44,9 +44,13 @@ def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int) -> list[dict]:
              "target_pose": rng.uniform(0, 1, (1, 18, cfg.height, cfg.width)).astype(np.float32)}
     n, warmup = (3, 1) if name == "paper" else (iters, 2)   # the paper config takes seconds per frame here
     rows = []
-    for backend, precision in (("torch", "fp32"), ("torch", "bf16"), ("onnxruntime", "fp32"), ("onnxruntime", "fp16")):
+    variants = [("torch", "fp32", {}), ("torch", "bf16", {}), ("onnxruntime", "fp32", {}), ("onnxruntime", "fp16", {})]
+    if name == "small":
+        variants.insert(2, ("torch", "fp32", {"compile": True}))
+    for backend, precision, extra in variants:
         try:
-            b = create_backend(backend, BackendRequest(checkpoint=ckpt, device="cpu", precision=precision, cache_dir=tmp))
+            b = create_backend(backend, BackendRequest(checkpoint=ckpt, device="cpu", precision=precision,
+                                                       cache_dir=tmp, extra=extra))
         except BackendUnavailable as e:
             rows.append({"config": name, "what": "generator", "backend": backend, "precision": precision,
                          "size": f"{cfg.height}x{cfg.width}", "params_M": params / 1e6, "ms": None, "per_s": None,
@@ -56,7 +60,7 @@ def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int) -> list[dict]:
         b.close()
         rows.append({"config": name, "what": "generator", "backend": backend, "precision": precision,
                      "size": f"{cfg.height}x{cfg.width}", "params_M": params / 1e6, "ms": ms, "per_s": 1e3 / ms,
-                     "note": ""})
+                     "note": "torch.compile" if extra.get("compile") else ""})
     return rows
 
 
