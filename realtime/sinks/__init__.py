@@ -49,7 +49,7 @@ class SinkOptions:
 
     vcam_device/vcam_backend: pyvirtualcam device and backend (None: first available).
     vcam_format: pixel format sent to the virtual camera: bgr, rgb, i420 or gray.
-    mjpeg_quality: JPEG quality 1-100. file_crf: x264 quality (lower = better, 23 default).
+    mjpeg_quality: JPEG quality 1-100. file_quality: H.264 quality 0-10 (imageio-ffmpeg's scale).
     """
 
     vcam_device: str | None = None
@@ -57,7 +57,7 @@ class SinkOptions:
     vcam_format: str = "bgr"
     mjpeg_host: str = "127.0.0.1"
     mjpeg_quality: int = 80
-    file_crf: int = 23
+    file_quality: float = 7.0
     window_title: str = "repose"
     snapshot_dir: str = "."
 

@@ -1,4 +1,4 @@
-"""File sinks: an H.264 mp4 (imageio-ffmpeg), numbered PNGs, and a null sink."""
+"""File sinks: an H.264 mp4, numbered PNGs, and a null sink."""
 from __future__ import annotations
 
 import logging
@@ -15,50 +15,42 @@ log = logging.getLogger(__name__)
 
 
 class Mp4Sink:
-    """H.264 (libx264, yuv420p) mp4 written through imageio-ffmpeg's bundled ffmpeg.
+    """H.264 mp4 through ``realtime.videoio.H264Writer`` (imageio-ffmpeg's ffmpeg, fragmented MP4).
 
     Frames go to a temporary file beside PATH, renamed onto PATH when ``close()`` finalizes it
-    (Ctrl-C included: the pipeline closes sinks on SIGINT/SIGTERM, and ffmpeg runs in its own
-    process group so the terminal's Ctrl-C does not cut it short). After a failed run the
-    recording is kept as ``NAME.incomplete.mp4`` instead. Odd sizes are padded to even.
+    (Ctrl-C included: the pipeline closes sinks on SIGINT/SIGTERM, and imageio-ffmpeg starts
+    ffmpeg in its own process group so the terminal's Ctrl-C does not cut it short; the file is
+    fragmented, so even a killed run leaves a playable temporary file). After a failed run the
+    recording is kept as ``NAME.incomplete.mp4`` instead, never under the final name.
     """
 
     paced = False
 
     def __init__(self, arg: str, width: int, height: int, fps: float, options, controls) -> None:
-        import imageio_ffmpeg
+        from realtime.videoio import H264Writer
 
         self.name = f"file:{arg}"
         self.path = Path(arg)
-        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov", ".mkv"):
+        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
             raise InputError(f"file output {arg!r}: expected a path ending in .mp4 (H.264 video)")
         if self.path.is_dir():
             raise InputError(f"file output {arg!r} is a folder; expected a file path such as out.mp4")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.width, self.height = width, height
-        self._pad = (height % 2, width % 2)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=self.path.suffix, dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".mp4", dir=self.path.parent)
         os.close(fd)
         self._tmp = Path(tmp)
-        self.frames = 0
-        self._gen = imageio_ffmpeg.write_frames(
-            str(self._tmp), (width + self._pad[1], height + self._pad[0]), pix_fmt_in="bgr24",
-            pix_fmt_out="yuv420p", fps=fps, codec="libx264", macro_block_size=1, ffmpeg_log_level="error",
-            output_params=["-crf", str(options.file_crf), "-preset", "veryfast", "-movflags", "+faststart"])
-        self._gen.send(None)
+        self._writer = H264Writer(self._tmp, fps, (width, height), atomic=False, quality=options.file_quality)
+
+    @property
+    def frames(self) -> int:
+        return self._writer.frames
 
     def send(self, frame_bgr: np.ndarray) -> None:
-        if frame_bgr.shape[:2] != (self.height, self.width):
-            raise ValueError(f"{self.name}: expected {self.width}x{self.height} frames, got "
-                             f"{frame_bgr.shape[1]}x{frame_bgr.shape[0]}")
-        if any(self._pad):
-            frame_bgr = np.pad(frame_bgr, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
-        self._gen.send(np.ascontiguousarray(frame_bgr))
-        self.frames += 1
+        self._writer.write(frame_bgr)
 
     def close(self, ok: bool = True) -> None:
         try:
-            self._gen.close()  # flushes and waits for ffmpeg to write the moov atom
+            self._writer.close()  # flushes and waits for ffmpeg to finish the file
         finally:
             if self.frames == 0:
                 self._tmp.unlink(missing_ok=True)
