@@ -129,6 +129,7 @@ class Coach:
     advice_n: int = 2
     advice_min_deg: float = 15.0
     rep_threshold: float = 0.9
+    show_reps: bool = False     #: show the running repetition count in the HUD
     times_s: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
 
@@ -149,7 +150,15 @@ class Coach:
         return CoachReading(float(t_s), sim, advice)
 
     def reps(self) -> int:
+        """Repetitions in the whole curve so far."""
         return count_reps(self.values, self.times_s, threshold=self.rep_threshold)
+
+    def live_reps(self, every_s: float = 0.5) -> int:
+        """``reps()`` recomputed at most every ``every_s`` media seconds (cheap enough per frame)."""
+        t = self.times_s[-1] if self.times_s else 0.0
+        if not hasattr(self, "_live") or t - self._live[0] >= every_s or t < self._live[0]:
+            self._live = (t, self.reps())
+        return self._live[1]
 
     def summary(self) -> dict:
         v = np.asarray(self.values, np.float64)

@@ -394,7 +394,7 @@ class Pipeline:
                 if img.shape[:2] != (self.height, self.width):
                     img = self._timed("fit", letterbox, img, self.width, self.height)
                 elif self.controls.overlay:
-                    img = img.copy() if not img.flags.writeable else img
+                    img = img.copy()  # sinks keep frames; never draw on a buffer the renderer may reuse
                 if self.controls.overlay:
                     img = self._timed("overlay", draw_hud, img, self._hud(item))
                 now = time.perf_counter()
@@ -410,7 +410,7 @@ class Pipeline:
 
     def _hud(self, item: _PoseItem) -> HudInfo:
         s = self.stats
-        reps = self.coach.reps() if (self.coach is not None and getattr(self.coach, "show_reps", False)) else None
+        reps = self.coach.live_reps() if (self.coach is not None and self.coach.show_reps) else None
         return HudInfo(fps_in=s.fps_in.rate(), fps_out=s.fps_out.rate(),
                        stage_ms={k: v for k, v in s.stage_ms().items() if k != "estimator_init"},
                        latency_ms=s.latency.last_ms(), similarity=item.similarity, advice=list(item.advice),
