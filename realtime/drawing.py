@@ -70,7 +70,8 @@ def skeleton_image(pose: Pose | None, width: int, height: int, **kw) -> np.ndarr
 
 def put_label(image_bgr: np.ndarray, text: str, org: tuple[int, int] = (10, 30),
               color: tuple[int, int, int] = (255, 255, 255)) -> None:
-    """Text with a dark outline, drawn in place, readable on any background."""
+    """Text with a dark outline, drawn in place, readable on any background (ASCII; ° becomes 'deg')."""
+    text = text.replace("°", " deg").encode("ascii", "replace").decode("ascii")
     s = _scale_for(image_bgr.shape)
     cv2.putText(image_bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, (0, 0, 0), int(4 * s), cv2.LINE_AA)
     cv2.putText(image_bgr, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, color, max(1, int(1.5 * s)), cv2.LINE_AA)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from realtime.fileio import default_file_mode
+
 
 class H264Writer:
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int], *, atomic: bool = True,
@@ -57,6 +59,7 @@ class H264Writer:
         self._closed = True
         self._gen.close()
         if self._target != self.path:
+            os.chmod(self._target, default_file_mode())
             os.replace(self._target, self.path)
 
     def abort(self) -> None:
