@@ -202,6 +202,10 @@ class Pipeline:
         self.capture.start()
         return self
 
+    def request_stop(self) -> None:
+        """Ask the run to end (signal handlers, hotkeys); ``wait()`` returns, ``stop()`` finalizes."""
+        self._stop.set()
+
     def running(self) -> bool:
         return self._started and not self._stop.is_set() and any(t.is_alive() for t in self._threads)
 
