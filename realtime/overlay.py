@@ -47,10 +47,11 @@ def draw_hud(image_bgr: np.ndarray, info: HudInfo) -> np.ndarray:
     lines = [f"in {info.fps_in:4.1f} fps  out {info.fps_out:4.1f} fps"]
     if info.latency_ms is not None:
         lines.append(f"latency {info.latency_ms:5.1f} ms")
-    lines += [f"{name:<9} {ms:5.1f} ms" for name, ms in info.stage_ms.items()]
+    lines += [f"{name[:16]:<9} {ms:5.1f} ms" for name, ms in info.stage_ms.items()]
     if info.status:
         lines.append(info.status)
-    pw = int(230 * k)
+    pw = max(cv2.getTextSize(s, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * k, max(1, int(round(1.2 * k))))[0][0]
+             for s in lines) + int(12 * k)
     ph = lh * len(lines) + int(8 * k)
     x0, y0 = int(8 * k), int(8 * k)
     x1, y1 = min(w, x0 + pw), min(h, y0 + ph)
