@@ -14,11 +14,12 @@ Speeds are measured in body sizes per second (``scale`` = mean of the width and 
 pose's bounding box, in pixels), so one setting works at any resolution and distance from the
 camera, the way MediaPipe scales its landmark filter by object size.
 
-Default tuning (``OneEuroOptions()``): ``min_cutoff=0.05`` Hz, ``beta=80``, ``d_cutoff=1`` Hz,
-the values MediaPipe's own pose-landmark smoothing uses. At 30 fps a still keypoint moves
-~1% of the way to a new measurement per frame (jitter removed); at 0.1 body/s the cutoff is
-8 Hz (alpha ~0.6), at 1 body/s 80 Hz (alpha ~0.94, almost no lag). Lower ``beta`` for a steadier
-but laggier output; raise ``min_cutoff`` if slow movements feel sticky.
+Default tuning (``OneEuroOptions()``): ``min_cutoff=1.0`` Hz, ``beta=10`` Hz per body size/s,
+``d_cutoff=1.0`` Hz. Reasoning, at 30 fps: landmark jitter of about 1% of the body size moves at
+~0.1 body/s after the derivative filter, giving a cutoff near 2 Hz (alpha ~0.3: the jitter's
+standard deviation drops to ~40%); a limb swung at 2 body/s gets ~21 Hz (alpha ~0.8, a frame's
+lag at most); a slow 0.3 body/s movement (4 Hz) trails by ~1% of the body. Lower ``min_cutoff``
+for a steadier still pose; raise ``beta`` if fast movements lag.
 """
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ from realtime.pose import MIN_SCORE, Pose
 class OneEuroOptions:
     """One-Euro settings. min_cutoff and d_cutoff in Hz; beta in Hz per (body size / s)."""
 
-    min_cutoff: float = 0.05
-    beta: float = 80.0
+    min_cutoff: float = 1.0
+    beta: float = 10.0
     d_cutoff: float = 1.0
     min_score: float = MIN_SCORE  #: keypoints scored below this bypass the filter and reset it
     reset_after_s: float = 0.5    #: a gap longer than this between poses restarts the filter

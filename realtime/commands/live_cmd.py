@@ -85,10 +85,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     proc.add_argument("--mirror", action="store_true", help="mirror the driver (selfie view); hotkey m")
     proc.add_argument("--no-overlay", action="store_true", help="hide the HUD; hotkey o")
     proc.add_argument("--no-smooth", action="store_true", help="turn the One-Euro keypoint filter off")
-    proc.add_argument("--smooth-min-cutoff", type=_positive(float), default=0.05, metavar="HZ",
-                      help="One-Euro minimum cutoff, Hz (default 0.05: steadier when lower)")
-    proc.add_argument("--smooth-beta", type=float, default=80.0,
-                      help="One-Euro speed coefficient (default 80: less lag when higher)")
+    proc.add_argument("--smooth-min-cutoff", type=_positive(float), default=1.0, metavar="HZ",
+                      help="One-Euro minimum cutoff, Hz (default 1.0: steadier when lower)")
+    proc.add_argument("--smooth-beta", type=float, default=10.0,
+                      help="One-Euro speed coefficient, Hz per body size/s (default 10: less lag when higher)")
     proc.add_argument("--hold", type=float, default=0.5, metavar="S",
                       help="seconds to keep the last pose when nobody is in view (default 0.5)")
 
