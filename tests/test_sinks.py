@@ -70,6 +70,7 @@ def read_parts(url: str, n: int, timeout: float = 20.0) -> list[np.ndarray]:
         assert r.headers.get_content_type() == "multipart/x-mixed-replace"
         while len(out) < n:
             line = r.readline()
+            assert line, f"stream ended after {len(out)} of {n} frames"
             if not line.startswith(b"--"):
                 continue
             headers = {}
