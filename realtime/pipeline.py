@@ -6,7 +6,8 @@ Threads: ``capture`` (grabs and timestamps only), ``pose`` (the MediaPipe estima
 thread, plus the One-Euro smoother, mirror, the retarget hook and coach matching: those take
 microseconds, less than a thread hop would cost), ``render`` (renderer and HUD) and one
 ``sink:NAME`` thread per output, so a paced virtual camera or a slow disk never holds up the
-others. With ``realtime=False`` every hand-off waits instead of dropping (offline runs: every
+others; GUI sinks (the preview window) are instead fed by the thread that calls ``wait()``,
+since HighGUI on macOS works only on the main thread. With ``realtime=False`` every hand-off waits instead of dropping (offline runs: every
 frame of a file is processed, as fast as possible).
 
 Faults: an exception in any stage stops the pipeline and is raised by ``run()``/``raise_error()``
@@ -182,9 +183,13 @@ class Pipeline:
         self._threads = [threading.Thread(target=self._guard, args=("pose", self._pose_loop), name="pose", daemon=True),
                          threading.Thread(target=self._guard, args=("render", self._render_loop), name="render",
                                           daemon=True)]
+        # GUI sinks (the preview window) must draw on the thread that runs wait(): macOS HighGUI
+        # only works on the main thread. Every other sink gets its own thread.
+        self._main_sinks = [(s, box) for s, box in zip(self.sinks, self._sink_boxes)
+                            if getattr(s, "main_thread", False)]
         self._threads += [threading.Thread(target=self._guard, args=(f"sink:{s.name}", self._sink_loop, s, box),
                                            name=f"sink:{s.name}", daemon=True)
-                          for s, box in zip(self.sinks, self._sink_boxes)]
+                          for s, box in zip(self.sinks, self._sink_boxes) if not getattr(s, "main_thread", False)]
         self._started = self._stopped = False
         self._t_start = 0.0
         self._last_hud = HudInfo()
@@ -215,7 +220,9 @@ class Pipeline:
         deadline = None if timeout is None else time.perf_counter() + timeout
         next_log = time.perf_counter() + self.options.log_every_s
         while True:
-            if not any(t.is_alive() for t in self._threads) and not self.capture.is_alive():
+            if (not any(t.is_alive() for t in self._threads) and not self.capture.is_alive()
+                    and all(box.closed for _, box in self._main_sinks)):
+                self._pump_main_sinks(0.0)   # the last frames of the GUI sinks
                 return True
             now = time.perf_counter()
             if self._stop.is_set() or self.controls.quit.is_set():
@@ -235,7 +242,27 @@ class Pipeline:
                 lat = self.stats.latency.summary()
                 log.info("in %.1f fps, out %.1f fps, latency p50 %s ms, dropped %d", self.stats.fps_in.rate(),
                          self.stats.fps_out.rate(), lat["p50_ms"], self.dropped)
-            self._stop.wait(0.02)
+            if self._main_sinks:
+                self._pump_main_sinks(0.01)
+            else:
+                self._stop.wait(0.02)
+
+    def _pump_main_sinks(self, timeout: float) -> None:
+        """Hand pending frames to the GUI sinks on this thread (and let them poll their keys)."""
+        for sink, box in self._main_sinks:
+            if self._stop.is_set():
+                return
+            try:
+                item = box.get(timeout=timeout)
+                if item is not None:
+                    self._timed(f"sink:{sink.name}", sink.send, item.image)
+                    self.stats.add_sink_latency(sink.name, time.perf_counter() - item.captured_s)
+                elif hasattr(sink, "idle"):
+                    self._timed(f"sink:{sink.name}", sink.idle)
+            except MailboxClosed:
+                continue
+            except StageError as e:
+                self._set_error(e)
 
     def stop(self) -> None:
         """Stop every thread, join them, and close source, renderer and sinks (finalizing files)."""

@@ -210,3 +210,58 @@ def test_letterbox_and_frame_to_reference():
     moved = frame_to_reference(360, 640)(pose)          # 720x1280 -> half size
     np.testing.assert_allclose(moved.xy, pose.xy * 0.5, atol=1e-4)
     assert (moved.width, moved.height) == (360, 640)
+
+
+def test_gui_sinks_are_driven_from_the_thread_that_waits():
+    class MainSink(RecordingSink):
+        main_thread = True
+
+        def __init__(self):
+            super().__init__("gui")
+            self.threads, self.idles = set(), 0
+
+        def send(self, img):
+            self.threads.add(threading.current_thread().name)
+            super().send(img)
+
+        def idle(self):
+            self.idles += 1
+
+    gui, other = MainSink(), RecordingSink("other")
+    p = Pipeline(ArraySource(gray_frames(20), fps=30.0), skeleton_renderer(), [gui, other],
+                 PipelineOptions(realtime=False), estimator_factory=lambda: ReplayEstimator(squat_poses()))
+    p.run()
+    assert gui.frames == other.frames == 20
+    assert gui.threads == {threading.current_thread().name}
+    assert gui.closed_ok is True
+
+
+def test_url_source_reads_our_own_mjpeg_stream():
+    """A stream URL opened by OpenCV (ffmpeg): the MJPEG output of one sink is the source of another run."""
+    from realtime.sinks import create_sink
+
+    server = create_sink("mjpeg:0", 160, 120, 30.0)
+    stop = threading.Event()
+
+    def publish():
+        i = 0
+        while not stop.is_set():
+            f = np.full((120, 160, 3), 60, np.uint8)
+            f[:, : (i % 160)] = 200
+            server.send(f)
+            i += 1
+            time.sleep(0.02)
+
+    t = threading.Thread(target=publish)
+    t.start()
+    try:
+        src = open_source(f"http://127.0.0.1:{server.port}/stream.mjpg")
+        assert src.live
+        frames = [src.read() for _ in range(5)]
+        src.close()
+    finally:
+        stop.set()
+        t.join(5)
+        server.close()
+    assert [f.image.shape for f in frames] == [(120, 160, 3)] * 5
+    assert [f.index for f in frames] == list(range(5))

@@ -26,9 +26,11 @@ def has_display() -> bool:
 
 
 class WindowSink:
-    """Shows frames in a window; the window's thread also reads the hotkeys."""
+    """Shows frames in a window and reads its hotkeys. ``main_thread``: the pipeline drives it from
+    the thread that runs ``Pipeline.wait()`` (HighGUI on macOS works only on the main thread)."""
 
     paced = False
+    main_thread = True
 
     def __init__(self, arg: str, width: int, height: int, fps: float, options, controls,
                  check_display: bool = True) -> None:
@@ -81,6 +83,11 @@ class WindowSink:
         self._cv2.imshow(self.title, frame_bgr)
         self.frames += 1
         self.handle_key(self._cv2.waitKey(1))
+
+    def idle(self) -> None:
+        """Keep the window responsive and read keys while no new frame is ready."""
+        if self._cv2 is not None:
+            self.handle_key(self._cv2.waitKey(1))
 
     def close(self, ok: bool = True) -> None:
         if self._cv2 is not None:
