@@ -64,7 +64,7 @@ class PipelineOptions:
     hold_s: how long (media seconds) the last pose is kept when nobody is in view.
     smoothing: One-Euro options, None to turn smoothing off.
     output_size: (width, height) of the output frames; the render is letterboxed into it
-      (None: the reference image's size).
+      (None: the reference image's size rounded down to even numbers).
     fps: output rate hint for sinks (virtual camera timer, mp4 rate); None: the source's fps.
     """
 
@@ -159,7 +159,8 @@ class Pipeline:
         first = renderer.render(self.rest_pose)       # warm-up render; also gives the output size
         rh, rw = first.shape[:2]
         self.retarget = retarget or frame_to_reference(rw, rh)
-        self.width, self.height = o.output_size or (rw, rh)
+        # default: the reference's size rounded down to even (H.264 and virtual cameras need even sizes)
+        self.width, self.height = o.output_size or (rw - rw % 2, rh - rh % 2)
         self.fps = float(o.fps or getattr(source, "fps", 30.0) or 30.0)
         self._stop = threading.Event()
         self._error: PipelineError | None = None
@@ -422,7 +423,10 @@ class Pipeline:
                 img = self._timed("render", self.renderer.render, item.target)
                 if img.ndim == 3 and img.shape[2] == 4:
                     img = np.ascontiguousarray(img[:, :, :3])
-                if img.shape[:2] != (self.height, self.width):
+                h, w = img.shape[:2]
+                if (h, w) != (self.height, self.width) and 0 <= h - self.height <= 1 and 0 <= w - self.width <= 1:
+                    img = img[: self.height, : self.width].copy()       # odd reference size: drop the last row/column
+                elif (h, w) != (self.height, self.width):
                     img = self._timed("fit", letterbox, img, self.width, self.height)
                 elif self.controls.overlay:
                     img = img.copy()  # sinks keep frames; never draw on a buffer the renderer may reuse

@@ -1,9 +1,7 @@
 """The live pipeline end to end: real clips, a fake virtual camera, mp4/MJPEG outputs, faults."""
 import threading
 import time
-import urllib.request
 
-import cv2
 import numpy as np
 import pytest
 
@@ -265,3 +263,13 @@ def test_url_source_reads_our_own_mjpeg_stream():
         server.close()
     assert [f.image.shape for f in frames] == [(120, 160, 3)] * 5
     assert [f.index for f in frames] == list(range(5))
+
+
+def test_odd_reference_sizes_give_even_output_for_cameras_and_h264(fake_vcam):
+    p = Pipeline(ArraySource(gray_frames(6)), skeleton_renderer(321, 241), ["virtualcam"],
+                 PipelineOptions(realtime=False, fps=500.0), sink_options=SinkOptions(vcam_backend="fake"),
+                 estimator_factory=lambda: ReplayEstimator(squat_poses()))
+    assert (p.width, p.height) == (320, 240)
+    p.run()
+    cam = fake_vcam.instances[-1]
+    assert cam.count == 6 and cam.sizes == {320 * 240 * 3}

@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     from realtime.coach import Coach, load_benchmark
     from realtime.fileio import write_json
     from realtime.media import read_image
-    from realtime.pipeline import Pipeline, PipelineError, PipelineOptions
+    from realtime.pipeline import Pipeline, PipelineOptions
     from realtime.sinks import SinkOptions, parse_sink_spec
     from realtime.smoothing import OneEuroOptions
     from realtime.sources import SourceOptions, open_source
