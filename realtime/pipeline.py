@@ -179,7 +179,9 @@ class Pipeline:
         if not self.sinks:
             raise ValueError("a pipeline needs at least one sink")
         self._sink_boxes: list[Mailbox[_OutItem]] = [Mailbox(f"sink:{s.name}") for s in self.sinks]
-        self.capture = CaptureThread(source, self._frames, self._stop, o.capture, lossless=not o.realtime,
+        # a camera is always taken live (its driver would otherwise hand over stale frames)
+        lossless_capture = not o.realtime and not getattr(source, "live", False)
+        self.capture = CaptureThread(source, self._frames, self._stop, o.capture, lossless=lossless_capture,
                                      max_frames=o.max_frames, on_frame=self._on_frame)
         self._threads = [threading.Thread(target=self._guard, args=("pose", self._pose_loop), name="pose", daemon=True),
                          threading.Thread(target=self._guard, args=("render", self._render_loop), name="render",
@@ -453,7 +455,13 @@ class Pipeline:
 
     def _sink_loop(self, sink: Sink, box: Mailbox[_OutItem]) -> None:
         stage = f"sink:{sink.name}"
+        # live runs: sinks that keep time (mp4) place each frame at its capture time, so a recording
+        # plays at real speed even when frames were dropped
+        send_at = getattr(sink, "send_at", None) if self.options.realtime else None
         while True:
             item = self._get(box)
-            self._timed(stage, sink.send, item.image)
+            if send_at is not None:
+                self._timed(stage, send_at, item.image, item.captured_s)
+            else:
+                self._timed(stage, sink.send, item.image)
             self.stats.add_sink_latency(sink.name, time.perf_counter() - item.captured_s)

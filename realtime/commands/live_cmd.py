@@ -169,9 +169,11 @@ def run(args: argparse.Namespace) -> int:
     stop_requested = threading.Event()
 
     def on_signal(signum, _frame) -> None:
-        log.warning("%s: stopping", signal.Signals(signum).name)
+        log.warning("%s: stopping (again to force)", signal.Signals(signum).name)
         stop_requested.set()
         pipeline.request_stop()
+        for sig, old in installed.items():   # a second Ctrl-C interrupts at once
+            signal.signal(sig, old)
 
     installed = {}
     if threading.current_thread() is threading.main_thread():

@@ -40,13 +40,36 @@ class Mp4Sink:
         os.close(fd)
         self._tmp = Path(tmp)
         self._writer = H264Writer(self._tmp, fps, (width, height), atomic=False, quality=options.file_quality)
+        self.fps = float(fps)
+        self.max_gap_s = 10.0
+        self._t0: float | None = None
+        self._last: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
         return self._writer.frames
 
     def send(self, frame_bgr: np.ndarray) -> None:
+        """Append one frame (offline runs: every frame, 1/fps apart)."""
         self._writer.write(frame_bgr)
+        self._last = frame_bgr
+
+    def send_at(self, frame_bgr: np.ndarray, t_s: float) -> None:
+        """Place a frame at time t (seconds, any clock; live runs): the previous frame is repeated to
+        fill a gap, and a frame that arrives before its slot is dropped, so the video keeps real time.
+        Gaps longer than ``max_gap_s`` (a stalled run) are shortened to that."""
+        if self._t0 is None:
+            self._t0 = t_s
+        slot = int(round((t_s - self._t0) * self.fps))
+        if slot < self.frames:
+            return
+        repeats = min(slot - self.frames, int(self.max_gap_s * self.fps))
+        if self._last is not None:
+            for _ in range(repeats):
+                self._writer.write(self._last)
+        if repeats < slot - self.frames:       # a long stall: shift the clock rather than fill it all
+            self._t0 += (slot - self.frames - repeats) / self.fps
+        self.send(frame_bgr)
 
     def close(self, ok: bool = True) -> None:
         try:
