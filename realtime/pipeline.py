@@ -30,7 +30,7 @@ from realtime.overlay import HudInfo, draw_hud
 from realtime.pose import Pose
 from realtime.sinks import Controls, Sink, SinkOptions, create_sink
 from realtime.smoothing import OneEuroOptions, PoseSmoother
-from realtime.sources import CaptureOptions, CaptureThread, Frame, Source
+from realtime.sources import CaptureOptions, CaptureThread, Frame, Source, SourceError
 from realtime.stats import PipelineStats
 
 log = logging.getLogger(__name__)
@@ -313,8 +313,7 @@ class Pipeline:
     def error(self) -> PipelineError | None:
         if self._error is None and self.capture.error is not None:
             e = self.capture.error
-            self._error = (SourceLost(str(e)) if not isinstance(e, (ValueError, TypeError, AttributeError))
-                           else StageError("capture", e))
+            self._error = SourceLost(str(e)) if isinstance(e, SourceError) else StageError("capture", e)
         return self._error
 
     def raise_error(self) -> None:

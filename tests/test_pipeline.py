@@ -292,3 +292,15 @@ def test_live_recording_keeps_real_time_when_frames_are_dropped(tmp_path):
     span = p.stats.fps_in.last - p.stats.fps_in.first
     n = count_frames(out)
     assert abs(n - (round(span * 30) + 1)) <= 3 and n > stats["frames_out"] + 5, (n, span, stats["frames_out"])
+
+
+def test_a_source_that_raises_something_unexpected_is_a_capture_stage_error():
+    class Broken(ArraySource):
+        def read(self):
+            raise KeyError("decoder state")
+
+    p = Pipeline(Broken(gray_frames(3)), skeleton_renderer(), [RecordingSink()], PipelineOptions(realtime=False),
+                 estimator_factory=lambda: ReplayEstimator(squat_poses()))
+    with pytest.raises(StageError, match="stage 'capture' failed: KeyError") as e:
+        p.run()
+    assert e.value.stage == "capture"
