@@ -27,6 +27,7 @@ def _scale(shape: tuple[int, ...]) -> float:
 
 
 def _text(img: np.ndarray, s: str, org: tuple[int, int], k: float, color=(255, 255, 255)) -> None:
+    s = s.replace("°", " deg")   # OpenCV's Hershey fonts are ASCII only
     cv2.putText(img, s, org, cv2.FONT_HERSHEY_SIMPLEX, 0.5 * k, color, max(1, int(round(1.2 * k))), cv2.LINE_AA)
 
 
