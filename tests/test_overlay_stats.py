@@ -44,3 +44,9 @@ def test_hud_draws_text_and_similarity_bar(channels):
     assert out is img and out[:120, :300].any() and out[-40:, :].any()
     plain = draw_hud(np.zeros((480, 640, 3), np.uint8), HudInfo())
     assert not plain[-40:, :].any()                           # no coach bar without a similarity
+
+
+def test_degree_sign_is_spelled_out_since_hershey_fonts_are_ascii():
+    a = draw_hud(np.zeros((240, 320, 3), np.uint8), HudInfo(similarity=0.9, advice=["raise left arm 20°"]))
+    b = draw_hud(np.zeros((240, 320, 3), np.uint8), HudInfo(similarity=0.9, advice=["raise left arm 20 deg"]))
+    np.testing.assert_array_equal(a, b)
