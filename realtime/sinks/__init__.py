@@ -12,13 +12,13 @@ A sink is made for a fixed frame size and rate, then gets BGR uint8 HxWx3 frames
 """
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import numpy as np
 
-from engines.registry import load_entry
 from realtime.errors import InputError
 
 
@@ -91,5 +91,6 @@ def create_sink(spec: str, width: int, height: int, fps: float, options: SinkOpt
                 controls: Controls | None = None) -> Sink:
     """Open the sink a spec names, for frames of width x height pixels at about ``fps``."""
     kind, arg = parse_sink_spec(spec)
-    factory: Callable[..., Sink] = load_entry(SINKS[kind])
+    module, _, attr = SINKS[kind].partition(":")
+    factory: Callable[..., Sink] = getattr(importlib.import_module(module), attr)
     return factory(arg, width, height, fps, options or SinkOptions(), controls or Controls())
