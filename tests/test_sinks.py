@@ -196,3 +196,32 @@ def test_window_hotkeys_without_a_display(tmp_path, monkeypatch):
     assert w.handle_key(ord("c")) == "recalibrate" and c.recalibrate.is_set()
     assert w.handle_key(-1) is None and not c.quit.is_set()
     assert w.handle_key(ord("q")) == "quit" and c.quit.is_set()
+
+
+def test_mjpeg_send_never_waits_for_a_viewer_whose_socket_is_full():
+    big_w, big_h = 640, 480
+    sink = create_sink("mjpeg:0", big_w, big_h, 30.0)
+    try:
+        stalled = socket.create_connection(("127.0.0.1", sink.port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while sink.viewers < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sink.viewers == 1
+        rng = np.random.default_rng(0)
+        noise = [rng.integers(0, 256, (big_h, big_w, 3), dtype=np.uint8) for _ in range(4)]  # ~0.5 MB JPEGs
+
+        def produce():
+            for i in range(300):           # ~150 MB of JPEG if every frame had to reach the viewer
+                sink.send(noise[i % 4])
+                time.sleep(0.001)
+
+        prod = threading.Thread(target=produce)
+        prod.start()
+        prod.join(30)
+        assert not prod.is_alive(), "send() blocked on a stalled viewer"
+        assert sink.hub.sent < 300        # the stalled viewer got only what its socket took
+        stalled.close()
+    finally:
+        sink.close()
