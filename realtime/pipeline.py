@@ -214,6 +214,10 @@ class Pipeline:
         """Ask the run to end (signal handlers, hotkeys); ``wait()`` returns, ``stop()`` finalizes."""
         self._stop.set()
 
+    def set_retarget(self, retarget: Retarget) -> None:
+        """Swap the retarget hook while running (after a recalibration); takes effect next frame."""
+        self.retarget = retarget
+
     def running(self) -> bool:
         return self._started and not self._stop.is_set() and any(t.is_alive() for t in self._threads)
 

@@ -304,3 +304,36 @@ def test_a_source_that_raises_something_unexpected_is_a_capture_stage_error():
     with pytest.raises(StageError, match="stage 'capture' failed: KeyError") as e:
         p.run()
     assert e.value.stage == "capture"
+
+
+def test_retarget_hook_is_applied_and_can_be_swapped_while_running():
+    seen = []
+
+    def shift(pose):
+        seen.append(pose)
+        return pose.transformed(1.0, (5.0, 0.0))
+
+    renderer = SpyRenderer(skeleton_renderer())
+    gate = threading.Event()
+
+    class Gated(ArraySource):
+        def read(self):
+            if self._index == 10:
+                assert gate.wait(10)
+            return super().read()
+
+    p = Pipeline(Gated(gray_frames(20)), renderer, [RecordingSink()], PipelineOptions(realtime=False, smoothing=None),
+                 estimator_factory=lambda: ReplayEstimator(squat_poses()), retarget=shift)
+    with p:
+        deadline = time.monotonic() + 10
+        while len(renderer.targets) < 11 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        p.set_retarget(lambda pose: pose)
+        gate.set()
+        assert p.wait(20)
+    p.raise_error()
+    assert len(seen) == 10 and len(renderer.targets) == 21
+    driver = ReplayEstimator(squat_poses()).estimate(gray_frames(1)[0])
+    np.testing.assert_allclose(renderer.targets[1].xy, driver.xy + [5.0, 0.0], atol=1e-4)
+    np.testing.assert_allclose(renderer.targets[-1].xy, ReplayEstimator(squat_poses()[19:]).estimate(
+        gray_frames(1)[0]).xy, atol=1e-4)
