@@ -150,3 +150,17 @@ def test_capture_stops_when_asked_and_keeps_only_the_latest():
     cap.join(5)
     assert not cap.is_alive()
     assert cap.frames > 5 and box.dropped >= cap.frames - 2   # nobody read: all but the latest dropped
+
+
+def test_opencv_stream_that_ends_is_reopened(media_dir):
+    """A stream opened through cv2.VideoCapture (here a file, so it 'drops' at its end) is reopened."""
+    src = CvCaptureSource(str(media_dir / "pose_1.mp4"))
+    box: Mailbox[Frame] = Mailbox()
+    cap = CaptureThread(src, box, threading.Event(), CaptureOptions(backoff_s=0.01), lossless=True,
+                        max_frames=130)
+    cap.start()
+    frames = drain(box)
+    cap.join(5)
+    src.close()
+    assert len(frames) == 130 and cap.reconnects == 1 and cap.error is None
+    assert frames[125].image.shape == (576, 576, 3)
