@@ -195,8 +195,6 @@ class Pipeline:
                           for s, box in zip(self.sinks, self._sink_boxes) if not getattr(s, "main_thread", False)]
         self._started = self._stopped = False
         self._t_start = 0.0
-        self._last_hud = HudInfo()
-        self._reading: tuple[float | None, tuple[str, ...]] = (None, ())
 
     # -- life cycle ----------------------------------------------------------------------------
     def start(self) -> "Pipeline":
@@ -243,7 +241,10 @@ class Pipeline:
                 if self.on_recalibrate is None:
                     log.warning("recalibration is not available yet (no calibration wired in)")
                 else:
-                    self.on_recalibrate()
+                    try:
+                        self.on_recalibrate()
+                    except Exception as e:  # noqa: BLE001 - reported like any stage failure
+                        self._set_error(StageError("recalibrate", e))
             if now >= next_log:
                 next_log = now + self.options.log_every_s
                 lat = self.stats.latency.summary()
