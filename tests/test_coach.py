@@ -68,3 +68,20 @@ def test_load_benchmark_from_pose_json_video(tmp_path):
 def test_load_benchmark_from_an_image(media_dir):
     b = load_benchmark(media_dir / "pose.jpg")
     assert not b.is_video and b.poses[0].present().sum() > 20
+
+
+def test_load_benchmark_from_a_video_estimates_every_frame(media_dir, tmp_path):
+    from realtime.media import VideoReader
+    from realtime.videoio import H264Writer
+
+    clip = tmp_path / "bench.mp4"
+    with VideoReader(media_dir / "pose_squats.mp4") as r, H264Writer(clip, 5.0, (360, 640)) as w:
+        import cv2
+
+        for i, _, img in r:
+            if i >= 8:
+                break
+            w.write(cv2.resize(img, (360, 640)))
+    b = load_benchmark(clip, progress=False)
+    assert b.is_video and len(b.poses) == 8 and b.fps == pytest.approx(5.0)
+    assert all(p is not None and p.width == 360 for p in b.poses)
