@@ -145,11 +145,13 @@ def test_capture_stops_when_asked_and_keeps_only_the_latest():
     cap = CaptureThread(ArraySource([np.zeros((2, 2, 3), np.uint8)] * 3, fps=200, realtime=True, loop=True),
                         box, stop)
     cap.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while cap.frames < 10 and time.monotonic() < deadline:
+        time.sleep(0.02)
     stop.set()
     cap.join(5)
     assert not cap.is_alive()
-    assert cap.frames > 5 and box.dropped >= cap.frames - 2   # nobody read: all but the latest dropped
+    assert cap.frames >= 10 and box.dropped >= cap.frames - 2   # nobody read: all but the latest dropped
 
 
 def test_opencv_stream_that_ends_is_reopened(media_dir):
