@@ -53,10 +53,10 @@ class SpyRenderer:
         self.closed = True
 
 
-def test_real_clip_into_fake_virtual_camera_every_frame_shape_and_count(media_dir, fake_vcam):
+@pytest.mark.parametrize("clip, n", [("pose_1.mp4", 40), ("basketball_dribble.mp4", 15)])
+def test_real_clip_into_fake_virtual_camera_every_frame_shape_and_count(media_dir, fake_vcam, clip, n):
     """Real MediaPipe on real footage, lossless, into a pyvirtualcam backend registered for the test."""
-    n = 40
-    src = open_source(str(media_dir / "pose_1.mp4"), SourceOptions(realtime=False))
+    src = open_source(str(media_dir / clip), SourceOptions(realtime=False))
     r = skeleton_renderer(320, 240)
     p = Pipeline(src, r, ["virtualcam"], PipelineOptions(realtime=False, max_frames=n, fps=240.0),
                  sink_options=SinkOptions(vcam_backend="fake", vcam_format="rgb"))
@@ -64,7 +64,7 @@ def test_real_clip_into_fake_virtual_camera_every_frame_shape_and_count(media_di
     cam = fake_vcam.instances[-1]
     assert cam.count == n and cam.sizes == {320 * 240 * 3} and cam.closed
     assert stats["frames_in"] == stats["frames_out"] == n and stats["dropped"] == 0
-    assert stats["no_person_frames"] < n // 4          # a person is in view in pose_1.mp4
+    assert stats["no_person_frames"] < n // 4          # a person is in view in both clips
     assert stats["stages"]["estimate"]["count"] == n
     last = cam.last.reshape(240, 320, 3)
     assert (last != 40).any()                         # something was drawn over the background
