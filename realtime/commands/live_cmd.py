@@ -179,9 +179,20 @@ def run(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             installed[sig] = signal.signal(sig, on_signal)
+    total = getattr(getattr(source, "info", None), "frame_count", 0) if args.no_realtime and not args.loop else 0
+    if args.max_frames:
+        total = min(total, args.max_frames) if total else args.max_frames
     try:
         pipeline.start()
-        pipeline.wait()
+        if total:   # an offline run of a file: show progress (only on a terminal)
+            from tqdm import tqdm
+
+            with tqdm(total=total, desc="live", unit="frame", file=sys.stderr, disable=None, leave=False) as bar:
+                while not pipeline.wait(0.25):
+                    bar.update(pipeline.stats.frames_out - bar.n)
+                bar.update(pipeline.stats.frames_out - bar.n)
+        else:
+            pipeline.wait()
     finally:
         pipeline.stop()
         for sig, old in installed.items():
