@@ -21,8 +21,7 @@ BACKGROUNDS = ("black", "reference", "dim")
 class SkeletonRenderer:
     name = "skeleton"
 
-    def __init__(self, background: str = "black", alpha: bool = False, thickness: float | None = None,
-                 **_ignored) -> None:
+    def __init__(self, background: str = "black", alpha: bool = False, thickness: float | None = None) -> None:
         if background not in BACKGROUNDS:
             raise InputError(f"skeleton renderer background {background!r}: expected one of {', '.join(BACKGROUNDS)}")
         self.background, self.alpha, self.thickness = background, alpha, thickness

@@ -31,6 +31,7 @@ def test_help_lists_the_options(capsys):
     (["--source", "/nope.mp4"], "source '/nope.mp4' not found"),
     (["--renderer", "nope"], "unknown renderer 'nope'"),
     (["--renderer-opt", "background"], "expected KEY=VALUE"),
+    (["--renderer-opt", "colour=red"], "does not accept colour=red"),
 ])
 def test_bad_input_is_one_line_and_exit_2(media_dir, capsys, extra, words):
     argv = ["live", "--reference", str(media_dir / "pose.jpg"), "--source", str(media_dir / "pose_1.mp4"),

@@ -141,11 +141,11 @@ def run(args: argparse.Namespace) -> int:
     if args.hold < 0:
         raise InputError(f"--hold must be >= 0 seconds, got {args.hold}")
     reference = read_image(args.reference)
-    renderer = create_renderer(args.renderer, **_renderer_options(args.renderer_opt))
     try:
-        renderer.prepare(reference)
-    except TypeError as e:
-        raise InputError(f"renderer {args.renderer!r}: {e}") from e
+        renderer = create_renderer(args.renderer, **_renderer_options(args.renderer_opt))
+    except TypeError as e:   # an option the renderer does not take
+        raise InputError(f"renderer {args.renderer!r} does not accept {' '.join(args.renderer_opt)}: {e}") from e
+    renderer.prepare(reference)
     coach = None
     if args.benchmark:
         coach = Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
@@ -166,11 +166,8 @@ def run(args: argparse.Namespace) -> int:
         renderer.close()
         raise
 
-    stop_requested = threading.Event()
-
     def on_signal(signum, _frame) -> None:
         log.warning("%s: stopping (again to force)", signal.Signals(signum).name)
-        stop_requested.set()
         pipeline.request_stop()
         for sig, old in installed.items():   # a second Ctrl-C interrupts at once
             signal.signal(sig, old)
