@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import urllib.request
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from realtime.layouts import MEDIAPIPE33
 from realtime.pose import Pose
+from realtime.sources import Frame, SourceError
 
 
 
@@ -133,3 +137,63 @@ def gray_frames(n: int, width: int = 320, height: int = 240) -> list[np.ndarray]
         f[0, 0] = i % 256
         out.append(f)
     return out
+
+
+def count_frames(path) -> int:
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
+def read_parts(url: str, n: int, timeout: float = 20.0) -> list[np.ndarray]:
+    """Read n JPEG parts of an MJPEG stream with a real HTTP client."""
+    out = []
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        assert r.headers.get_content_type() == "multipart/x-mixed-replace"
+        while len(out) < n:
+            line = r.readline()
+            assert line, f"stream ended after {len(out)} of {n} frames"
+            if not line.startswith(b"--"):
+                continue
+            headers = {}
+            while (h := r.readline().strip()):
+                k, _, v = h.decode().partition(":")
+                headers[k.lower()] = v.strip()
+            assert headers["content-type"] == "image/jpeg"
+            data = r.read(int(headers["content-length"]))
+            out.append(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+    return out
+
+
+class FlakySource:
+    """A live source that fails after ``good`` frames; reopen works ``reopen_ok`` times."""
+
+    live = True
+    name = "flaky"
+    fps = 100.0
+
+    def __init__(self, good: int, reopen_ok: int, total: int = 10**9) -> None:
+        self.good, self.reopen_ok, self.total = good, reopen_ok, total
+        self.i = self.since_open = self.reopens = 0
+        self.closed = False
+
+    def read(self):
+        if self.since_open >= self.good:
+            raise SourceError("unplugged")
+        if self.i >= self.total:
+            return None
+        self.i += 1
+        self.since_open += 1
+        return Frame(self.i - 1, np.zeros((4, 4, 3), np.uint8), time.perf_counter(), self.i / self.fps)
+
+    def reopen(self):
+        self.reopens += 1
+        if self.reopens > self.reopen_ok:
+            raise SourceError("still unplugged")
+        self.since_open = 0
+
+    def close(self):
+        self.closed = True

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from realtime.cli import main
-from tests.pipeline_fakes import media_dir  # noqa: F401 - fixture
-from tests.test_sinks import count_frames
+from tests.pipeline_fakes import count_frames, media_dir  # noqa: F401 - media_dir is a fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,10 +8,8 @@ import pytest
 from realtime.pipeline import Pipeline, PipelineOptions, SourceLost, StageError, frame_to_reference, letterbox
 from realtime.sinks import SinkOptions
 from realtime.sources import ArraySource, CaptureOptions, SourceOptions, open_source
-from tests.pipeline_fakes import (ReplayEstimator, fake_vcam, gray_frames, media_dir,  # noqa: F401
-                                  skeleton_renderer, squat_poses)
-from tests.test_sinks import count_frames, read_parts
-from tests.test_sources import FlakySource
+from tests.pipeline_fakes import (FlakySource, ReplayEstimator, count_frames, fake_vcam, gray_frames,  # noqa: F401
+                                  media_dir, read_parts, skeleton_renderer, squat_poses)
 
 
 class RecordingSink:

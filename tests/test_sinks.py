@@ -9,7 +9,7 @@ import pytest
 
 from realtime.errors import InputError
 from realtime.sinks import Controls, SinkOptions, create_sink, parse_sink_spec
-from tests.pipeline_fakes import fake_vcam  # noqa: F401 - fixture
+from tests.pipeline_fakes import count_frames, fake_vcam, read_parts  # noqa: F401 - fake_vcam is a fixture
 
 W, H = 64, 48
 
@@ -63,26 +63,6 @@ def test_no_virtual_camera_says_how_to_get_one(monkeypatch):
         create_sink("virtualcam", W, H, 30.0, SinkOptions(vcam_backend="nope"))
 
 
-def read_parts(url: str, n: int, timeout: float = 20.0) -> list[np.ndarray]:
-    """Read n JPEG parts of an MJPEG stream with a real HTTP client."""
-    out = []
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        assert r.headers.get_content_type() == "multipart/x-mixed-replace"
-        while len(out) < n:
-            line = r.readline()
-            assert line, f"stream ended after {len(out)} of {n} frames"
-            if not line.startswith(b"--"):
-                continue
-            headers = {}
-            while (h := r.readline().strip()):
-                k, _, v = h.decode().partition(":")
-                headers[k.lower()] = v.strip()
-            assert headers["content-type"] == "image/jpeg"
-            data = r.read(int(headers["content-length"]))
-            out.append(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
-    return out
-
-
 def test_mjpeg_serves_several_viewers_and_a_stalled_one_does_not_block():
     sink = create_sink("mjpeg:0", W, H, 30.0)
     try:
@@ -132,15 +112,6 @@ def test_mjpeg_port_in_use_is_an_input_error():
             create_sink(f"mjpeg:{s.getsockname()[1]}", W, H, 30.0)
     with pytest.raises(InputError, match="mjpeg:PORT"):
         create_sink("mjpeg:http", W, H, 30.0)
-
-
-def count_frames(path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def test_mp4_is_h264_with_every_frame_and_atomic(tmp_path):

@@ -8,7 +8,7 @@ from realtime.errors import InputError
 from realtime.mailbox import Mailbox, MailboxClosed
 from realtime.sources import (ArraySource, CaptureOptions, CaptureThread, CvCaptureSource, Frame,
                               ImageSequenceSource, SourceError, SourceOptions, VideoFileSource, open_source)
-from tests.pipeline_fakes import media_dir  # noqa: F401 - fixture
+from tests.pipeline_fakes import FlakySource, media_dir  # noqa: F401 - media_dir is a fixture
 
 
 def drain(box: Mailbox, timeout: float = 30.0) -> list[Frame]:
@@ -79,37 +79,6 @@ def test_bad_specs_explain_what_is_expected(spec, words):
 def test_camera_that_cannot_be_opened_fails_clearly():
     with pytest.raises(InputError, match="cannot open camera 97"):
         CvCaptureSource(97)
-
-
-class FlakySource:
-    """A live source that fails after ``good`` frames; reopen works ``reopen_ok`` times."""
-
-    live = True
-    name = "flaky"
-    fps = 100.0
-
-    def __init__(self, good: int, reopen_ok: int, total: int = 10**9) -> None:
-        self.good, self.reopen_ok, self.total = good, reopen_ok, total
-        self.i = self.since_open = self.reopens = 0
-        self.closed = False
-
-    def read(self):
-        if self.since_open >= self.good:
-            raise SourceError("unplugged")
-        if self.i >= self.total:
-            return None
-        self.i += 1
-        self.since_open += 1
-        return Frame(self.i - 1, np.zeros((4, 4, 3), np.uint8), time.perf_counter(), self.i / self.fps)
-
-    def reopen(self):
-        self.reopens += 1
-        if self.reopens > self.reopen_ok:
-            raise SourceError("still unplugged")
-        self.since_open = 0
-
-    def close(self):
-        self.closed = True
 
 
 def test_capture_reconnects_after_a_drop():
