@@ -61,7 +61,8 @@ class SourceOptions:
     width, height, fps: requested webcam mode (None: the camera's default). mjpg: ask the webcam
     for MJPG (many reach 30 fps at 720p only in MJPG). realtime: pace files/folders at their fps
     (False: as fast as they decode). loop: restart files/folders at the end. folder_fps: rate
-    of an image folder or a single image.
+    of an image folder or a single image. stream_timeout_s: how long a URL may take to open or to
+    deliver a frame before it counts as dropped.
     """
 
     width: int | None = None
@@ -71,6 +72,7 @@ class SourceOptions:
     realtime: bool = True
     loop: bool = False
     folder_fps: float = 30.0
+    stream_timeout_s: float = 10.0
 
 
 class _Pacer:
@@ -112,7 +114,12 @@ class CvCaptureSource:
     def _open(self, first: bool = False) -> None:
         import cv2
 
-        cap = cv2.VideoCapture(self.target)
+        if isinstance(self.target, str):   # a stream: bounded waits, so a dead server reads as a drop
+            ms = int(self.options.stream_timeout_s * 1000)
+            cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG,
+                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+        else:
+            cap = cv2.VideoCapture(self.target)
         if not cap.isOpened():
             cap.release()
             if isinstance(self.target, int):

@@ -1,3 +1,4 @@
+import socket
 import threading
 import time
 
@@ -135,3 +136,11 @@ def test_opencv_stream_that_ends_is_reopened(media_dir):
     src.close()
     assert len(frames) == 130 and cap.reconnects == 1 and cap.error is None
     assert frames[125].image.shape == (576, 576, 3)
+
+
+def test_unreachable_stream_url_fails_clearly():
+    with socket.socket() as s:       # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(InputError, match="cannot open stream"):
+        open_source(f"http://127.0.0.1:{port}/stream.mjpg", SourceOptions(stream_timeout_s=2.0))
