@@ -114,12 +114,18 @@ class CvCaptureSource:
     def _open(self, first: bool = False) -> None:
         import cv2
 
-        if isinstance(self.target, str):   # a stream: bounded waits, so a dead server reads as a drop
-            ms = int(self.options.stream_timeout_s * 1000)
-            cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG,
-                                   [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
-        else:
-            cap = cv2.VideoCapture(self.target)
+        # OpenCV logs its own probing failures to stderr; our error below says it in one line
+        level = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            if isinstance(self.target, str):   # a stream: bounded waits, so a dead server reads as a drop
+                ms = int(self.options.stream_timeout_s * 1000)
+                cap = cv2.VideoCapture(self.target, cv2.CAP_FFMPEG,
+                                       [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
+            else:
+                cap = cv2.VideoCapture(self.target)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not cap.isOpened():
             cap.release()
             if isinstance(self.target, int):
