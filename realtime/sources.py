@@ -115,8 +115,8 @@ class CvCaptureSource:
         import cv2
 
         # OpenCV logs its own probing failures to stderr; our error below says it in one line
-        level = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        level = cv2.getLogLevel()
+        cv2.setLogLevel(0)  # 0: silent
         try:
             if isinstance(self.target, str):   # a stream: bounded waits, so a dead server reads as a drop
                 ms = int(self.options.stream_timeout_s * 1000)
@@ -125,7 +125,7 @@ class CvCaptureSource:
             else:
                 cap = cv2.VideoCapture(self.target)
         finally:
-            cv2.utils.logging.setLogLevel(level)
+            cv2.setLogLevel(level)
         if not cap.isOpened():
             cap.release()
             if isinstance(self.target, int):
