@@ -150,8 +150,9 @@ class Coach:
         return CoachReading(float(t_s), sim, advice)
 
     def reps(self) -> int:
-        """Repetitions in the whole curve so far."""
-        return count_reps(self.values, self.times_s, threshold=self.rep_threshold)
+        """Repetitions in the whole curve so far (safe to call while another thread updates)."""
+        n = min(len(self.values), len(self.times_s))
+        return count_reps(self.values[:n], self.times_s[:n], threshold=self.rep_threshold)
 
     def live_reps(self, every_s: float = 0.5) -> int:
         """``reps()`` recomputed at most every ``every_s`` media seconds (cheap enough per frame)."""
