@@ -15,26 +15,9 @@ import pytest
 from realtime.layouts import MEDIAPIPE33
 from realtime.pose import Pose
 from realtime.sources import Frame, SourceError
+from tests.conftest import MEDIA_DIR
 
-
-
-def _find_media() -> Path:
-    """``../shared/data/media`` beside the checkout (searched upwards, for worktrees one level deeper)."""
-    here = Path(__file__).resolve().parents[1]
-    for d in [here.parent, *here.parent.parents]:
-        if (d / "shared" / "data" / "media").is_dir():
-            return d / "shared" / "data" / "media"
-    return here.parent / "shared" / "data" / "media"
-
-
-MEDIA = _find_media()
-
-
-@pytest.fixture
-def media_dir() -> Path:
-    if not (MEDIA / "pose_1.mp4").exists():
-        pytest.skip(f"shared test footage not found at {MEDIA} (it sits beside the checkout)")
-    return MEDIA
+MEDIA = MEDIA_DIR
 
 
 def squat_poses() -> list[Pose]:

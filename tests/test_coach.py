@@ -5,7 +5,7 @@ import pytest
 
 from realtime.coach import Benchmark, Coach, count_reps, load_benchmark
 from realtime.errors import InputError
-from tests.pipeline_fakes import media_dir, squat_poses  # noqa: F401
+from tests.pipeline_fakes import squat_poses  # noqa: F401
 
 
 def test_count_reps_on_a_synthetic_curve():

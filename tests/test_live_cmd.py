@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from realtime.cli import main
-from tests.pipeline_fakes import count_frames, media_dir  # noqa: F401 - media_dir is a fixture
+from tests.pipeline_fakes import count_frames  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 

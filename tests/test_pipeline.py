@@ -9,7 +9,7 @@ from realtime.pipeline import Pipeline, PipelineOptions, SourceLost, StageError,
 from realtime.sinks import SinkOptions
 from realtime.sources import ArraySource, CaptureOptions, SourceOptions, open_source
 from tests.pipeline_fakes import (FlakySource, ReplayEstimator, count_frames, fake_vcam, gray_frames,  # noqa: F401
-                                  media_dir, read_parts, skeleton_renderer, squat_poses)
+                                  read_parts, skeleton_renderer, squat_poses)
 
 
 class RecordingSink:

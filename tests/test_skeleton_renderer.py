@@ -3,7 +3,7 @@ import pytest
 
 from engines.renderer import RENDERERS, create_renderer
 from realtime.errors import InputError
-from tests.pipeline_fakes import media_dir, skeleton_renderer, squat_poses  # noqa: F401
+from tests.pipeline_fakes import skeleton_renderer, squat_poses  # noqa: F401
 
 
 def test_registered_and_draws_the_target_not_the_rest_pose():

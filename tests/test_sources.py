@@ -9,7 +9,7 @@ from realtime.errors import InputError
 from realtime.mailbox import Mailbox, MailboxClosed
 from realtime.sources import (ArraySource, CaptureOptions, CaptureThread, CvCaptureSource, Frame,
                               ImageSequenceSource, SourceError, SourceOptions, VideoFileSource, open_source)
-from tests.pipeline_fakes import FlakySource, media_dir  # noqa: F401 - media_dir is a fixture
+from tests.pipeline_fakes import FlakySource  # noqa: F401
 
 
 def drain(box: Mailbox, timeout: float = 30.0) -> list[Frame]:
