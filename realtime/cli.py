@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("realtime.commands.search_cmd", "find the poses nearest to a query in a library"),
     "train": ("realtime.commands.train_cmd", "train a learned pose-transfer model (PATN) on your footage"),
     "export": ("realtime.commands.export_cmd", "export a trained checkpoint to ONNX"),
+    "live": ("realtime.commands.live_cmd", "drive the reference person live into a virtual camera, window, file or stream"),
 }
 
 
