@@ -172,3 +172,34 @@ def test_command_line_options_are_coerced_and_unknown_ones_refused(ckpt):
         create(checkpoint=str(ckpt), colour="red")
     with pytest.raises(InputError, match="expected true or false"):
         create(checkpoint=str(ckpt), alpha="maybe")
+
+
+class _Collect:
+    name, paced = "collect", False
+
+    def __init__(self):
+        self.images, self.closed_ok = [], None
+
+    def send(self, img):
+        self.images.append(img)
+
+    def close(self, ok=True):
+        self.closed_ok = ok
+
+
+def test_plugs_into_the_live_pipeline(ckpt, reference, media_dir, tmp_path):
+    """Real footage drives the learned renderer (ONNX Runtime) through the threaded pipeline."""
+    from realtime.pipeline import Pipeline, PipelineOptions
+    from realtime.sources import SourceOptions, open_source
+
+    image, pose = reference
+    r = create_renderer("learned", checkpoint=ckpt, backend="onnxruntime", cache_dir=tmp_path,
+                        inpaint_background=False)
+    r.prepare(image, pose)
+    sink = _Collect()
+    src = open_source(str(media_dir / "pose_1.mp4"), SourceOptions(realtime=False))
+    stats = Pipeline(src, r, [sink], PipelineOptions(realtime=False, max_frames=12, fps=240.0)).run()
+    assert stats["frames_in"] == stats["frames_out"] == 12 and sink.closed_ok
+    h, w = image.shape[:2]
+    assert {im.shape for im in sink.images} == {(h - h % 2, w - w % 2, 3)}
+    assert stats["no_person_frames"] < 4
