@@ -72,8 +72,10 @@ def evaluate(checkpoint: Path, video: Path, backend: str, held_out: float, every
                 a, b = image[y0:y1, x0:x1], real[y0:y1, x0:x1]
                 row.update(l1_box=l1(a, b), ssim_box=ssim(a, b), psnr_box=psnr(a, b))
             groups.setdefault(name, []).append(row)
-        if picture is not None and len(shown) < 4 and i >= split:
-            shown.append(np.hstack([real, out]))
+        if picture is not None and len(shown) < 4 and i >= split and box is not None:
+            x0, y0, x1, y1 = person_box(poses[i], real.shape, pad=0.3)
+            pair = np.hstack([real[y0:y1, x0:x1], out[y0:y1, x0:x1]])
+            shown.append(cv2.resize(pair, (round(pair.shape[1] * 256 / pair.shape[0]), 256), interpolation=cv2.INTER_AREA))
     scorer.close()
     renderer.close()
     report: dict = {"checkpoint": str(checkpoint), "video": str(video), "frames": len(frames),
@@ -90,9 +92,8 @@ def evaluate(checkpoint: Path, video: Path, backend: str, held_out: float, every
             summary[k] = float(np.mean(vals)) if vals else float("nan")
         report[name] = summary
     if picture is not None and shown:
-        grid = np.vstack(shown) if shown[0].shape[1] > shown[0].shape[0] else np.hstack(shown)
-        scale = min(1.0, 1600 / max(grid.shape[:2]))
-        write_image(picture, cv2.resize(grid, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+        gap = np.full((256, 8, 3), 255, np.uint8)
+        write_image(picture, np.hstack([x for pair in shown for x in (pair, gap)][:-1]))
     return report
 
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--held-out", type=float, default=0.1, help="share of the clip's end held out in training")
     p.add_argument("--every", type=int, default=1, help="score every Nth frame")
     p.add_argument("-o", "--output", help="write the report as JSON here")
-    p.add_argument("--picture", help="PNG of held-out frames: real | learned output")
+    p.add_argument("--picture", help="picture of up to 4 held-out frames around the person: real | learned output")
     args = p.parse_args(argv)
     report = evaluate(Path(args.checkpoint), Path(args.video), args.backend, args.held_out, args.every,
                       Path(args.picture) if args.picture else None)
