@@ -17,12 +17,9 @@ sys.path.insert(0, str(HERE.parent))
 
 SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
     "pose": "estimator ms/frame, comparisons per second, search latency",
-<<<<<<< HEAD
-    "learned": "PATN generator ms/frame per config and backend, learned renderer fps, training steps/s",
-=======
     "pipeline": "live pipeline: output/input fps, latency, stage sum vs overhead per renderer",
     "smoothing": "One-Euro filter: keypoint jitter removed vs distance from the raw estimate",
->>>>>>> main
+    "learned": "PATN generator ms/frame per config and backend, learned renderer fps, training steps/s",
 }
 DEFAULT: list[str] = ["pose"]
 
