@@ -37,6 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
     p.add_argument("--no-flip", action="store_true", help="no horizontal flip augmentation")
     p.add_argument("--no-validate", action="store_true", help="skip the per-epoch AKD/MKR/L1/SSIM validation")
+    p.add_argument("--no-amp", action="store_true",
+                   help="train in fp32 (default: fp16 autocast on CUDA, bf16 on CPUs with native bf16)")
     p.add_argument("--workers", type=int, default=0, help="data loader processes (default 0: in the main process)")
     p.add_argument("--cache", metavar="DIR", help="frame/pose cache (default: OUT/../.frame-cache)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache) if args.cache else None, flip=not args.no_flip,
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, max_steps=args.max_steps,
         time_budget_s=args.time_budget * 60 if args.time_budget else None, validate=not args.no_validate,
-        resume=args.resume, num_workers=args.workers, seed=args.seed)
+        resume=args.resume, num_workers=args.workers, seed=args.seed, amp=not args.no_amp)
     summary = train(opts)
     if summary["rank"] == 0:   # under torchrun, one summary
         print(json.dumps(summary, indent=1, default=str))
