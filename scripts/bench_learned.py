@@ -18,6 +18,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--learned-iters", type=int, default=20, help="timed runs per row (learned suite)")
     parser.add_argument("--learned-configs", default="small,paper", help="configs to time (learned suite)")
     parser.add_argument("--learned-train-steps", type=int, default=5, help="timed training steps (learned suite)")
+    parser.add_argument("--learned-compile", action="store_true",
+                        help="also time torch.compile (learned suite; ~40 s to compile, and its worker processes "
+                             "stay busy for a while, so it runs last)")
 
 
 def _median_ms(fn, iters: int, warmup: int = 2) -> float:
@@ -31,7 +34,7 @@ def _median_ms(fn, iters: int, warmup: int = 2) -> float:
     return float(np.median(times) * 1e3)
 
 
-def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int) -> list[dict]:
+def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int, compiled: bool = False) -> list[dict]:
     from engines.backends import BackendRequest, BackendUnavailable, create_backend
     from engines.checkpoint import load_generator
     from engines.patn import count_parameters
@@ -45,8 +48,8 @@ def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int) -> list[dict]:
     n, warmup = (3, 1) if name == "paper" else (iters, 2)   # the paper config takes seconds per frame here
     rows = []
     variants = [("torch", "fp32", {}), ("torch", "bf16", {}), ("onnxruntime", "fp32", {}), ("onnxruntime", "fp16", {})]
-    if name == "small":
-        variants.insert(2, ("torch", "fp32", {"compile": True}))
+    if compiled:
+        variants = [("torch", "fp32", {"compile": True}), ("torch", "bf16", {"compile": True})]
     for backend, precision, extra in variants:
         try:
             b = create_backend(backend, BackendRequest(checkpoint=ckpt, device="cpu", precision=precision,
@@ -64,12 +67,12 @@ def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int) -> list[dict]:
     return rows
 
 
-def _renderer_row(ckpt: Path, tmp: Path, media: Path, iters: int) -> dict:
+def _renderer_row(ckpt: Path, tmp: Path, media: Path, iters: int, backend: str, precision: str) -> dict:
     from engines.renderer import create_renderer
     from realtime.media import read_image
 
     image = read_image(media / "pose.jpg")
-    r = create_renderer("learned", checkpoint=ckpt, backend="onnxruntime", device="cpu", cache_dir=tmp)
+    r = create_renderer("learned", checkpoint=ckpt, backend=backend, device="cpu", precision=precision, cache_dir=tmp)
     r.prepare(image)
     rest = r.rest_pose
     poses = [replace(rest, xy=rest.xy + np.float32([dx, 0])) for dx in (-30, -10, 10, 30)]
@@ -81,17 +84,17 @@ def _renderer_row(ckpt: Path, tmp: Path, media: Path, iters: int) -> dict:
     ms = _median_ms(one, iters)
     r.close()
     h, w = image.shape[:2]
-    return {"config": "small", "what": f"renderer {w}x{h} (crop+infer+paste)", "backend": "onnxruntime",
-            "precision": "fp32", "size": "", "params_M": None, "ms": ms, "per_s": 1e3 / ms, "note": ""}
+    return {"config": "small", "what": f"renderer {w}x{h} (crop+infer+paste)", "backend": backend,
+            "precision": precision, "size": "", "params_M": None, "ms": ms, "per_s": 1e3 / ms, "note": ""}
 
 
-def _train_rows(name: str, media: Path, tmp: Path, steps: int, batch: int = 4) -> dict:
+def _train_rows(name: str, media: Path, tmp: Path, steps: int, batch: int = 4, amp: bool = False) -> dict:
     import torch
 
     from engines.datasets import DataOptions
     from engines.training import Trainer, TrainOptions
 
-    opts = TrainOptions(data=[media / "pose_1.mp4"], out=tmp / f"train-{name}", config=name, batch_size=batch,
+    opts = TrainOptions(data=[media / "pose_1.mp4"], out=tmp / f"train-{name}-{amp}", config=name, amp=amp, batch_size=batch,
                         device="cpu", data_options=DataOptions(max_frames=40, max_pairs=200), cache_dir=tmp / "cache",
                         progress=False, validate=False)
     tr = Trainer(opts)
@@ -102,7 +105,8 @@ def _train_rows(name: str, media: Path, tmp: Path, steps: int, batch: int = 4) -
     for b in batches[1:]:
         tr.train_step(b)
     s = (time.perf_counter() - t0) / steps
-    return {"config": name, "what": "train step (G + D_A + D_S)", "backend": "torch cpu", "precision": "fp32",
+    return {"config": name, "what": "train step (G + D_A + D_S)", "backend": "torch cpu",
+            "precision": str(tr.amp_dtype).replace("torch.bfloat16", "bf16 autocast") if tr.use_amp else "fp32",
             "size": f"batch {batch}", "params_M": None, "ms": s * 1e3, "per_s": 1 / s, "note": "per_s = steps/s"}
 
 
@@ -121,11 +125,17 @@ def run(args) -> tuple[str, list[dict]]:
             ckpt = save_generator(PATNGenerator(get_config(name)).eval(), tmp / f"{name}.safetensors")
             rows += _backend_rows(name, ckpt, tmp, args.learned_iters)
             if name == "small" and (media / "pose.jpg").is_file():
-                rows.append(_renderer_row(ckpt, tmp, media, args.learned_iters))
+                for backend, precision in (("onnxruntime", "fp32"), ("torch", "bf16")):
+                    rows.append(_renderer_row(ckpt, tmp, media, args.learned_iters, backend, precision))
         if (media / "pose_1.mp4").is_file():
             for name in args.learned_configs.split(","):
-                if name == "paper":
-                    rows.append(_train_rows(name, media, tmp, 1, batch=2))
-                else:
-                    rows.append(_train_rows(name, media, tmp, args.learned_train_steps))
+                for amp in (False, True):
+                    if name == "paper":
+                        rows.append(_train_rows(name, media, tmp, 1, batch=2, amp=amp))
+                    else:
+                        rows.append(_train_rows(name, media, tmp, args.learned_train_steps, amp=amp))
+        if args.learned_compile:
+            ckpt = tmp / "small.safetensors"
+            if ckpt.is_file():
+                rows += _backend_rows("small", ckpt, tmp, args.learned_iters, compiled=True)
     return f"learned renderer (PATN), CPU: {torch.get_num_threads()} torch threads", rows
