@@ -10,6 +10,7 @@ Uses torch's TorchScript exporter (``dynamo=False``), which writes one self-cont
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 from realtime.errors import InputError
@@ -73,7 +74,12 @@ def export_onnx(model_or_checkpoint, out_path: str | Path, fp16: bool = False) -
         raise InputError(f"{out}: the export target should end in .onnx")
     net = _half_wrapper(model) if fp16 else model
     inputs = dummy_inputs(cfg)
-    with atomic_path(out) as tmp, torch.no_grad():
+    with atomic_path(out) as tmp, torch.no_grad(), warnings.catch_warnings():
+        # dynamo=False is deliberate (one self-contained file); its deprecation notice and the
+        # harmless "constant folding not applied" notes would only bury real messages
+        warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
+        warnings.filterwarnings("ignore", message=".*feature will be removed.*", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1", category=UserWarning)
         torch.onnx.export(
             net, inputs, str(tmp), dynamo=False, opset_version=OPSET,
             input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
