@@ -15,8 +15,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-SUITES: dict[str, str] = {}   # name -> one-line description; module is scripts/bench_<name>.py
-DEFAULT: list[str] = []
+SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
+    "pose": "estimator ms/frame, comparisons per second, search latency",
+}
+DEFAULT: list[str] = ["pose"]
 
 
 def load_suite(name: str):
