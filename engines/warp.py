@@ -74,7 +74,7 @@ class WarpOptions:
 @dataclass
 class _Layer:
     name: str
-    patch: np.ndarray        # (h, w, 4) float32 premultiplied B, G, R (0..255) and alpha (0..1)
+    patch: np.ndarray        # (h, w, 4) uint8: B, G, R premultiplied by alpha, and alpha
     origin: tuple[int, int]  # (x0, y0) of the patch in reference pixels
     rank: int
     keypoints: tuple[int, ...]  # COCO-17 indices whose mean depth orders the layer
@@ -160,21 +160,19 @@ class WarpRenderer:
         mats = part_transforms(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
         w, h = self._size
         canvas = self._bg.copy()
-        want_alpha = self.options.alpha or self.options.background == "transparent"
-        alpha = np.zeros((h, w), np.float32) if want_alpha else None
+        transparent = self.options.background == "transparent"
+        alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
         for layer in self._ordered(t, ok):
             self._draw(layer, mats[layer.name], canvas, alpha)
-        out = np.clip(canvas, 0, 255).astype(np.uint8) if canvas.dtype != np.uint8 else canvas
-        if want_alpha:
-            a8 = (np.clip(alpha, 0, 1) * 255 + 0.5).astype(np.uint8)
-            if self.options.background == "transparent":
-                # colours were premultiplied over black: unpremultiply so BGRA is straight alpha
-                safe = np.maximum(alpha, 1e-3)[..., None]
-                out = np.clip(canvas / safe, 0, 255).astype(np.uint8)
-            if not self.options.alpha:
-                return out
-            return np.dstack([out, a8])
-        return out
+        if alpha is None:
+            return canvas
+        if transparent:
+            # colours were premultiplied over black: divide by alpha for straight (unpremultiplied) BGRA
+            a3 = cv2.cvtColor(np.maximum(alpha, 1), cv2.COLOR_GRAY2BGR)
+            canvas = cv2.divide(canvas, a3, scale=255.0)
+        if not self.options.alpha:
+            return canvas
+        return cv2.merge([*cv2.split(canvas), alpha])
 
     def close(self) -> None:
         self._layers = []
@@ -198,6 +196,7 @@ class WarpRenderer:
         return [self._layers[i] for i in order]
 
     def _draw(self, layer: _Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None) -> None:
+        """Warp one premultiplied layer into its output box and composite it over ``canvas``."""
         w, h = self._size
         ph, pw = layer.patch.shape[:2]
         x0, y0 = layer.origin
@@ -210,18 +209,18 @@ class WarpRenderer:
         ry1 = min(int(np.ceil(corners[:, 1].max())) + 2, h)
         if rx1 <= rx0 or ry1 <= ry0:
             return
-        m_roi = m_patch.copy()
-        m_roi[:, 2] -= (rx0, ry0)
-        warped = cv2.warpAffine(layer.patch, m_roi, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
+        m_patch[:, 2] -= (rx0, ry0)
+        warped = cv2.warpAffine(layer.patch, m_patch, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-        a = warped[..., 3:4]
+        b, g, r, a = cv2.split(warped)
+        inv = 255 - a
         roi = canvas[ry0:ry1, rx0:rx1]
-        roi *= 1.0 - a
-        roi += warped[..., :3]
+        cv2.multiply(roi, cv2.cvtColor(inv, cv2.COLOR_GRAY2BGR), dst=roi, scale=1.0 / 255.0)
+        cv2.add(roi, cv2.merge([b, g, r]), dst=roi)
         if alpha is not None:
             ar = alpha[ry0:ry1, rx0:rx1]
-            ar *= 1.0 - a[..., 0]
-            ar += a[..., 0]
+            cv2.multiply(ar, inv, dst=ar, scale=1.0 / 255.0)
+            cv2.add(ar, a, dst=ar)
 
 
 # -- preparation helpers ---------------------------------------------------------------------------
@@ -325,8 +324,7 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
         spec = PART_BY_NAME[name]
         joint = _proximal_joint(spec, xy, ix)
         if joint is not None:
-            r = 1.15 * max(float(inside[int(np.clip(joint[1], 0, h - 1)), int(np.clip(joint[0], 0, w - 1))]),
-                           radius[name])
+            r = 1.1 * radius[name]
             cv2.circle(region, (int(round(joint[0])), int(round(joint[1]))), int(round(r)), 1, -1,
                        lineType=cv2.LINE_AA)
         a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
@@ -336,7 +334,8 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
             continue
         x0, x1, y0, y1 = xs_.min(), xs_.max() + 1, ys_.min(), ys_.max() + 1
         pa = a[y0:y1, x0:x1, None]
-        patch = np.concatenate([texture[y0:y1, x0:x1].astype(np.float32) * pa, pa], axis=2)
+        patch = np.concatenate([texture[y0:y1, x0:x1].astype(np.float32) * pa, pa * 255.0], axis=2)
+        patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
         kps = _depth_keypoints(spec, ix)
         layers.append(_Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
     return layers
@@ -374,11 +373,11 @@ def _extend_colours(img: np.ndarray, hard: np.ndarray) -> np.ndarray:
 def _background(img: np.ndarray, mask: np.ndarray, bg) -> np.ndarray:
     h, w = img.shape[:2]
     if bg == "transparent":
-        return np.zeros((h, w, 3), np.float32)
+        return np.zeros((h, w, 3), np.uint8)
     if isinstance(bg, tuple) or bg in NAMED_COLOURS:
         colour = bg if isinstance(bg, tuple) else NAMED_COLOURS[bg]
-        return np.broadcast_to(np.array(colour, np.float32), (h, w, 3)).copy()
-    return inpaint_person(img, mask).astype(np.float32)
+        return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3)).copy()
+    return inpaint_person(img, mask)
 
 
 def inpaint_person(img: np.ndarray, mask: np.ndarray, work_px: int = 320) -> np.ndarray:
@@ -389,7 +388,8 @@ def inpaint_person(img: np.ndarray, mask: np.ndarray, work_px: int = 320) -> np.
     hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     f = min(1.0, work_px / max(h, w))
     small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    small_m = cv2.resize(hard, small.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+    small_m = (cv2.resize(hard.astype(np.float32), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0)
+    small_m = cv2.dilate(small_m.astype(np.uint8), np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(small, small_m, 5, cv2.INPAINT_TELEA)
     big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
     out = img.copy()
