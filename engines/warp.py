@@ -257,6 +257,21 @@ def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> n
     return np.hypot(px - (a[0] + t * v[0]), py - (a[1] + t * v[1]))
 
 
+def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
+                spine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Normalised distance of pixels to the shoulder-hip quadrilateral (0 inside), with pixels
+    below the hip line pushed away three times faster (they belong to the thighs)."""
+    ix = COCO17.index
+    quad = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
+    d = cv2.distanceTransform(1 - quad, cv2.DIST_L2, 5)[py.astype(np.int64), px.astype(np.int64)]
+    top, bottom = spine
+    axis = bottom - top
+    axis = axis / (np.linalg.norm(axis) or 1.0)
+    below = np.maximum(0.0, (px - bottom[0]) * axis[0] + (py - bottom[1]) * axis[1])
+    return (d + 2.0 * below) / r
+
+
 def _segments(xy: np.ndarray, ok: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The bone segment of every part that the reference shows, in reference pixels."""
     ix = COCO17.index
@@ -306,7 +321,9 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
     ys, xs = np.nonzero(hard)
     px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
     names = list(segs)
-    dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] for n in names])
+    dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
+                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"])
+                     for n in names])
     lab = np.argmin(dist, axis=0)
     labels = np.full((h, w), -1, np.int16)
     labels[ys, xs] = lab
