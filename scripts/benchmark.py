@@ -17,8 +17,9 @@ sys.path.insert(0, str(HERE.parent))
 
 SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
     "pose": "estimator ms/frame, comparisons per second, search latency",
+    "render": "warp renderer ms/frame at 256..1080p (render only) and prepare time",
 }
-DEFAULT: list[str] = ["pose"]
+DEFAULT: list[str] = ["pose", "render"]
 
 
 def load_suite(name: str):
