@@ -17,6 +17,8 @@ sys.path.insert(0, str(HERE.parent))
 
 SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
     "pose": "estimator ms/frame, comparisons per second, search latency",
+    "pipeline": "live pipeline: output/input fps, latency, stage sum vs overhead per renderer",
+    "smoothing": "One-Euro filter: keypoint jitter removed vs distance from the raw estimate",
     "render": "warp renderer ms/frame at 256..1080p (render only) and prepare time",
 }
 DEFAULT: list[str] = ["pose", "render"]
