@@ -36,11 +36,8 @@ class Renderer(Protocol):
 
 # name -> "module:factory"; factories take keyword options and return an unprepared Renderer.
 RENDERERS: dict[str, str] = {
-<<<<<<< HEAD
-    "warp": "engines.warp:create",
-=======
     "skeleton": "engines.skeleton:SkeletonRenderer",
->>>>>>> main
+    "warp": "engines.warp:create",
 }
 
 
