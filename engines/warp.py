@@ -60,6 +60,11 @@ class WarpOptions:
 
     def __post_init__(self) -> None:
         bg = self.background
+        if isinstance(bg, str) and "," in bg:  # "B,G,R" from a command line
+            try:
+                bg = tuple(int(v) for v in bg.split(","))
+            except ValueError:
+                raise InputError(f"background {bg!r}: expected a name or three integers B,G,R") from None
         if isinstance(bg, str):
             if bg not in BACKGROUNDS:
                 raise InputError(f"unknown background {bg!r}: expected one of {', '.join(BACKGROUNDS)} "

@@ -130,6 +130,9 @@ def test_bad_options_and_inputs(figure):
         create_renderer("warp", background="purple-ish")
     with pytest.raises(InputError, match="B,G,R"):
         create_renderer("warp", background=(1, 2))
+    with pytest.raises(InputError, match="B,G,R"):
+        create_renderer("warp", background="1,2,x")
+    assert create_renderer("warp", background="0,177,64").options.background == (0, 177, 64)
     r = create_renderer("warp")
     with pytest.raises(InputError, match="BGR uint8"):
         r.prepare(figure.image.astype(np.float32), figure.pose, figure.mask)
