@@ -34,18 +34,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--targets-out", metavar="POSES.json", help="write the target poses (repose video format)")
 
 
-def _background(value: str):
-    from realtime.errors import InputError
-
-    if "," in value:
-        try:
-            parts = tuple(int(v) for v in value.split(","))
-        except ValueError:
-            raise InputError(f"--background {value!r}: expected a name or three integers B,G,R") from None
-        return parts
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -89,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"the driver has {len(frames)} frames: write them to a video (-o OUT.mp4)")
 
     reference = read_image(args.reference)
-    renderer = create_renderer(args.renderer, **({"background": _background(args.background)}
+    renderer = create_renderer(args.renderer, **({"background": args.background}
                                                   if args.renderer == "warp" else {}))
     renderer.prepare(reference)
     rest = renderer.rest_pose
