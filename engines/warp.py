@@ -51,14 +51,19 @@ class WarpOptions:
     alpha: return BGRA (alpha = person) instead of BGR.
     min_score: keypoint score at or above which a keypoint counts as present.
     feather_px: width of the soft seam between neighbouring layers, in reference pixels.
+    blend: "skin" (pixels near a joint follow a blend of both bones: engines.warp_blend) or
+      "rigid" (every layer one affine; joint discs fill the gaps).
     """
 
     background: str | tuple[int, int, int] = "inpaint"
     alpha: bool = False
     min_score: float = 0.5
     feather_px: int = 3
+    blend: str = "skin"
 
     def __post_init__(self) -> None:
+        if self.blend not in ("skin", "rigid"):
+            raise InputError(f"unknown blend {self.blend!r}: expected skin or rigid")
         bg = self.background
         if isinstance(bg, str) and "," in bg:  # "B,G,R" from a command line
             try:
@@ -132,7 +137,8 @@ class WarpRenderer:
         self._ref_ok = ok
         self._ref_z = None if pose.z is None else pose.z.astype(np.float64)
         self._size = (w, h)
-        self._layers = _build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
+        self._layers, segs, radius = _build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
+        self._joints = _soft_joints(segs, radius, self._ref_xy)
         self._bg = _background(img, m, self.options.background)
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
         self._torso_h = float(np.linalg.norm(neck(self._ref_xy, COCO17.index)
@@ -167,8 +173,13 @@ class WarpRenderer:
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
-        for layer in self._ordered(t, ok):
-            self._draw(layer, mats[layer.name], canvas, alpha)
+        if self.options.blend == "skin":
+            inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
+            for layer in self._ordered(t, ok):
+                self._draw_skinned(layer, mats, inv, canvas, alpha)
+        else:
+            for layer in self._ordered(t, ok):
+                self._draw(layer, mats[layer.name], canvas, alpha)
         if alpha is None:
             return canvas
         if transparent:
@@ -217,15 +228,45 @@ class WarpRenderer:
         m_patch[:, 2] -= (rx0, ry0)
         warped = cv2.warpAffine(layer.patch, m_patch, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-        b, g, r, a = cv2.split(warped)
-        inv = 255 - a
-        roi = canvas[ry0:ry1, rx0:rx1]
-        cv2.multiply(roi, cv2.cvtColor(inv, cv2.COLOR_GRAY2BGR), dst=roi, scale=1.0 / 255.0)
-        cv2.add(roi, cv2.merge([b, g, r]), dst=roi)
-        if alpha is not None:
-            ar = alpha[ry0:ry1, rx0:rx1]
-            cv2.multiply(ar, inv, dst=ar, scale=1.0 / 255.0)
-            cv2.add(ar, a, dst=ar)
+        _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+    def _draw_skinned(self, layer: _Layer, mats: dict[str, np.ndarray], inv: dict[str, np.ndarray],
+                      canvas: np.ndarray, alpha: np.ndarray | None) -> None:
+        """Sample one layer through its blended inverse map (engines.warp_blend) and composite it."""
+        from engines.warp_blend import GRID, source_maps
+
+        w, h = self._size
+        ph, pw = layer.patch.shape[:2]
+        x0, y0 = layer.origin
+        joints = self._joints.get(layer.name, [])
+        corners = np.array([[x0, y0], [x0 + pw, y0], [x0, y0 + ph], [x0 + pw, y0 + ph]], np.float64)
+        pts = np.vstack([apply(mats[n], corners) for n in [layer.name, *(j.neighbour for j in joints)]])
+        rx0 = max(int(np.floor(pts[:, 0].min())) - GRID, 0)
+        ry0 = max(int(np.floor(pts[:, 1].min())) - GRID, 0)
+        rx1 = min(int(np.ceil(pts[:, 0].max())) + GRID, w)
+        ry1 = min(int(np.ceil(pts[:, 1].max())) + GRID, h)
+        if rx1 <= rx0 or ry1 <= ry0:
+            return
+        mx, my = source_maps((rx0, ry0, rx1, ry1), inv[layer.name], joints, inv)
+        mx -= x0
+        my -= y0
+        warped = cv2.remap(layer.patch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=(0, 0, 0, 0))
+        _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+
+def _composite(warped: np.ndarray, rx0: int, ry0: int, rx1: int, ry1: int, canvas: np.ndarray,
+               alpha: np.ndarray | None) -> None:
+    """Premultiplied BGRA ``warped`` over the canvas box (and the alpha plane), in uint8."""
+    b, g, r, a = cv2.split(warped)
+    inv = 255 - a
+    roi = canvas[ry0:ry1, rx0:rx1]
+    cv2.multiply(roi, cv2.cvtColor(inv, cv2.COLOR_GRAY2BGR), dst=roi, scale=1.0 / 255.0)
+    cv2.add(roi, cv2.merge([b, g, r]), dst=roi)
+    if alpha is not None:
+        ar = alpha[ry0:ry1, rx0:rx1]
+        cv2.multiply(ar, inv, dst=ar, scale=1.0 / 255.0)
+        cv2.add(ar, a, dst=ar)
 
 
 # -- preparation helpers ---------------------------------------------------------------------------
@@ -360,7 +401,20 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
         patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
         kps = _depth_keypoints(spec, ix)
         layers.append(_Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
-    return layers
+    return layers, segs, radius
+
+
+def _soft_joints(segs, radius, xy):
+    """The soft joints of every layer (engines.warp_blend), from the parts the reference shows."""
+    from engines.warp_blend import build_joints
+
+    ix = COCO17.index
+    parents, starts = {}, {}
+    for part in PARTS:
+        if part.name in segs and part.parent:
+            parents[part.name] = part.parent
+            starts[part.name] = xy[ix[part.start]] if part.kind == "limb" else neck(xy, ix)
+    return build_joints(segs, radius, parents, starts)
 
 
 def _proximal_joint(spec, xy, ix) -> np.ndarray | None:
