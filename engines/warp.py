@@ -176,7 +176,10 @@ class WarpRenderer:
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
             for layer in self._ordered(t, ok):
-                self._draw_skinned(layer, mats, inv, canvas, alpha)
+                if self._joints.get(layer.name):
+                    self._draw_skinned(layer, mats, inv, canvas, alpha)
+                else:
+                    self._draw(layer, mats[layer.name], canvas, alpha)
         else:
             for layer in self._ordered(t, ok):
                 self._draw(layer, mats[layer.name], canvas, alpha)
@@ -247,7 +250,7 @@ class WarpRenderer:
         ry1 = min(int(np.ceil(pts[:, 1].max())) + GRID, h)
         if rx1 <= rx0 or ry1 <= ry0:
             return
-        mx, my = source_maps((rx0, ry0, rx1, ry1), inv[layer.name], joints, inv)
+        mx, my = source_maps((rx0, ry0, rx1, ry1), layer.name, joints, mats, inv)
         mx -= x0
         my -= y0
         warped = cv2.remap(layer.patch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,

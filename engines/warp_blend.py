@@ -12,9 +12,12 @@ and the falloff is 1 within R of the joint and 0 beyond 1.5 R. L's own weight is
 Layer N computes the mirror-image weight for the same joint, so both layers agree inside R:
 no seam opens between them.
 
+Blending two transforms as matrices collapses the limb at large bends (the candy-wrapper
+artefact of linear blend skinning), so the two maps are blended as rotation angle, stretch and
+joint position instead (in 2-D this is what dual-quaternion skinning amounts to).
 Backward evaluation. For an output pixel p of layer L: start at q0 = A_L^-1 p, then twice
-q <- (1 - sum w(q)) A_L^-1 p + sum w(q) A_N^-1 p (a fixed-point step towards the inverse of the
-forward blend). This runs on a grid every ``GRID`` output pixels; the two maps are resized to the
+q <- J + P(w(q))^-1 R(-theta(w(q))) (p - J'(w(q))) for the joint of largest weight (a fixed-point
+step towards the inverse of the forward blend; 4 steps). This runs on a grid every ``GRID`` output pixels; the two maps are resized to the
 layer's output box (they are smooth) and the layer is sampled once with ``cv2.remap``.
 """
 from __future__ import annotations
@@ -50,8 +53,8 @@ def build_joints(segs: dict[str, tuple[np.ndarray, np.ndarray]], radius: dict[st
     parents: part -> parent part; starts: part -> its proximal joint position (reference px)."""
     joints: dict[str, list[Joint]] = {name: [] for name in segs}
     for child, parent in parents.items():
-        if child not in segs or parent not in segs:
-            continue
+        if child not in segs or parent not in segs or parent in ("torso", "head"):
+            continue  # only limb-limb joints (elbows, knees): see the module doc
         centre = np.asarray(starts[child], np.float64)
         a, b = segs[child]
         into_child = _unit(np.asarray(b, np.float64) - centre)
@@ -83,8 +86,42 @@ def _apply(m: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
     return m[0, 0] * x + m[0, 1] * y + m[0, 2], m[1, 0] * x + m[1, 1] * y + m[1, 2]
 
 
-def source_maps(box: tuple[int, int, int, int], own_inv: np.ndarray, joints: list[Joint],
-                inv: dict[str, np.ndarray], grid: int = GRID, iterations: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def _polar(lin: np.ndarray) -> tuple[float, np.ndarray]:
+    """lin = R(theta) @ P with theta the rotation nearest to lin; returns (theta, P)."""
+    theta = float(np.arctan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))
+    c, s = np.cos(theta), np.sin(theta)
+    return theta, np.array([[c, s], [-s, c]]) @ lin
+
+
+def _blend_setup(j: Joint, own: np.ndarray, nb: np.ndarray) -> tuple:
+    """Per-frame constants of one joint's blend: rotation, stretch and joint image of both sides."""
+    t_own, p_own = _polar(own[:, :2])
+    t_nb, p_nb = _polar(nb[:, :2])
+    dt = (t_nb - t_own + np.pi) % (2 * np.pi) - np.pi
+    j_own = own[:, :2] @ j.centre + own[:, 2]
+    j_nb = nb[:, :2] @ j.centre + nb[:, 2]
+    return j.centre, t_own, dt, p_own, p_nb - p_own, j_own, j_nb - j_own
+
+
+def _blend_inverse(setup: tuple, w: np.ndarray, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference position of output pixels p under the joint's blend of the two forward maps,
+    blended as rotation angle + stretch + joint position (no collapse at large bends):
+    q = J + P(w)^-1 R(-theta(w)) (p - J'(w)). w = 0 gives exactly the own map's inverse."""
+    centre, t_own, dt, p0, dp, j0, dj = setup
+    theta = t_own + w * dt
+    c, s = np.cos(theta), np.sin(theta)
+    dx, dy = px - (j0[0] + w * dj[0]), py - (j0[1] + w * dj[1])
+    vx, vy = c * dx + s * dy, c * dy - s * dx          # R(-theta) (p - J')
+    a, b = p0[0, 0] + w * dp[0, 0], p0[0, 1] + w * dp[0, 1]
+    cc, d = p0[1, 0] + w * dp[1, 0], p0[1, 1] + w * dp[1, 1]
+    det = a * d - b * cc
+    det = np.where(np.abs(det) < 1e-6, 1e-6, det)
+    return centre[0] + (d * vx - b * vy) / det, centre[1] + (a * vy - cc * vx) / det
+
+
+def source_maps(box: tuple[int, int, int, int], own_name: str, joints: list[Joint],
+                mats: dict[str, np.ndarray], inv: dict[str, np.ndarray], grid: int = GRID,
+                iterations: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """(map_x, map_y) float32 of the output box (x0, y0, x1, y1): reference pixel of every output pixel."""
     x0, y0, x1, y1 = box
     gw = (x1 - x0 + grid - 1) // grid
@@ -95,17 +132,37 @@ def source_maps(box: tuple[int, int, int, int], own_inv: np.ndarray, joints: lis
     gx = x0 + c + np.arange(gw, dtype=np.float64) * grid
     gy = y0 + c + np.arange(gh, dtype=np.float64) * grid
     px, py = np.meshgrid(gx, gy)
-    ox, oy = _apply(own_inv, px, py)
+    ox, oy = _apply(inv[own_name], px, py)
     qx, qy = ox, oy
+    own = mats[own_name]
+    setups = [_blend_setup(j, own, mats[j.neighbour]) for j in joints]
+    # only nodes that start near a joint can move: iterate on those alone
+    near = np.zeros(px.shape, bool)
+    for j in joints:
+        near |= (ox - j.centre[0]) ** 2 + (oy - j.centre[1]) ** 2 < (2.5 * j.radius) ** 2
+    if joints and near.any():
+        fx, fy = ox.copy(), oy.copy()
+        px, py, ox, oy = px[near], py[near], ox[near], oy[near]
+        qx, qy = ox, oy
+    else:
+        joints = []
+    for _ in range(iterations if joints else 0):
+        ws = _weights(qx, qy, joints)
+        if len(joints) == 1:  # the usual case (a limb has one soft joint)
+            qx, qy = _blend_inverse(setups[0], ws[0], px, py)
+            continue
+        stack = np.stack(ws)
+        k, wmax = np.argmax(stack, axis=0), np.max(stack, axis=0)
+        nx, ny = ox.copy(), oy.copy()
+        for i in range(len(joints)):
+            sel = (k == i) & (wmax > 0)
+            if sel.any():
+                nx[sel], ny[sel] = _blend_inverse(setups[i], ws[i][sel], px[sel], py[sel])
+        qx, qy = nx, ny
     if joints:
-        nb = [_apply(inv[j.neighbour], px, py) for j in joints]
-        for _ in range(iterations):
-            ws = _weights(qx, qy, joints)
-            total = np.clip(sum(ws), 0.0, 1.0)
-            scale = np.where(sum(ws) > 1.0, 1.0 / np.maximum(sum(ws), 1e-9), 1.0)
-            qx = (1.0 - total) * ox + sum(w * scale * n[0] for w, n in zip(ws, nb))
-            qy = (1.0 - total) * oy + sum(w * scale * n[1] for w, n in zip(ws, nb))
-    # grid -> every pixel of the box (the grid's last node lies at or beyond the box edge)
+        fx[near], fy[near] = qx, qy
+        qx, qy = fx, fy
+    # grid -> every pixel of the box
     w, h = x1 - x0, y1 - y0
     full_w, full_h = gw * grid, gh * grid
     mx = cv2.resize(qx.astype(np.float32), (full_w, full_h), interpolation=cv2.INTER_LINEAR)[:h, :w]
