@@ -47,6 +47,20 @@ def main() -> int:
     out = HERE / "figures" / "warp_limits.png"
     write_image(out, np.ascontiguousarray(side_by_side(*panels, height=400)))
     print(f"wrote {out}")
+
+    # elbows and knees bent: rigid layers (default) vs skinned joints
+    bent = apply_frame(rest, Frame(left_arm=60, left_forearm=170, right_arm=50, right_forearm=150,
+                                   left_leg=25, squat=0.5))
+    crops = []
+    for blend in ("rigid", "skin"):
+        rb = create_renderer("warp", blend=blend, background="white")
+        rb.prepare(fig.image, fig.pose, fig.mask)
+        img = np.ascontiguousarray(rb.render(bent)[100:640, 20:460])
+        put_label(img, f"blend={blend}")
+        crops.append(img)
+    out2 = HERE / "figures" / "warp_blend.png"
+    write_image(out2, np.ascontiguousarray(side_by_side(*crops, height=360)))
+    print(f"wrote {out2}")
     return 0
 
 

@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--media", default=str(HERE.parent.parent / "shared" / "data" / "media"))
     p.add_argument("--clips", default=",".join(CLIPS))
     p.add_argument("--renderer", default="warp")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="renderer option, e.g. blend=rigid (repeatable)")
     p.add_argument("--out", default="runs/quality")
     p.add_argument("--max-frames", type=int, default=None)
     args = p.parse_args(argv)
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for clip in [c for c in args.clips.split(",") if c]:
         path = Path(args.media) / clip
         frames, fps, (w, h) = estimate_video(path, keep_frames=True, max_frames=args.max_frames, progress=progress)
-        renderer = create_renderer(args.renderer)
+        renderer = create_renderer(args.renderer, **dict(o.split("=", 1) for o in args.option))
         renderer.prepare(frames[0].image)
         targets = [f.pose for f in frames[1:]]
         real = [f.image for f in frames[1:]]
