@@ -50,6 +50,6 @@ def run(args):
     rows = [_case(s, frames) for s in SIZES]
     rows.append(_case((512, 512), frames, alpha=True, background="transparent"))
     rows.append(_case((512, 512), frames, background="green"))
-    rows.append(_case((512, 512), frames, blend="rigid"))
-    rows.append(_case((1280, 720), frames, blend="rigid"))
+    rows.append(_case((512, 512), frames, blend="skin"))
+    rows.append(_case((1280, 720), frames, blend="skin"))
     return f"warp renderer, ms per frame (render only, {cv2.getNumThreads()} OpenCV threads)", rows
