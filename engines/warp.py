@@ -132,7 +132,6 @@ class WarpRenderer:
         if missing:
             raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs both "
                              "shoulders and hips visible in the reference photo")
-        self._ref_full = reference_pose
         self._rest = reference_pose if reference_pose.width else _with_size(reference_pose, w, h)
         self._ref_xy = pose.xy.astype(np.float64)
         self._ref_ok = ok
