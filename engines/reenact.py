@@ -28,32 +28,43 @@ class DriverFrame:
     pose: Pose | None
 
 
-def estimate_video(path: str | Path, keep_frames: bool = True, max_frames: int | None = None,
-                   progress: Callable[[Iterable, int | None, str], Iterable] | None = None
-                   ) -> tuple[list[DriverFrame], float, tuple[int, int]]:
-    """Every frame of a video with its MediaPipe pose (video mode: tracking between frames).
+class VideoPoses:
+    """The frames of a video with their MediaPipe poses (video mode: tracking between frames),
+    streamed one at a time so that long videos never sit in memory.
 
-    Returns (frames, fps, (width, height)).
+    ``info``: fps, frame_count, width, height. Iterating yields DriverFrame objects (image kept
+    only while the caller holds it). Use as a context manager (closes reader and estimator).
     """
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-    from realtime.media import VideoReader
 
-    frames: list[DriverFrame] = []
-    with VideoReader(path) as reader, MediaPipeEstimator(EstimatorOptions(mode="video")) as est:
-        info = reader.info
-        total = info.frame_count or None
-        if max_frames:
-            total = min(total or max_frames, max_frames)
-        it: Iterable = reader
-        if progress:
-            it = progress(reader, total, "estimating driver")
-        for i, t, img in it:
-            if max_frames and i >= max_frames:
+    def __init__(self, path: str | Path, max_frames: int | None = None) -> None:
+        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+        from realtime.media import VideoReader
+
+        self.reader = VideoReader(path)
+        self.info = self.reader.info
+        self.max_frames = max_frames
+        self._est = MediaPipeEstimator(EstimatorOptions(mode="video"))
+
+    @property
+    def total(self) -> int | None:
+        n = self.info.frame_count or None
+        return min(n or self.max_frames, self.max_frames) if self.max_frames else n
+
+    def __iter__(self) -> Iterator[DriverFrame]:
+        for i, t, img in self.reader:
+            if self.max_frames and i >= self.max_frames:
                 break
-            pose = est.estimate(img, t)
-            frames.append(DriverFrame(i, t, img if keep_frames else None, pose))
-        size = (info.width or frames[0].image.shape[1], info.height or frames[0].image.shape[0]) if frames else (0, 0)
-    return frames, info.fps, size
+            yield DriverFrame(i, t, img, self._est.estimate(img, t))
+
+    def close(self) -> None:
+        self.reader.close()
+        self._est.close()
+
+    def __enter__(self) -> "VideoPoses":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def estimate_image_frame(path: str | Path) -> DriverFrame:
@@ -130,23 +141,27 @@ class EvalResult:
         return out
 
 
-def evaluate_sequence(renderer, targets: list[Pose | None], real_frames: list[np.ndarray] | None = None,
+def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarray | None]],
+                      total: int | None = None,
                       progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
-                      keep: Callable[[int, np.ndarray, Pose], None] | None = None) -> EvalResult:
-    """Render every target (skipping None), re-estimate the pose on each output (MediaPipe, image
-    mode) for AKD/MKR, and when ``real_frames`` are given compare each output with its real frame
-    (L1, SSIM, PSNR over the full frame and inside the target's person box).
+                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None
+                      ) -> EvalResult:
+    """Render every (index, target, real frame or None) item (skipping targets that are None),
+    re-estimate the pose on each output (MediaPipe, image mode) for AKD/MKR, and where a real frame
+    is given compare the output with it (L1, SSIM, PSNR over the full frame and inside the
+    target's person box). Items are consumed one at a time (a generator keeps memory flat).
 
-    keep(i, output, target) is called for every rendered frame (for pictures of chosen frames).
+    keep(i, output, target, real, result_so_far) is called after every rendered frame.
     """
     from realtime.estimator import EstimatorOptions, MediaPipeEstimator
 
-    res = EvalResult(frames=len(targets))
-    it: Iterable = enumerate(targets)
+    res = EvalResult()
+    it: Iterable = items
     if progress:
-        it = progress(it, len(targets), "rendering + scoring")
+        it = progress(items, total, "rendering + scoring")
     with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
-        for i, target in it:
+        for i, target, real in it:
+            res.frames += 1
             if target is None:
                 continue
             t0 = time.perf_counter()
@@ -158,8 +173,7 @@ def evaluate_sequence(renderer, targets: list[Pose | None], real_frames: list[np
             found = est.estimate(np.ascontiguousarray(out))
             h, w = out.shape[:2]
             res.keypoints.add(target, found, h)
-            if real_frames is not None:
-                real = real_frames[i]
+            if real is not None:
                 res.l1_full.append(l1(out, real))
                 res.ssim_full.append(ssim(out, real))
                 res.psnr_full.append(psnr(out, real))
@@ -175,5 +189,5 @@ def evaluate_sequence(renderer, targets: list[Pose | None], real_frames: list[np
                     res.ssim_box.append(ssim(a, b))
                     res.psnr_box.append(psnr(a, b))
             if keep:
-                keep(i, out, target)
+                keep(i, out, target, real, res)
     return res

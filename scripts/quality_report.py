@@ -23,7 +23,7 @@ CLIPS = ("pose_1.mp4", "pose_squats.mp4", "basketball_dribble.mp4")
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
-    from engines.reenact import estimate_video, evaluate_sequence
+    from engines.reenact import VideoPoses, evaluate_sequence
     from engines.renderer import create_renderer
     from realtime.commands.common import progress
     from realtime.drawing import put_label, side_by_side, skeleton_image
@@ -42,17 +42,27 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     rows, curves = [], {}
-    worst = (-1.0, None)
+    worst: dict = {"l1": -1.0, "panel": None}
     for clip in [c for c in args.clips.split(",") if c]:
         path = Path(args.media) / clip
-        frames, fps, (w, h) = estimate_video(path, keep_frames=True, max_frames=args.max_frames, progress=progress)
         renderer = create_renderer(args.renderer, **dict(o.split("=", 1) for o in args.option))
-        renderer.prepare(frames[0].image)
-        targets = [f.pose for f in frames[1:]]
-        real = [f.image for f in frames[1:]]
-        outputs: dict[int, np.ndarray] = {}
-        res = evaluate_sequence(renderer, targets, real, progress=progress,
-                                keep=lambda i, out, t: outputs.__setitem__(i, out))
+
+        def keep(i, out, target, real, res, clip=clip):
+            """Remember only the worst frame so far (by person-box L1): memory stays flat."""
+            score = res.l1_box[-1]
+            if np.isfinite(score) and score > worst["l1"]:
+                h, w = out.shape[:2]
+                panel = np.ascontiguousarray(side_by_side(real, skeleton_image(target, w, h), out))
+                put_label(panel, f"{clip} frame {i + 1}: real | target | {args.renderer} (box L1 {score:.3f})")
+                worst.update(l1=score, panel=panel)
+
+        with VideoPoses(path, args.max_frames) as video:
+            frames = iter(video)
+            first = next(frames)
+            w, h = first.image.shape[1], first.image.shape[0]
+            renderer.prepare(first.image)
+            items = ((f.index - 1, f.pose, f.image) for f in frames)
+            res = evaluate_sequence(renderer, items, (video.total or 1) - 1, progress=progress, keep=keep)
         renderer.close()
         s = res.summary()
         rows.append({"clip": clip, "size": f"{w}x{h}", "frames": s["rendered"], "akd_px": s["akd_px"],
@@ -60,15 +70,6 @@ def main(argv: list[str] | None = None) -> int:
                      "l1_box": s["l1_box"], "ssim_box": s["ssim_box"], "psnr_box": s["psnr_box"],
                      "render_ms": s["render_ms"]})
         curves[clip] = (res.frame_index, res.keypoints.per_frame_akd_norm, res.l1_box)
-        k = int(np.nanargmax(res.l1_box))
-        if res.l1_box[k] > worst[0]:
-            i = res.frame_index[k]
-            target = targets[i]
-            panel = side_by_side(real[i], skeleton_image(target, w, h), outputs[i])
-            panel = np.ascontiguousarray(panel)
-            put_label(panel, f"{clip} frame {i + 1}: real | target | warp (box L1 {res.l1_box[k]:.3f})")
-            worst = (res.l1_box[k], panel)
-        outputs.clear()
 
     keys = list(rows[0])
     lines = ["| " + " | ".join(keys) + " |", "|" + "|".join("---" for _ in keys) + "|"]
@@ -78,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     with atomic_path(out_dir / "quality.md") as tmp:
         tmp.write_text(f"Self-reenactment with the {args.renderer} renderer\n\n{table}\n", encoding="utf-8")
-    if worst[1] is not None:
-        write_image(out_dir / "worst.png", worst[1])
+    if worst["panel"] is not None:
+        write_image(out_dir / "worst.png", worst["panel"])
     _plot(curves, out_dir / "per_frame.png")
     print(f"wrote {out_dir}/quality.md, per_frame.png, worst.png")
     return 0

@@ -65,7 +65,7 @@ def test_render_video_one_frame_per_driver_frame(capsys, tmp_path, media_dir):
 @pytest.mark.parametrize("argv, message", [
     (["--reference", "missing.jpg", "--pose", "x.json", "-o", "o.png"], "no such file"),
     (["--reference", "{fig}", "--pose", "{fig}", "-o", "o.png"], "must be a .json pose file"),
-    (["--reference", "{fig}", "--driver", "{media}/pose_1.mp4", "-o", "o.png"], "write them to a video"),
+    (["--reference", "{fig}", "--driver", "{media}/pose_1.mp4", "-o", "o.png"], "to a video"),
     (["--reference", "{fig}", "--pose", "x.json", "-o", "o.gif"], "must end in"),
     (["--reference", "{fig}", "--pose", "x.json", "-o", "o.png", "--calibration", "nope.json"], "calibration profile"),
 ])

@@ -30,7 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engines.reenact import estimate_video, evaluate_sequence
+    import itertools
+
+    from engines.reenact import VideoPoses, evaluate_sequence
     from engines.renderer import create_renderer
     from realtime.commands.common import kind_of_input, progress
     from realtime.errors import InputError
@@ -43,32 +45,38 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--self uses the driver's own poses: drop --calibration and --mirror")
     if not args.self_reenact and not args.reference:
         raise InputError("give --reference IMAGE (the avatar photo), or --self to reenact the driver's first frame")
-    renderer = create_renderer(args.renderer)
-    frames, fps, (w, h) = estimate_video(args.driver, keep_frames=args.self_reenact,
-                                         max_frames=args.max_frames, progress=progress)
-    if len(frames) < 2:
-        raise InputError(f"{args.driver}: holds {len(frames)} frame(s); expected a video of at least 2 frames")
-    if args.self_reenact:
-        first = frames[0]
-        renderer.prepare(first.image)
-        targets = [f.pose for f in frames[1:]]
-        real = [f.image for f in frames[1:]]
-    else:
+    profile = None
+    if args.calibration:
         from calibration.profile import CalibrationProfile
-        from calibration.retargeter import Retargeter
-        from realtime.media import read_image
 
-        if kind_of_input(args.reference) != "image":
-            raise InputError(f"{args.reference}: --reference must be an image")
-        renderer.prepare(read_image(args.reference))
-        profile = CalibrationProfile.load(args.calibration) if args.calibration else None
-        retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
-        targets = [retarget(f.pose, f.time_s) for f in frames]
-        real = None
-    if not any(t is not None for t in targets):
-        raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
-    res = evaluate_sequence(renderer, targets, real, progress=progress)
+        profile = CalibrationProfile.load(args.calibration)
+    if not args.self_reenact and kind_of_input(args.reference) != "image":
+        raise InputError(f"{args.reference}: --reference must be an image")
+    renderer = create_renderer(args.renderer)
+    # frames are streamed: estimated, rendered and scored one at a time
+    with VideoPoses(args.driver, args.max_frames) as video:
+        frames = iter(video)
+        first = next(frames, None)
+        if first is None:
+            raise InputError(f"{args.driver}: holds no frames")
+        total = video.total
+        if args.self_reenact:
+            renderer.prepare(first.image)
+            items = ((f.index - 1, f.pose, f.image) for f in frames)
+            total = total - 1 if total else None
+        else:
+            from calibration.retargeter import Retargeter
+            from realtime.media import read_image
+
+            renderer.prepare(read_image(args.reference))
+            retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
+            items = ((f.index, retarget(f.pose, f.time_s), None) for f in itertools.chain([first], frames))
+        res = evaluate_sequence(renderer, items, total, progress=progress)
     renderer.close()
+    if res.frames == 0:
+        raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
+    if res.rendered == 0:
+        raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
     summary = {"driver": str(args.driver), "reference": "first frame" if args.self_reenact else str(args.reference),
                "renderer": args.renderer, **res.summary()}
     if args.json:

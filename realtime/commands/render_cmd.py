@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     from calibration.profile import CalibrationProfile
     from calibration.retargeter import Retargeter
-    from engines.reenact import DriverFrame, estimate_image_frame, estimate_video, hold_last
+    from engines.reenact import DriverFrame, VideoPoses, estimate_image_frame
     from engines.renderer import create_renderer
     from realtime.commands.common import kind_of_input, output_suffix, progress
     from realtime.drawing import draw_skeleton, side_by_side, skeleton_image
@@ -56,66 +56,80 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--no-retarget applies to --pose files only, without --calibration or --mirror")
     profile = CalibrationProfile.load(args.calibration) if args.calibration else None
 
-    # driver frames (images for --driver, poses only for --pose)
+    # the driver: streamed frames (video), one frame (image) or the poses of a pose file
+    video = None
     if args.driver:
         kind = kind_of_input(args.driver)
-        if kind == "image":
-            frames, fps = [estimate_image_frame(args.driver)], 1.0
-        elif kind == "video":
-            frames, fps, _ = estimate_video(args.driver, progress=progress)
+        if kind == "video":
+            if ext != ".mp4":
+                raise InputError(f"{args.driver} is a video: write the result to a video (-o OUT.mp4)")
+            video = VideoPoses(args.driver)
+            frames, fps, total = video, video.info.fps, video.total
+        elif kind == "image":
+            frames, fps, total = [estimate_image_frame(args.driver)], 1.0, 1
         else:
             raise InputError(f"{args.driver}: --driver must be an image or a video file")
     else:
         if kind_of_input(args.pose) != "json":
             raise InputError(f"{args.pose}: --pose must be a .json pose file")
-        video = load_pose_video(args.pose)
-        fps = video.fps
-        frames = [DriverFrame(i, i / fps, None, p) for i, p in enumerate(video.poses)]
-    if not frames:
+        poses = load_pose_video(args.pose)
+        fps, total = poses.fps, len(poses.poses)
+        frames = [DriverFrame(i, i / fps, None, p) for i, p in enumerate(poses.poses)]
+        if ext != ".mp4" and total != 1:
+            raise InputError(f"{args.pose} holds {total} poses: write them to a video (-o OUT.mp4)")
+
+    try:
+        reference = read_image(args.reference)
+        renderer = create_renderer(args.renderer, **({"background": args.background}
+                                                      if args.renderer == "warp" else {}))
+        renderer.prepare(reference)
+        rest = renderer.rest_pose
+        h, w = reference.shape[:2]
+        retarget = None if args.no_retarget else Retargeter(rest, profile, mirror=args.mirror or None)
+
+        def compose(frame: DriverFrame, target, out: np.ndarray) -> np.ndarray:
+            out = out[..., :3]
+            if not args.side_by_side:
+                return out
+            left = draw_skeleton(frame.image, frame.pose) if frame.image is not None else skeleton_image(target, w, h)
+            return np.ascontiguousarray(side_by_side(left, out, height=h))
+
+        t0 = time.perf_counter()
+        held: list = []          # the pose rendered for every frame (the last target held over gaps)
+        seen = False
+        last = rest
+        writer = None
+        try:
+            for frame in progress(frames, total, "rendering"):
+                target = frame.pose if retarget is None else retarget(frame.pose, frame.time_s)
+                if target is not None:
+                    last, seen = target, True
+                held.append(last)
+                image = compose(frame, last, renderer.render(last))
+                if ext != ".mp4":
+                    write_image(args.output, image)
+                    continue
+                if writer is None:
+                    writer = H264Writer(args.output, fps, (image.shape[1], image.shape[0]))
+                writer.write(image)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        if writer is not None:
+            writer.close()
+        elapsed = time.perf_counter() - t0
+        renderer.close()
+    finally:
+        if video is not None:
+            video.close()
+    if not held:
         raise InputError("the driver holds no frames")
-    if ext != ".mp4" and len(frames) != 1:
-        raise InputError(f"the driver has {len(frames)} frames: write them to a video (-o OUT.mp4)")
-
-    reference = read_image(args.reference)
-    renderer = create_renderer(args.renderer, **({"background": args.background}
-                                                  if args.renderer == "warp" else {}))
-    renderer.prepare(reference)
-    rest = renderer.rest_pose
-    h, w = reference.shape[:2]
-    if args.no_retarget:
-        targets = [f.pose for f in frames]
-    else:
-        retarget = Retargeter(rest, profile, mirror=args.mirror or None)
-        targets = [retarget(f.pose, f.time_s) for f in frames]
-    if not any(t is not None for t in targets):
+    if not seen:
         log.warning("no person in any driver frame: every output frame shows the reference pose")
-
-    def compose(frame: DriverFrame, target, out: np.ndarray) -> np.ndarray:
-        out = out[..., :3]
-        if not args.side_by_side:
-            return out
-        if frame.image is not None:
-            left = draw_skeleton(frame.image, frame.pose)
-        else:
-            left = skeleton_image(target, w, h)
-        return np.ascontiguousarray(side_by_side(left, out, height=h))
-
-    t0 = time.perf_counter()
-    held = list(hold_last(targets, rest))
-    if ext == ".mp4":
-        first = compose(frames[0], held[0][0], renderer.render(held[0][0]))
-        size = (first.shape[1], first.shape[0])
-        with H264Writer(args.output, fps, size) as writer:
-            writer.write(first)
-            for frame, (target, _) in progress(list(zip(frames, held))[1:], len(frames) - 1, "rendering"):
-                writer.write(compose(frame, target, renderer.render(target)))
-    else:
-        write_image(args.output, compose(frames[0], held[0][0], renderer.render(held[0][0])))
-    elapsed = time.perf_counter() - t0
-    renderer.close()
     if args.targets_out:
-        layout = next((t.layout for t in targets if t is not None), rest.layout)
-        write_json(args.targets_out, video_to_dict([t for t, _ in held], fps, w, h, layout))
-    print(f"wrote {args.output}: {len(frames)} frame(s) at {w}x{h}, {len(frames) / max(elapsed, 1e-9):.1f} fps "
-          "(render + encode)")
+        layout = next((p.layout for p in held if p is not rest), rest.layout)
+        write_json(args.targets_out, video_to_dict(held, fps, w, h, layout))
+    print(f"wrote {args.output}: {len(held)} frame(s) at {w}x{h}, {len(held) / max(elapsed, 1e-9):.1f} fps "
+          "(estimate + render + encode)")
     return 0
