@@ -309,7 +309,8 @@ def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> n
 def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
                 spine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Normalised distance of pixels to the shoulder-hip quadrilateral (0 inside), with pixels
-    below the hip line pushed away three times faster (they belong to the thighs)."""
+    below the hip line or beside the shoulders pushed away three times faster (they belong to the
+    thighs and the upper arms)."""
     ix = COCO17.index
     quad = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
@@ -317,8 +318,13 @@ def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int
     top, bottom = spine
     axis = bottom - top
     axis = axis / (np.linalg.norm(axis) or 1.0)
-    below = np.maximum(0.0, (px - bottom[0]) * axis[0] + (py - bottom[1]) * axis[1])
-    return (d + 2.0 * below) / r
+    along = (px - top[0]) * axis[0] + (py - top[1]) * axis[1]
+    length = float(np.linalg.norm(bottom - top)) or 1.0
+    below = np.maximum(0.0, along - length)
+    # beside the shoulders (top quarter of the torso) pixels outside the quad are the arm's deltoid
+    # and sleeve: pushed away as fast as those below the hips, so they move with the upper arm
+    near_top = np.clip(1.0 - along / (0.3 * length), 0.0, 1.0)
+    return (d * (1.0 + 2.0 * near_top) + 2.0 * below) / r
 
 
 def _segments(xy: np.ndarray, ok: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
