@@ -44,8 +44,10 @@ class Figure:
     pose: Pose          # COCO-17, drawing pixels, z = 0 (flat)
 
 
-def reference_pose() -> Pose:
-    xy = np.array([KEYPOINTS[n] for n in COCO17.names], np.float32)
+def reference_pose(keypoints: dict[str, tuple[float, float]] | None = None) -> Pose:
+    """The figure's COCO-17 pose (``keypoints`` overrides some of KEYPOINTS)."""
+    kp = {**KEYPOINTS, **(keypoints or {})}
+    xy = np.array([kp[n] for n in COCO17.names], np.float32)
     z = np.zeros(len(COCO17), np.float32)
     # arms a little in front of the body, as a standing person's are
     for n in ("left_elbow", "right_elbow", "left_wrist", "right_wrist"):
@@ -121,9 +123,10 @@ def _background() -> np.ndarray:
     return img
 
 
-def draw_figure() -> Figure:
-    """The drawn reference: image, mask and pose."""
-    k = {n: np.array(p, np.float32) for n, p in KEYPOINTS.items()}
+def draw_figure(keypoints: dict[str, tuple[float, float]] | None = None) -> Figure:
+    """The drawn reference: image, mask and pose. ``keypoints`` moves some joints (e.g. an arm
+    across the chest, for tests); the face stays where it is."""
+    k = {n: np.array(p, np.float32) for n, p in {**KEYPOINTS, **(keypoints or {})}.items()}
     img = _background()
     mask = np.zeros((HEIGHT, WIDTH), np.float32)
     # legs (trousers) and shoes
@@ -168,4 +171,4 @@ def draw_figure() -> Figure:
         cv2.line(out, (int(ex) - 8, int(ey) - 10), (int(ex) + 8, int(ey) - 11), HAIR, 2, cv2.LINE_AA)
     cv2.line(out, (240, 106), (237, 120), (110, 135, 180), 2, cv2.LINE_AA)
     cv2.ellipse(out, (240, 134), (10, 4), 0, 0, 180, (90, 90, 170), 2, cv2.LINE_AA)
-    return Figure(out, np.clip(mask, 0, 1), reference_pose())
+    return Figure(out, np.clip(mask, 0, 1), reference_pose(keypoints))

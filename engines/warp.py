@@ -308,9 +308,9 @@ def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> n
 
 def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
                 spine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Normalised distance of pixels to the shoulder-hip quadrilateral (0 inside), with pixels
-    below the hip line or beside the shoulders pushed away three times faster (they belong to the
-    thighs and the upper arms)."""
+    """Normalised distance of pixels to the shoulder-hip quadrilateral, with pixels below the hip
+    line or beside the shoulders pushed away three times faster (they belong to the thighs and the
+    upper arms); inside the quad a constant 0.8 (see the return)."""
     ix = COCO17.index
     quad = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
@@ -324,7 +324,9 @@ def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int
     # beside the shoulders (top quarter of the torso) pixels outside the quad are the arm's deltoid
     # and sleeve: pushed away as fast as those below the hips, so they move with the upper arm
     near_top = np.clip(1.0 - along / (0.3 * length), 0.0, 1.0)
-    return (d * (1.0 + 2.0 * near_top) + 2.0 * below) / r
+    # inside the quad: 0.8, so a limb lying over the torso keeps the pixels within 0.8 of its
+    # radius from its bone
+    return np.where(d > 0, (d * (1.0 + 2.0 * near_top) + 2.0 * below) / r, 0.8)
 
 
 def _segments(xy: np.ndarray, ok: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -359,6 +361,7 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
     torso_len = float(np.linalg.norm(segs["torso"][1] - segs["torso"][0]))
     body = max(torso_len, shoulder_w, 8.0)
 
+    quad_pts = np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.float32).reshape(-1, 1, 2)
     # thickness (radius) of each part, measured on the mask along its bone
     radius: dict[str, float] = {}
     for name, (a, b) in segs.items():
@@ -367,9 +370,15 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
         elif name == "head":
             r = max(0.5 * float(np.linalg.norm(b - a)), 0.15 * body)
         else:
-            samples = [a + f * (b - a) for f in (0.3, 0.5, 0.7)]
-            vals = [inside[int(np.clip(p[1], 0, h - 1)), int(np.clip(p[0], 0, w - 1))] for p in samples]
-            r = float(np.median(vals))
+            # the mask's inner distance along the bone, where the limb is not over the torso (there
+            # the distance to the background says nothing about the limb's thickness)
+            leg = name.endswith(("thigh", "shin"))
+            cap = (0.22 if leg else 0.13) * body
+            samples = [a + f * (b - a) for f in (0.2, 0.35, 0.5, 0.65, 0.8)]
+            vals = [inside[int(np.clip(p[1], 0, h - 1)), int(np.clip(p[0], 0, w - 1))] for p in samples
+                    if leg or cv2.pointPolygonTest(quad_pts, (float(p[0]), float(p[1])), False) < 0]
+            r = float(np.median(vals)) if vals else (0.15 if leg else 0.09) * body
+            r = min(r, cap)
         radius[name] = float(np.clip(r, 0.04 * body, 0.6 * body))
 
     # label every person pixel with the nearest capsule (distance / radius)
@@ -385,11 +394,31 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
+    # arms lying over the torso in the reference hide part of it: the torso layer gets those pixels
+    # too, coloured by inpainting from the torso around them, so that an arm moving away uncovers
+    # shirt rather than background
+    arm_ids = [i for i, n in enumerate(names) if n.endswith(("upper_arm", "forearm"))]
+    torso_id = names.index("torso")
+    quad = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
+    hidden = (np.isin(labels, arm_ids) & (quad > 0)).astype(np.uint8)
+    torso_texture = texture
+    if hidden.any():
+        # grown by a few pixels: the arm's own edge (labelled torso) must not colour the fill
+        grow = max(3, int(0.4 * min(radius[n] for n in names if n.endswith(("upper_arm", "forearm")))))
+        hidden = cv2.dilate(hidden, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+        hidden &= (quad > 0) & (hard > 0)
+        torso_texture = texture.copy()
+        filled = _inpaint_region(img, hidden, keep=(labels == torso_id) & (hidden == 0))
+        torso_texture[hidden > 0] = filled[hidden > 0]
     k = 2 * feather + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     layers: list[_Layer] = []
     for li, name in enumerate(names):
-        region = (labels == li).astype(np.uint8)
+        own = labels == li
+        if li == torso_id:
+            own = own | (hidden > 0)
+        region = own.astype(np.uint8)
         if not region.any():
             continue
         region = cv2.dilate(region, kernel)
@@ -400,13 +429,14 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
             cv2.circle(region, (int(round(joint[0])), int(round(joint[1]))), int(round(r)), 1, -1,
                        lineType=cv2.LINE_AA)
         a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
-        a = np.where(labels == li, soft, a)  # own pixels fully opaque (as opaque as the person mask)
+        a = np.where(own, soft, a)  # own pixels fully opaque (as opaque as the person mask)
         ys_, xs_ = np.nonzero(a > 1.0 / 512)
         if len(ys_) == 0:
             continue
         x0, x1, y0, y1 = xs_.min(), xs_.max() + 1, ys_.min(), ys_.max() + 1
         pa = a[y0:y1, x0:x1, None]
-        patch = np.concatenate([texture[y0:y1, x0:x1].astype(np.float32) * pa, pa * 255.0], axis=2)
+        tex = torso_texture if li == torso_id else texture
+        patch = np.concatenate([tex[y0:y1, x0:x1].astype(np.float32) * pa, pa * 255.0], axis=2)
         patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
         kps = _depth_keypoints(spec, ix)
         layers.append(_Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
@@ -424,6 +454,24 @@ def _soft_joints(segs, radius, xy):
             parents[part.name] = part.parent
             starts[part.name] = xy[ix[part.start]] if part.kind == "limb" else neck(xy, ix)
     return build_joints(segs, radius, parents, starts)
+
+
+def _inpaint_region(img: np.ndarray, region: np.ndarray, keep: np.ndarray, work_px: int = 256) -> np.ndarray:
+    """Colours for ``region`` pixels filled in from the ``keep`` pixels around them (OpenCV Telea,
+    at <= work_px on the region's long side); pixels that are neither are treated as unknown too."""
+    ys, xs = np.nonzero(region | keep)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = img[y0:y1, x0:x1]
+    unknown = ((region[y0:y1, x0:x1] > 0) | ~keep[y0:y1, x0:x1]).astype(np.uint8)
+    f = min(1.0, work_px / max(crop.shape[:2]))
+    size = (max(1, int(crop.shape[1] * f)), max(1, int(crop.shape[0] * f)))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    small_m = (cv2.resize(unknown.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    filled = cv2.resize(cv2.inpaint(small, small_m, 7, cv2.INPAINT_TELEA), crop.shape[1::-1],
+                        interpolation=cv2.INTER_LINEAR)
+    out = img.copy()
+    out[y0:y1, x0:x1] = filled
+    return out
 
 
 def _proximal_joint(spec, xy, ix) -> np.ndarray | None:
