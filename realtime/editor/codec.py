@@ -1,0 +1,102 @@
+"""Poses and images as JSON for the editor's API.
+
+Poses travel in the `repose pose` image format (realtime.poseio): ``{"layout", "width", "height",
+"names", "keypoints": [[x, y, score], ...]}`` in pixels of the stated image, plus an optional
+``"z"`` list (relative depth per keypoint, pixels, smaller = nearer; the renderer's depth order).
+Poses from clients are checked strictly: a wrong shape is an InputError that says what was expected.
+Images travel as ``data:`` URLs (PNG for outputs, JPEG for the stored reference).
+"""
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+import numpy as np
+
+from realtime.errors import InputError
+from realtime.layouts import get_layout
+from realtime.pose import Pose
+
+MAX_IMAGE_SIDE = 100_000
+
+
+def pose_to_json(pose: Pose) -> dict[str, Any]:
+    """A pose in the `repose pose` image format, plus ``"z"`` when the pose has depths."""
+    from realtime.poseio import pose_to_dict
+
+    out = pose_to_dict(pose)
+    if pose.z is not None:
+        out["z"] = [round(float(v), 2) for v in pose.z]
+    return out
+
+
+def _number(v: Any, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"{what} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def pose_from_json(obj: Any) -> Pose:
+    """A Pose from the `repose pose` image format (see module docstring); InputError when malformed."""
+    if not isinstance(obj, dict):
+        raise InputError(f"expected a pose object {{layout, width, height, keypoints}}, got {type(obj).__name__}")
+    missing = [k for k in ("layout", "width", "height", "keypoints") if k not in obj]
+    if missing:
+        raise InputError(f"the pose lacks {', '.join(missing)}; expected {{layout, width, height, keypoints}}")
+    try:
+        layout = get_layout(str(obj["layout"]))
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    size = []
+    for key in ("width", "height"):
+        v = obj[key]
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_IMAGE_SIDE:
+            raise InputError(f"pose {key} must be a positive integer (pixels), got {v!r}")
+        size.append(v)
+    kps = obj["keypoints"]
+    if not isinstance(kps, list) or len(kps) != len(layout):
+        got = len(kps) if isinstance(kps, list) else type(kps).__name__
+        raise InputError(f"a {layout.name} pose needs {len(layout)} keypoints [x, y, score], got {got}")
+    arr = np.empty((len(layout), 3), np.float32)
+    for i, row in enumerate(kps):
+        if not isinstance(row, (list, tuple)) or len(row) != 3:
+            raise InputError(f"keypoint {i} ({layout.names[i]}) must be [x, y, score], got {row!r}")
+        arr[i] = [_number(v, f"keypoint {i} ({layout.names[i]})") for v in row]
+    if ((arr[:, 2] < 0) | (arr[:, 2] > 1)).any():
+        raise InputError("keypoint scores must lie in [0, 1]")
+    z = obj.get("z")
+    if z is not None:
+        if not isinstance(z, list) or len(z) != len(layout):
+            raise InputError(f"pose z must be a list of {len(layout)} numbers (relative depth, px)")
+        z = np.array([_number(v, f"z of keypoint {i}") for i, v in enumerate(z)], np.float32)
+    return Pose(xy=arr[:, :2], score=arr[:, 2], layout=layout, width=size[0], height=size[1], z=z)
+
+
+def openpose_json(pose: Pose) -> dict[str, Any]:
+    """OpenPose's JSON for one person: COCO-18 order (neck derived), ``pose_keypoints_2d`` flat."""
+    from realtime.poseio import pose_to_openpose
+
+    return pose_to_openpose(pose)
+
+
+def image_data_url(bgr: np.ndarray, fmt: str = "png", quality: int = 92) -> str:
+    """An image as a ``data:image/...;base64,`` URL (BGR uint8 in, standard PNG/JPEG out)."""
+    return f"data:image/{'jpeg' if fmt == 'jpeg' else 'png'};base64," + base64.b64encode(
+        encode_image(bgr, fmt, quality)).decode("ascii")
+
+
+def encode_image(bgr: np.ndarray, fmt: str = "png", quality: int = 92) -> bytes:
+    """PNG or JPEG bytes of a BGR uint8 image."""
+    import cv2
+
+    ext, params = (".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality]) if fmt == "jpeg" else (".png", [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    ok, buf = cv2.imencode(ext, bgr, params)
+    if not ok:
+        raise RuntimeError(f"cannot encode a {bgr.shape} image as {fmt}")
+    return buf.tobytes()
+
+
+def finite_or_none(v: float) -> float | None:
+    """JSON has no NaN: undefined measures travel as null."""
+    return None if v is None or not math.isfinite(v) else round(float(v), 4)
