@@ -17,18 +17,14 @@ import numpy as np
 from realtime.errors import InputError
 from realtime.layouts import get_layout
 from realtime.pose import Pose
+from realtime.poseio import openpose_dict, pose_to_dict
 
 MAX_IMAGE_SIDE = 100_000
 
 
 def pose_to_json(pose: Pose) -> dict[str, Any]:
-    """A pose in the `repose pose` image format, plus ``"z"`` when the pose has depths."""
-    from realtime.poseio import pose_to_dict
-
-    out = pose_to_dict(pose)
-    if pose.z is not None:
-        out["z"] = [round(float(v), 2) for v in pose.z]
-    return out
+    """A pose in the `repose pose` image format (with ``"z"`` when the pose has depths)."""
+    return pose_to_dict(pose)
 
 
 def _number(v: Any, what: str) -> float:
@@ -75,9 +71,7 @@ def pose_from_json(obj: Any) -> Pose:
 
 def openpose_json(pose: Pose) -> dict[str, Any]:
     """OpenPose's JSON for one person: COCO-18 order (neck derived), ``pose_keypoints_2d`` flat."""
-    from realtime.poseio import pose_to_openpose
-
-    return pose_to_openpose(pose)
+    return openpose_dict(pose)
 
 
 def image_data_url(bgr: np.ndarray, fmt: str = "png", quality: int = 92) -> str:
