@@ -1,0 +1,199 @@
+"""End to end: the pose editor in a real headless Chromium (Debian's `chromium`, driven by Playwright).
+
+Loads the shared photo through the page's file chooser, checks that an unreadable file shows as a
+message, drags the left wrist with the mouse (hover shows the joint's name, the forearm follows,
+undo works), renders with the real warp renderer and checks that the output changed around that
+arm and hardly anywhere else, evaluates (AKD, MKR) and saves a screenshot.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path(os.environ.get("REPOSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RENDERER = "warp"
+
+
+def _find_media() -> Path:
+    if os.environ.get("REPOSE_MEDIA"):
+        return Path(os.environ["REPOSE_MEDIA"])
+    for parent in Path(__file__).resolve().parents[1:]:
+        if (parent / "shared" / "data" / "media").is_dir():
+            return parent / "shared" / "data" / "media"
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "media"
+
+
+@pytest.fixture(scope="module")
+def media_dir() -> Path:
+    media = _find_media()
+    if not (media / "pose.jpg").is_file():
+        pytest.skip(f"shared footage not found at {media} (set REPOSE_MEDIA to its folder)")
+    return media
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's package (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install playwright)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    pytest.importorskip("flask", reason="the editor needs flask (pip install flask)")
+    from engines.renderer import RENDERERS
+    from realtime.editor import EditorOptions, EditorService, create_app
+    from realtime.editor.app import serve
+
+    if RENDERER not in RENDERERS:
+        pytest.skip(f"the {RENDERER} renderer is not registered in engines.renderer.RENDERERS")
+    service = EditorService(EditorOptions(renderer=RENDERER))
+    server = serve(create_app(service.options, service=service), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}/"
+    server.shutdown()
+    thread.join(5)
+    service.close()
+
+
+def _image_of(page, selector: str) -> np.ndarray:
+    src = page.get_attribute(selector, "src")
+    assert src and src.startswith("data:image/"), src
+    img = cv2.imdecode(np.frombuffer(base64.b64decode(src.partition(",")[2]), np.uint8), cv2.IMREAD_COLOR)
+    assert img is not None
+    return img
+
+
+def _joint(page, name: str) -> tuple[float, float]:
+    c = page.locator(f'#svg-ref circle[data-name="{name}"]')
+    return float(c.get_attribute("cx")), float(c.get_attribute("cy"))
+
+
+def _screen_of(page, xy: tuple[float, float]) -> tuple[float, float]:
+    """Image pixel -> page coordinates, through the SVG's own transform."""
+    return tuple(page.evaluate(
+        """([x, y]) => { const svg = document.getElementById('svg-ref');
+             const p = svg.createSVGPoint(); p.x = x; p.y = y;
+             const q = p.matrixTransform(svg.getScreenCTM()); return [q.x, q.y]; }""", list(xy)))
+
+
+def _drag(page, start_px, end_px, steps: int = 12) -> None:
+    sx, sy = _screen_of(page, start_px)
+    ex, ey = _screen_of(page, end_px)
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(ex, ey, steps=steps)
+    page.mouse.up()
+
+
+# Waits use selectors, not wait_for_function: the page's Content-Security-Policy forbids eval.
+def _wait_idle(page) -> None:
+    page.wait_for_selector("body[data-busy='0']", state="attached", timeout=60_000)
+
+
+def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
+    page = browser.new_page(viewport={"width": 1500, "height": 760})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready='1']", state="attached")
+    assert RENDERER in page.inner_text("#renderer-name")
+
+    # an unreadable file shows a message on the page, not a broken state
+    page.set_input_files("#file-reference", files=[{"name": "notes.jpg", "mimeType": "image/jpeg",
+                                                    "buffer": b"these are not pixels"}])
+    page.wait_for_selector("#message.error:not([hidden])")
+    assert "not a readable image" in page.inner_text("#message")
+    assert page.is_disabled("#btn-render")
+
+    # the photo, with its skeleton
+    page.set_input_files("#file-reference", str(media_dir / "pose.jpg"))
+    page.wait_for_selector('#svg-ref circle[data-name="left_wrist"]')
+    _wait_idle(page)
+    assert page.locator("#svg-ref circle[data-name]").count() == 33
+    wrist0, elbow = _joint(page, "left_wrist"), _joint(page, "left_elbow")
+    shoulder = _joint(page, "left_shoulder")
+
+    page.click("#btn-render")
+    page.wait_for_selector("body[data-renders='1']", state="attached", timeout=60_000)
+    _wait_idle(page)
+    before = _image_of(page, "#img-out")
+    h, w = before.shape[:2]
+
+    # hovering a joint names it
+    page.mouse.move(*_screen_of(page, wrist0))
+    page.wait_for_selector("#joint-label:not([hidden])")
+    assert page.inner_text("#joint-label") == "left wrist"
+
+    # drag the left wrist up: the forearm follows, undo puts it back, drag again
+    target = (wrist0[0] - 0.05 * w, wrist0[1] - 0.22 * h)
+    _drag(page, wrist0, target)
+    moved = _joint(page, "left_wrist")
+    assert np.hypot(moved[0] - target[0], moved[1] - target[1]) < 0.01 * w, (moved, target)
+    bone = page.locator('#svg-ref line[data-bone="left_elbow-left_wrist"]')
+    assert abs(float(bone.get_attribute("x2")) - moved[0]) < 0.5
+    assert abs(float(bone.get_attribute("y2")) - moved[1]) < 0.5
+    assert _joint(page, "left_elbow") == elbow
+    page.click("#btn-undo")
+    assert np.allclose(_joint(page, "left_wrist"), wrist0, atol=0.5)
+    _drag(page, wrist0, target)
+    moved = _joint(page, "left_wrist")
+
+    page.click("#btn-render")
+    page.wait_for_selector("body[data-renders='2']", state="attached", timeout=60_000)
+    _wait_idle(page)
+    after = _image_of(page, "#img-out")
+    assert after.shape == before.shape
+
+    # the output changed around the left arm and hardly elsewhere
+    changed = np.abs(after.astype(np.int16) - before.astype(np.int16)).max(axis=2) > 40
+    arm = np.zeros_like(changed)
+    pts = np.array([shoulder, elbow, wrist0, moved], np.float32)
+    pad = 0.06 * max(w, h)
+    x0, y0 = np.maximum(pts.min(0) - pad, 0).astype(int)
+    x1, y1 = np.minimum(pts.max(0) + pad, [w, h]).astype(int)
+    arm[y0:y1, x0:x1] = True
+    inside = changed[arm].mean()
+    outside = changed[~arm].mean()
+    assert changed[arm].sum() > 500, "the output hardly changed around the dragged arm"
+    assert inside > 10 * outside, (inside, outside)
+    assert outside < 0.01, outside
+    right_arm = [_joint(page, n) for n in ("right_shoulder", "right_elbow", "right_wrist")]
+    rx0, ry0 = np.maximum(np.min(right_arm, 0) - pad, 0).astype(int)
+    rx1, ry1 = np.minimum(np.max(right_arm, 0) + pad, [w, h]).astype(int)
+    assert changed[ry0:ry1, rx0:rx1].mean() < 0.01
+
+    # evaluate: AKD and MKR shown, found skeleton drawn on the output
+    page.click("#btn-evaluate")
+    page.wait_for_selector("#metrics[data-mkr]", state="attached", timeout=60_000)
+    _wait_idle(page)
+    text = page.inner_text("#metrics")
+    assert "AKD" in text and "MKR" in text
+    mkr = float(page.get_attribute("#metrics", "data-mkr"))
+    assert 0.0 <= mkr <= 1.0
+    assert page.locator("#svg-out g.target line").count() > 5
+    assert page.is_enabled("#btn-openpose") and page.get_attribute("#dl-png", "href").startswith("data:image/png")
+
+    shot = tmp_path / "editor.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("REPOSE_EDITOR_SCREENSHOT"):     # used to refresh docs/editor.png
+        shutil.copyfile(shot, os.environ["REPOSE_EDITOR_SCREENSHOT"])
+    assert not errors, errors
+    page.close()
