@@ -15,7 +15,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-SUITES: dict[str, str] = {}   # name -> one-line description; module is scripts/bench_<name>.py
+SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
+    "editor": "pose editor API latency per endpoint (estimate, render, evaluate, ...)",
+}
 DEFAULT: list[str] = []
 
 

@@ -8,6 +8,7 @@ arm and hardly anywhere else, evaluates (AKD, MKR) and saves a screenshot.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import threading
@@ -188,7 +189,19 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     mkr = float(page.get_attribute("#metrics", "data-mkr"))
     assert 0.0 <= mkr <= 1.0
     assert page.locator("#svg-out g.target line").count() > 5
-    assert page.is_enabled("#btn-openpose") and page.get_attribute("#dl-png", "href").startswith("data:image/png")
+
+    # downloads: the output as a lossless PNG, the pose as OpenPose JSON
+    with page.expect_download() as dl:
+        page.click("#btn-png")
+    png = cv2.imread(dl.value.path(), cv2.IMREAD_COLOR)
+    assert png is not None and png.shape == after.shape
+    assert np.abs(png.astype(np.int16) - after.astype(np.int16)).mean() < 3     # JPEG view vs PNG
+    with page.expect_download() as dl:
+        page.click("#btn-openpose")
+    op = json.loads(Path(dl.value.path()).read_text())
+    assert dl.value.suggested_filename == "pose_keypoints.json"
+    flat = op["people"][0]["pose_keypoints_2d"]
+    assert len(flat) == 54 and np.allclose(flat[7 * 3: 7 * 3 + 2], moved, atol=0.05)   # COCO-18 7 = left wrist
 
     shot = tmp_path / "editor.png"
     page.screenshot(path=str(shot))

@@ -5,8 +5,8 @@ API (documented with examples in the README, "Pose editor"):
 - ``GET  /api/info``: renderer name, keypoint names and bones of the editing layout, upload limit.
 - ``POST /api/estimate`` (multipart, field ``image``): stores the photo, returns its id, the stored
   image and its pose.
-- ``POST /api/render`` (JSON ``{reference, pose}``): the person in the pose, as a PNG data URL
-  (``?format=png`` answers the PNG itself).
+- ``POST /api/render`` (JSON ``{reference, pose}``): the person in the pose, as a JPEG data URL
+  for viewing (fast to encode); ``?format=png`` answers the lossless PNG itself (for downloads).
 - ``POST /api/evaluate`` (JSON ``{reference, pose}``): AKD and MKR of the render of that pose.
 - ``POST /api/pose-from-photo`` (multipart ``image``, ``reference``, optional ``mirror``): another
   photo's pose retargeted to the reference's proportions.
@@ -169,7 +169,7 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
         if request.args.get("format") == "png":
             return Response(codec.encode_image(out.bgr, "png"), mimetype="image/png",
                             headers={"Content-Disposition": 'inline; filename="repose-output.png"'})
-        return jsonify(image=codec.image_data_url(out.bgr, "png"), width=int(out.bgr.shape[1]),
+        return jsonify(image=codec.image_data_url(out.bgr, "jpeg"), width=int(out.bgr.shape[1]),
                        height=int(out.bgr.shape[0]), render_ms=round(out.render_ms, 2), cached=out.cached)
 
     @app.post("/api/evaluate")

@@ -4,7 +4,8 @@ Poses travel in the `repose pose` image format (realtime.poseio): ``{"layout", "
 "names", "keypoints": [[x, y, score], ...]}`` in pixels of the stated image, plus an optional
 ``"z"`` list (relative depth per keypoint, pixels, smaller = nearer; the renderer's depth order).
 Poses from clients are checked strictly: a wrong shape is an InputError that says what was expected.
-Images travel as ``data:`` URLs (PNG for outputs, JPEG for the stored reference).
+Images travel as ``data:`` URLs in JPEG (quality 92: ~3 ms to encode 1000x667 here, where PNG takes
+~100 ms); downloads are lossless PNG (compression level 1, the fastest that still compresses).
 """
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def encode_image(bgr: np.ndarray, fmt: str = "png", quality: int = 92) -> bytes:
     """PNG or JPEG bytes of a BGR uint8 image."""
     import cv2
 
-    ext, params = (".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality]) if fmt == "jpeg" else (".png", [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    ext, params = (".jpg", [cv2.IMWRITE_JPEG_QUALITY, quality]) if fmt == "jpeg" else (".png", [cv2.IMWRITE_PNG_COMPRESSION, 1])
     ok, buf = cv2.imencode(ext, bgr, params)
     if not ok:
         raise RuntimeError(f"cannot encode a {bgr.shape} image as {fmt}")

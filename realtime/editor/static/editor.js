@@ -109,11 +109,7 @@
     $("btn-openpose").disabled = busy || !hasRef;
     $("file-other").disabled = busy || !hasRef;
     $("lbl-other").classList.toggle("disabled", busy || !hasRef);
-    const dl = $("dl-png");
-    const canDownload = !!state.output && !busy;
-    dl.classList.toggle("disabled", !canDownload);
-    dl.setAttribute("aria-disabled", canDownload ? "false" : "true");
-    if (!state.output) dl.removeAttribute("href");
+    $("btn-png").disabled = busy || !state.output;
   }
 
   // ---------------------------------------------------------------- drawing
@@ -343,7 +339,6 @@
     $("stage-out").hidden = false;
     $("out-box").classList.remove("empty");
     $("svg-out").replaceChildren();
-    $("dl-png").href = r.image;
     $("metrics").textContent = `rendered in ${r.render_ms.toFixed(1)} ms${r.cached ? " (cached)" : ""}`;
     markStale();
   }
@@ -393,19 +388,45 @@
     });
   }
 
+  function saveBlob(blob, fileName) {
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = fileName;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+  const baseName = () => ((state.ref && state.ref.name) || "pose").replace(/\.[^.]*$/, "");
+
   async function downloadOpenPose() {
     if (!state.pose) return;
     await withBusy(null, async () => {
       const r = await postJSON("/api/export/openpose", { pose: state.pose });
-      const blob = new Blob([JSON.stringify(r, null, 1)], { type: "application/json" });
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement("a");
-      a.href = url;
-      a.download = `${(state.ref.name || "pose").replace(/\.[^.]*$/, "")}_keypoints.json`;
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      saveBlob(new Blob([JSON.stringify(r, null, 1)], { type: "application/json" }), `${baseName()}_keypoints.json`);
+    });
+  }
+
+  // The lossless PNG of the output on screen (the server keeps the last renders).
+  async function downloadPNG() {
+    if (!state.output) return;
+    await withBusy(null, async () => {
+      let resp;
+      try {
+        resp = await fetch("/api/render?format=png", {
+          method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ reference: state.ref.reference, pose: state.output.pose }),
+        });
+      } catch (err) {
+        throw new Error("cannot reach the editor server (is `repose editor` still running?)");
+      }
+      if (!resp.ok) {
+        let msg = `the server answered ${resp.status}`;
+        try { msg = (await resp.json()).error || msg; } catch (err) { /* not JSON */ }
+        throw new Error(msg);
+      }
+      saveBlob(await resp.blob(), `${baseName()}_reposed.png`);
     });
   }
 
@@ -444,6 +465,7 @@
     $("btn-render").addEventListener("click", render);
     $("btn-evaluate").addEventListener("click", evaluate);
     $("btn-openpose").addEventListener("click", downloadOpenPose);
+    $("btn-png").addEventListener("click", downloadPNG);
     document.addEventListener("keydown", (evt) => {
       if ((evt.ctrlKey || evt.metaKey) && evt.key.toLowerCase() === "z" && !state.busy) { evt.preventDefault(); undo(); }
     });
