@@ -5,22 +5,21 @@ from hypothesis import strategies as st
 
 from realtime.layouts import COCO17
 from realtime.pose import Pose
-from realtime.search import PoseIndex, VPTree
+from realtime.matching import compare
+from realtime.search import PoseIndex
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 300), st.integers(1, 12), st.integers(0, 10_000))
-def test_vptree_matches_brute_force(n, k, seed):
+@given(st.integers(1, 200), st.integers(1, 8), st.integers(0, 10_000))
+def test_search_returns_the_best_cosine_among_all(n, k, seed):
+    """With re-ranking wide enough, the index gives the same top k as comparing with every pose."""
     rng = np.random.default_rng(seed)
-    pts = rng.normal(size=(n, 6))
-    if n > 3:
-        pts[: n // 3] = pts[0]  # duplicates must not break the tree
-    q = rng.normal(size=6)
-    got = VPTree(pts, leaf_size=4, seed=seed).query(q, k)
-    want = np.sort(np.linalg.norm(pts - q, axis=1))[: min(k, n)]
-    np.testing.assert_allclose([d for d, _ in got], want, atol=1e-12)
-    for d, i in got:
-        assert np.linalg.norm(pts[i] - q) == pytest.approx(d)
+    base = rng.uniform(0, 300, (17, 2))
+    lib = [Pose(xy=base + rng.normal(0, 30, (17, 2)), score=np.ones(17), layout=COCO17) for _ in range(n)]
+    query = Pose(xy=base + rng.normal(0, 30, (17, 2)), score=np.ones(17), layout=COCO17)
+    got = PoseIndex(lib, list(range(n)), rerank_factor=n).search(query, k)
+    want = sorted((compare(query, p).cosine_similarity for p in lib), reverse=True)[:k]
+    np.testing.assert_allclose([h.comparison.cosine_similarity for h in got], want, atol=1e-12)
 
 
 def _figure(rng, arm_angle):
