@@ -73,6 +73,16 @@ def server_url():
     service.close()
 
 
+def _video_frame(path: Path, index: int) -> np.ndarray:
+    from realtime.media import VideoReader
+
+    reader = VideoReader(path)
+    try:
+        return next(f for i, _, f in reader if i == index)
+    finally:
+        reader.close()
+
+
 def _image_of(page, selector: str) -> np.ndarray:
     src = page.get_attribute(selector, "src")
     assert src and src.startswith("data:image/"), src
@@ -103,6 +113,20 @@ def _drag(page, start_px, end_px, steps: int = 12) -> None:
     page.mouse.up()
 
 
+def _drop_file(page, selector: str, path: Path) -> None:
+    """Drop a file on an element as a user dragging it from the desktop would (a DataTransfer)."""
+    page.evaluate(
+        """([sel, b64, name]) => {
+             const bin = atob(b64); const bytes = new Uint8Array(bin.length);
+             for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+             const dt = new DataTransfer();
+             dt.items.add(new File([bytes], name, { type: "image/jpeg" }));
+             const zone = document.querySelector(sel);
+             for (const type of ["dragenter", "dragover", "drop"])
+               zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+           }""", [selector, base64.b64encode(path.read_bytes()).decode(), path.name])
+
+
 # Waits use selectors, not wait_for_function: the page's Content-Security-Policy forbids eval.
 def _wait_idle(page) -> None:
     page.wait_for_selector("body[data-busy='0']", state="attached", timeout=60_000)
@@ -123,8 +147,8 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     assert "not a readable image" in page.inner_text("#message")
     assert page.is_disabled("#btn-render")
 
-    # the photo, with its skeleton
-    page.set_input_files("#file-reference", str(media_dir / "pose.jpg"))
+    # the photo, dropped on the page, with its skeleton
+    _drop_file(page, "#drop", media_dir / "pose.jpg")
     page.wait_for_selector('#svg-ref circle[data-name="left_wrist"]')
     _wait_idle(page)
     assert page.locator("#svg-ref circle[data-name]").count() == 33
@@ -202,6 +226,25 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     assert dl.value.suggested_filename == "pose_keypoints.json"
     flat = op["people"][0]["pose_keypoints_2d"]
     assert len(flat) == 54 and np.allclose(flat[7 * 3: 7 * 3 + 2], moved, atol=0.05)   # COCO-18 7 = left wrist
+
+    # pose from another photo (a frame of pose_1.mp4), fitted to this person; Reset brings the photo's own pose back
+    frame = _video_frame(media_dir / "pose_1.mp4", 30)
+    other = tmp_path / "other.jpg"
+    cv2.imwrite(str(other), frame)
+    rest_wrist = wrist0
+    page.set_input_files("#file-other", str(other))
+    page.wait_for_selector("#message.info:has-text('fitted')", timeout=60_000)
+    _wait_idle(page)
+    took = _joint(page, "left_wrist")
+    assert np.hypot(took[0] - moved[0], took[1] - moved[1]) > 5
+    assert page.locator("#stage-out.stale").count() == 1          # the output no longer matches the pose
+    page.click("#btn-reset")
+    assert np.allclose(_joint(page, "left_wrist"), rest_wrist, atol=0.5)
+    page.click("#btn-undo")                                        # undo the reset: the other photo's pose
+    assert np.allclose(_joint(page, "left_wrist"), took, atol=0.5)
+    page.click("#btn-render")
+    page.wait_for_selector("body[data-renders='3']", state="attached", timeout=60_000)
+    _wait_idle(page)
 
     shot = tmp_path / "editor.png"
     page.screenshot(path=str(shot))

@@ -160,7 +160,7 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
         ref = service.add_reference(upload_bytes())
         return jsonify(reference=ref.image_id, width=ref.width, height=ref.height, scale=round(ref.scale, 6),
                        image=codec.image_data_url(ref.bgr, "jpeg"), pose=codec.pose_to_json(ref.pose),
-                       **{"ms": round((time.perf_counter() - t0) * 1e3, 1)})
+                       estimate_ms=round((time.perf_counter() - t0) * 1e3, 1))
 
     @app.post("/api/render")
     def render():

@@ -51,7 +51,8 @@
     if (label) showMessage(label, "info");
     try {
       const r = await fn();
-      if (label && $("message").className === "info") clearMessage();
+      // clear the progress line unless the action left a message of its own
+      if (label && $("message").textContent === label) clearMessage();
       return r;
     } catch (err) {
       showMessage(err.message || String(err), "error");
