@@ -428,3 +428,43 @@ def test_cli_refuses_bad_flags(capsys, argv, words):
     assert cli_main(argv) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
+
+
+def test_cli_starts_server_and_prints_url(monkeypatch, capsys):
+    """`repose editor --port 0` listens on loopback, prints its URL and serves the page and the API."""
+    import threading
+    import urllib.request
+
+    from engines.renderer import RENDERERS
+    from realtime.editor import app as app_module
+
+    monkeypatch.setitem(RENDERERS, "paint", f"{__name__}:PaintRenderer")
+    servers = []
+    real_serve = app_module.serve
+    monkeypatch.setattr(app_module, "serve", lambda *a, **k: servers.append(real_serve(*a, **k)) or servers[-1])
+    result = []
+    thread = threading.Thread(target=lambda: result.append(cli_main(["editor", "--port", "0", "--renderer", "paint"])))
+    thread.start()
+    try:
+        for _ in range(200):
+            if servers:
+                break
+            thread.join(0.05)
+        assert servers, "the editor did not start"
+        port = servers[0].port
+        assert servers[0].host == "127.0.0.1"
+        for _ in range(100):
+            if f":{port}/" in capsys.readouterr().out:
+                break
+            thread.join(0.05)
+        else:
+            pytest.fail("no URL printed")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/info", timeout=10) as r:
+            assert json.loads(r.read())["renderer"] == "paint"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+            assert b"editor.js" in r.read()
+    finally:
+        if servers:
+            servers[0].shutdown()
+        thread.join(10)
+    assert result == [0]
