@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import signal
+import threading
 from pathlib import Path
 
 from realtime.errors import InputError
@@ -57,6 +59,10 @@ def validate(args: argparse.Namespace) -> None:
         raise InputError(f"--checkpoint {args.checkpoint}: no such file; expected a repose checkpoint")
 
 
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
     validate(args)
     from realtime.editor import EditorOptions, EditorService
@@ -72,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         service.close()
         raise InputError(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); "
                          "choose another --port") from None
+    # per-request access lines only with -v; SIGTERM stops the server as Ctrl+C does
+    logging.getLogger("werkzeug").setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"repose editor ({service.renderer_name} renderer): http://{shown}:{server.port}/  (Ctrl+C stops)",
           flush=True)
