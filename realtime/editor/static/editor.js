@@ -140,7 +140,9 @@
     const sz = sizes(pose);
     const bones = el("g", { class: "bones" }, svg);
     for (const [a, b] of state.info.bones) {
-      const pa = pose.keypoints[idx(pose, a)], pb = pose.keypoints[idx(pose, b)];
+      const ia = idx(pose, a), ib = idx(pose, b);
+      if (ia < 0 || ib < 0) continue;
+      const pa = pose.keypoints[ia], pb = pose.keypoints[ib];
       const unsure = pa[2] < minScore() || pb[2] < minScore();
       el("line", { x1: pa[0], y1: pa[1], x2: pb[0], y2: pb[1], stroke: sideColor(a, b),
         "stroke-width": sz.stroke, class: unsure ? "unsure" : "", "data-bone": `${a}-${b}` }, bones);
@@ -244,6 +246,7 @@
       const clampX = (v) => Math.min(pose.width, Math.max(0, v));
       const clampY = (v) => Math.min(pose.height, Math.max(0, v));
       for (const n of [drag.name, ...drag.followers]) {
+        if (idx(pose, n) < 0) continue;
         const k = pose.keypoints[idx(pose, n)];
         k[0] = clampX(k[0] + dx); k[1] = clampY(k[1] + dy);
       }
