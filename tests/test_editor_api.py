@@ -468,3 +468,38 @@ def test_cli_starts_server_and_prints_url(monkeypatch, capsys):
             servers[0].shutdown()
         thread.join(10)
     assert result == [0]
+
+
+# -- pose JSON from clients ---------------------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from realtime.editor.codec import pose_from_json, pose_to_json  # noqa: E402
+from realtime.errors import InputError  # noqa: E402
+from realtime.layouts import LAYOUTS  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(layout=st.sampled_from(sorted(LAYOUTS)), seed=st.integers(0, 2**32 - 1), with_z=st.booleans())
+def test_pose_json_round_trip(layout, seed, with_z):
+    lay = LAYOUTS[layout]
+    rng = np.random.default_rng(seed)
+    k = len(lay)
+    pose = Pose(xy=rng.uniform(0, 1000, (k, 2)), score=rng.uniform(0, 1, k), layout=lay, width=1000,
+                height=700, z=rng.uniform(-300, 300, k) if with_z else None)
+    back = pose_from_json(json.loads(json.dumps(pose_to_json(pose))))
+    assert back.layout is lay and (back.width, back.height) == (1000, 700)
+    np.testing.assert_allclose(back.xy, pose.xy, atol=0.006)
+    np.testing.assert_allclose(back.score, pose.score, atol=6e-5)
+    assert (back.z is None) == (not with_z)
+    if with_z:
+        np.testing.assert_allclose(back.z, pose.z, atol=0.006)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+                    max_leaves=20))
+def test_pose_json_rejects_junk_with_input_error(junk):
+    # whatever a client sends, the answer is a clear InputError (400), never a crash (500)
+    with pytest.raises(InputError):
+        pose_from_json(junk)
