@@ -144,14 +144,16 @@ def _pose_key(pose: Pose) -> bytes:
 
 
 def default_retarget(source: Pose, reference: Pose, mirror: bool = False) -> Pose:
-    """Retarget ``source`` onto the reference's body with the calibration package (issue 4).
+    """Retarget ``source`` onto the reference's body with calibration.retarget.
 
     The result takes the source's bone directions and the reference's bone lengths, anchored at
-    the reference's body centre, in reference pixels.
+    the reference's body centre, in reference pixels. A single photo has no neutral pose of its
+    own, so the source serves as its own neutral: no displacement, no distance-to-camera change,
+    every bone at the reference's length (a limb foreshortened in the source is not shortened).
     """
-    from calibration.retarget import retarget_to_reference
+    from calibration.retarget import RetargetOptions, retarget_pose
 
-    return retarget_to_reference(source, reference, mirror=mirror)
+    return retarget_pose(source, source, reference, options=RetargetOptions(mirror=mirror))
 
 
 class EditorService:
