@@ -354,12 +354,18 @@ def test_evaluate_rest_pose(client, estimated):
     assert ev["found_pose"]["layout"] == "mediapipe33"
 
 
-def test_pose_from_another_photo(client, estimated, media_dir):
+def _frame(path: Path, index: int) -> np.ndarray:
     from realtime.media import VideoReader
 
-    reader = VideoReader(media_dir / "pose_1.mp4")
-    frame = next(f for i, _, f in reader if i == 30)
-    reader.close()
+    reader = VideoReader(path)
+    try:
+        return next(f for i, _, f in reader if i == index)
+    finally:
+        reader.close()
+
+
+def test_pose_from_another_photo(client, estimated, media_dir):
+    frame = _frame(media_dir / "pose_1.mp4", 30)
     r = upload(client, encode(frame, ".jpg"), "other.jpg", url="/api/pose-from-photo",
                reference=estimated["reference"])
     assert r.status_code == 200, r.get_json()
@@ -374,6 +380,28 @@ def test_pose_from_another_photo(client, estimated, media_dir):
     np.testing.assert_allclose(target[hips, :2].mean(0), ref[hips, :2].mean(0), atol=0.05)
     # and the result renders
     assert client.post("/api/render", json={"reference": estimated["reference"], "pose": body["pose"]}).status_code == 200
+
+
+def test_pose_from_photo_real_retargeting_keeps_reference_bone_lengths(photo, media_dir):
+    """With calibration's retargeting: the other photo's bone directions, the reference's lengths."""
+    from calibration.retarget import bone_directions, bone_lengths
+
+    frame = _frame(media_dir / "pose_squats.mp4", 20)
+    svc = EditorService(EditorOptions(), renderer=PaintRenderer())     # default retargeting
+    try:
+        ref = svc.add_reference(photo)
+        for mirror in (False, True):
+            target, source = svc.pose_from_photo(ref.image_id, encode(frame, ".jpg"), mirror=mirror)
+            assert target.layout is ref.pose.layout and (target.width, target.height) == (1000, 667)
+            want, got = bone_lengths(ref.pose, 0.5), bone_lengths(target, 0.5)
+            src_dirs = bone_directions(source.flipped() if mirror else source, 0.5)
+            dirs = bone_directions(target, 0.5)
+            for bone in ("left_elbow", "right_elbow", "left_wrist", "left_knee", "right_ankle"):
+                key = next(k for k in want if k[0] == bone)
+                assert got[key] == pytest.approx(want[key], rel=0.02), bone
+                np.testing.assert_allclose(dirs[key], src_dirs[key], atol=0.02)
+    finally:
+        svc.close()
 
 
 def test_pose_from_photo_errors(client, estimated, photo):
