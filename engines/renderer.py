@@ -36,6 +36,7 @@ class Renderer(Protocol):
 
 # name -> "module:factory"; factories take keyword options and return an unprepared Renderer.
 RENDERERS: dict[str, str] = {
+    "skeleton": "engines.skeleton:SkeletonRenderer",
     "warp": "engines.warp:create",
 }
 

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pose": ("realtime.commands.pose_cmd", "estimate the pose in an image or a video"),
     "compare": ("realtime.commands.compare_cmd", "compare two poses (images or pose JSON)"),
     "search": ("realtime.commands.search_cmd", "find the poses nearest to a query in a library"),
+    "live": ("realtime.commands.live_cmd", "drive the reference person live into a virtual camera, window, file or stream"),
     "editor": ("realtime.commands.editor_cmd", "pose a photo in the browser: drag joints, render, evaluate"),
 }
 

@@ -17,6 +17,8 @@ sys.path.insert(0, str(HERE.parent))
 
 SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
     "pose": "estimator ms/frame, comparisons per second, search latency",
+    "pipeline": "live pipeline: output/input fps, latency, stage sum vs overhead per renderer",
+    "smoothing": "One-Euro filter: keypoint jitter removed vs distance from the raw estimate",
     "editor": "pose editor API latency per endpoint (estimate, render, evaluate, ...)",
 }
 DEFAULT: list[str] = ["pose"]

@@ -5,7 +5,18 @@ from pathlib import Path
 
 import pytest
 
-MEDIA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "media"
+
+
+def _find_media() -> Path:
+    """``../shared/data/media`` beside the checkout, searched upwards (git worktrees sit deeper)."""
+    here = Path(__file__).resolve().parents[1]
+    for d in [here.parent, *here.parent.parents]:
+        if (d / "shared" / "data" / "media").is_dir():
+            return d / "shared" / "data" / "media"
+    return here.parent / "shared" / "data" / "media"
+
+
+MEDIA_DIR = _find_media()
 
 
 @pytest.fixture(scope="session")
