@@ -450,6 +450,7 @@ def test_cli_help(capsys):
     (["editor", "--renderer", "learned"], "--checkpoint"),
     (["editor", "--checkpoint", "/nonexistent/ckpt.safetensors", "--renderer", "learned"], "no such file"),
     (["editor", "--port", "70000"], "--port"),
+    (["editor", "--checkpoint", __file__], "--renderer learned"),
     (["editor", "--renderer", "nonsense", "--port", "0"], "unknown renderer"),
 ])
 def test_cli_refuses_bad_flags(capsys, argv, words):

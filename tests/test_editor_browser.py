@@ -155,6 +155,12 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     page.wait_for_selector("#message.error:not([hidden])")
     assert "not a readable image" in page.inner_text("#message")
     assert page.is_disabled("#btn-render")
+    # so does a photo without a person
+    y, x = np.mgrid[0:240, 0:320]
+    empty = cv2.imencode(".png", np.dstack([x % 256, y % 256, (x + y) % 256]).astype(np.uint8))[1].tobytes()
+    page.set_input_files("#file-reference", files=[{"name": "wall.png", "mimeType": "image/png", "buffer": empty}])
+    page.wait_for_selector("#message.error:has-text('no person found')")
+    assert page.is_disabled("#btn-render")
 
     # the photo, dropped on the page, with its skeleton
     _drop_file(page, "#drop", media_dir / "pose.jpg")

@@ -55,6 +55,9 @@ def validate(args: argparse.Namespace) -> None:
         raise InputError("--max-upload-mb must be positive and --max-side at least 64")
     if args.renderer == "learned" and args.checkpoint is None:
         raise InputError("--renderer learned needs --checkpoint PATH (a checkpoint written by repose train)")
+    if args.checkpoint is not None and args.renderer != "learned":
+        raise InputError(f"--checkpoint is for --renderer learned; the {args.renderer} renderer takes no "
+                         "checkpoint (drop --checkpoint or add --renderer learned)")
     if args.checkpoint is not None and not args.checkpoint.exists():
         raise InputError(f"--checkpoint {args.checkpoint}: no such file; expected a repose checkpoint")
 

@@ -53,7 +53,7 @@ class EditorOptions:
 
     def renderer_kwargs(self) -> dict:
         """Keyword options for create_renderer: only the learned renderer takes a checkpoint."""
-        if self.checkpoint is not None or self.renderer == "learned":
+        if self.renderer == "learned":
             return {"checkpoint": self.checkpoint, "backend": self.backend}
         return {}
 
