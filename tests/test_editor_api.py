@@ -182,6 +182,8 @@ def test_loopback_only_unless_allowed(service):
     assert strict.get("/api/info", headers={"Host": "evil.example"}).status_code == 400
     assert strict.get("/api/info", headers={"Host": "127.0.0.1:8765"}).status_code == 200
     assert strict.get("/api/info", headers={"Host": "[::1]:8765"}).status_code == 200
+    assert strict.get("/api/info", headers={"Host": "127.0.0.2:8765"}).status_code == 200
+    assert strict.get("/api/info", headers={"Host": "127.0.0.1.evil.example"}).status_code == 400
     remote = create_app(EditorOptions(), service=service, allow_remote=True).test_client()
     assert remote.get("/api/info", headers={"Host": "editor.lan:8765"}).status_code == 200
 

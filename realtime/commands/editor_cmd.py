@@ -6,7 +6,6 @@ address unless --allow-remote is given. Stop it with Ctrl+C.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import signal
 import threading
@@ -34,18 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="photos are scaled so their longer side is at most this many pixels (default 1280)")
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback IP addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def validate(args: argparse.Namespace) -> None:
     """Refuse bad flag combinations with one clear line (InputError)."""
+    from realtime.editor.app import is_loopback
+
     if not is_loopback(args.host) and not args.allow_remote:
         raise InputError(f"--host {args.host} would let other machines use the editor; pass --allow-remote "
                          "as well if you mean it, or use --host 127.0.0.1")

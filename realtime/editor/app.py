@@ -18,6 +18,7 @@ app's own static folder (Flask's ``send_from_directory`` refuses paths that leav
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
@@ -32,7 +33,6 @@ from realtime.errors import InputError
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 #: Content security policy of every answer: the page loads only its own files and data: images.
@@ -52,6 +52,16 @@ def host_name(host: str) -> str:
     if host.startswith("["):
         return host[1:].partition("]")[0]
     return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1), brackets allowed."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def create_app(options: EditorOptions | None = None, service: EditorService | None = None,
@@ -77,7 +87,7 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
 
     @app.before_request
     def _loopback_only():
-        if not allow_remote and host_name(request.host) not in LOOPBACK_HOSTS:
+        if not allow_remote and not is_loopback(host_name(request.host)):
             return fail(f"this editor serves only loopback hosts (127.0.0.1, localhost), not "
                         f"{request.host!r}; start it with --allow-remote to serve other names", 400)
         return None
