@@ -67,7 +67,7 @@ def _order(layout: KeypointLayout) -> list[str]:
     names = [n for n in layout.names if n in PARENT]
     done = {CENTRE}
     out: list[str] = []
-    todo = [NECK, *names]
+    todo = [*names, NECK]
     while todo:
         rest = []
         for n in todo:
@@ -156,6 +156,10 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         parent = PARENT[name]
         if parent not in out:
             parent = CENTRE
+        if name == NECK:  # derived, not placed: the head sits on the placed shoulders
+            sh = [n for n in ("left_shoulder", "right_shoulder") if n in out]
+            out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
+            continue
         rest = apos[name] - apos[parent]
         length = float(np.linalg.norm(rest))
         if dhas.get(name) and dhas.get(parent):

@@ -120,6 +120,9 @@ def apply_frame(rest: Pose, f: Frame) -> Pose:
         ankle = xy[ix[f"{s}_ankle"]].copy()
         if leg is not None:
             ankle = hip + _dir(leg, s) * (thigh[s] + shin[s]) * 0.995
+        reach = (thigh[s] + shin[s]) * 0.999
+        if np.linalg.norm(ankle - hip) > reach:  # the leg cannot stretch: the foot slides in
+            ankle = hip + (ankle - hip) / np.linalg.norm(ankle - hip) * reach
         xy[ix[f"{s}_ankle"]] = ankle
         xy[ix[f"{s}_knee"]] = _two_bone_knee(hip, ankle, thigh[s], shin[s], s)
     # arms

@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("realtime.commands.compare_cmd", "compare two poses (images or pose JSON)"),
     "search": ("realtime.commands.search_cmd", "find the poses nearest to a query in a library"),
     "live": ("realtime.commands.live_cmd", "drive the reference person live into a virtual camera, window, file or stream"),
+    "render": ("realtime.commands.render_cmd", "render the reference person in the poses of a driver or pose file"),
+    "demo": ("realtime.commands.demo_cmd", "drive a built-in figure with scripted motions; write demo.mp4"),
+    "evaluate": ("realtime.commands.evaluate_cmd", "measure a renderer: AKD, MKR, fps; L1/SSIM/PSNR with --self"),
+    "calibrate": ("realtime.commands.calibrate_cmd", "capture the driver's neutral pose into a calibration profile"),
     "editor": ("realtime.commands.editor_cmd", "pose a photo in the browser: drag joints, render, evaluate"),
 }
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 from pathlib import Path
 
 import cv2
@@ -23,26 +22,6 @@ from realtime.cli import main as cli_main  # noqa: E402
 from realtime.editor import EditorOptions, EditorService, create_app  # noqa: E402
 from realtime.editor.app import host_name  # noqa: E402
 from realtime.pose import Pose  # noqa: E402
-
-def _find_media() -> Path:
-    """../shared/data/media beside the repository (also from a worktree deeper down), or $REPOSE_MEDIA."""
-    if os.environ.get("REPOSE_MEDIA"):
-        return Path(os.environ["REPOSE_MEDIA"])
-    for parent in Path(__file__).resolve().parents[1:]:
-        if (parent / "shared" / "data" / "media").is_dir():
-            return parent / "shared" / "data" / "media"
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "media"
-
-
-MEDIA = _find_media()
-
-
-@pytest.fixture(scope="module")
-def media_dir() -> Path:
-    if not (MEDIA / "pose.jpg").is_file():
-        pytest.skip(f"shared footage not found at {MEDIA} (set REPOSE_MEDIA to its folder)")
-    return MEDIA
-
 
 class PaintRenderer:
     """Renderer-protocol test double: the reference with the target's wrists and elbows painted."""

@@ -25,23 +25,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 RENDERER = "warp"
 
 
-def _find_media() -> Path:
-    if os.environ.get("REPOSE_MEDIA"):
-        return Path(os.environ["REPOSE_MEDIA"])
-    for parent in Path(__file__).resolve().parents[1:]:
-        if (parent / "shared" / "data" / "media").is_dir():
-            return parent / "shared" / "data" / "media"
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "media"
-
-
-@pytest.fixture(scope="module")
-def media_dir() -> Path:
-    media = _find_media()
-    if not (media / "pose.jpg").is_file():
-        pytest.skip(f"shared footage not found at {media} (set REPOSE_MEDIA to its folder)")
-    return media
-
-
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
