@@ -403,6 +403,76 @@ def test_export_openpose(client, estimated):
     np.testing.assert_allclose(flat[7 * 3: 7 * 3 + 2], lw[:2], atol=0.01)   # COCO-18 index 7: left wrist
 
 
+def test_saved_openpose_pose_loads_back_as_is(client, estimated):
+    ref, pose = estimated["reference"], estimated["pose"]
+    edited = moved(pose, "left_wrist", -40, -90)
+    op = client.post("/api/export/openpose", json={"pose": edited}).get_json()
+    r = client.post("/api/pose-from-json", json={"reference": ref, "pose": op})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["retargeted"] is False and body["pose"]["layout"] == "mediapipe33"
+    back = np.array(body["pose"]["keypoints"])
+    names = pose["names"]
+    for name in ("left_wrist", "left_elbow", "right_knee", "nose"):
+        i = names.index(name)
+        np.testing.assert_allclose(back[i, :2], edited["keypoints"][i][:2], atol=0.01)
+    # points OpenPose lacks follow their parent: the left hand moved with the wrist
+    i = names.index("left_index")
+    np.testing.assert_allclose(back[i, :2], np.array(pose["keypoints"][i][:2]) + [-40, -90], atol=0.02)
+    assert client.post("/api/render", json={"reference": ref, "pose": body["pose"]}).status_code == 200
+
+
+def test_pose_of_another_image_is_retargeted(client, estimated, media_dir):
+    other = upload(client, encode(_frame(media_dir / "pose_1.mp4", 60), ".jpg"), "frame.jpg").get_json()
+    assert (other["width"], other["height"]) == (576, 576)
+    r = client.post("/api/pose-from-json", json={"reference": estimated["reference"], "pose": other["pose"],
+                                                   "mirror": True})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["retargeted"] is True and body["mirror"] is True
+    assert (body["pose"]["width"], body["pose"]["height"]) == (1000, 667)
+
+
+@pytest.mark.parametrize("pose, status, words", [
+    ({"people": []}, 400, "holds no person"),
+    ({"people": [{"pose_keypoints_2d": [1, 2, 0.5] * 3}]}, 400, "54 numbers"),
+    ({"people": [{"pose_keypoints_2d": [1, 2, 0.5] * 18}], "canvas_width": -3}, 400, "canvas_width"),
+    ({"people": [{"pose_keypoints_2d": [1, 2, 0.0] * 18}]}, 422, "no keypoint"),
+    ({"people": [{"pose_keypoints_2d": [1, 2, 5] * 18}]}, 400, "[0, 1]"),
+    ({"layout": "coco17"}, 400, "lacks"),
+])
+def test_pose_from_json_rejects_bad_files(client, estimated, pose, status, words):
+    r = client.post("/api/pose-from-json", json={"reference": estimated["reference"], "pose": pose})
+    assert r.status_code == status, r.get_json()
+    assert words in r.get_json()["error"]
+    r = client.post("/api/pose-from-json", json={"reference": estimated["reference"], "pose": {"people": []},
+                                                   "mirror": "yes"})
+    assert r.status_code == 400
+
+
+def test_render_accepts_coco_and_openpose_layouts(client, estimated):
+    from realtime.editor.codec import pose_from_json, pose_to_json
+
+    mp = pose_from_json(estimated["pose"])
+    for layout in ("coco17", "openpose18"):
+        body = {"reference": estimated["reference"], "pose": pose_to_json(mp.to_layout(layout))}
+        r = client.post("/api/render", json=body)
+        assert r.status_code == 200, r.get_json()
+
+
+def test_complete_pose_moves_missing_points_with_their_parent(estimated):
+    from realtime.editor.codec import pose_from_json
+    from realtime.editor.service import complete_pose
+
+    rest = pose_from_json(estimated["pose"])
+    shifted = rest.to_layout("coco17").transformed(1.0, (25.0, -10.0))
+    done = complete_pose(shifted, rest)
+    assert done.layout is rest.layout
+    np.testing.assert_allclose(done.xy, rest.xy + [25.0, -10.0], atol=1e-3)   # hands, feet, mouth too
+    np.testing.assert_allclose(done.z, rest.z)
+    assert (done.score <= np.maximum(rest.score, shifted.score.max()) + 1e-6).all()
+
+
 def test_reference_cache_evicts(photo):
     svc = EditorService(EditorOptions(cache_size=1), renderer=PaintRenderer(), retarget=shift_retarget)
     try:

@@ -232,6 +232,13 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     assert dl.value.suggested_filename == "pose_keypoints.json"
     flat = op["people"][0]["pose_keypoints_2d"]
     assert len(flat) == 54 and np.allclose(flat[7 * 3: 7 * 3 + 2], moved, atol=0.05)   # COCO-18 7 = left wrist
+    # ... and the saved pose loads back (after a reset)
+    page.click("#btn-reset")
+    assert np.allclose(_joint(page, "left_wrist"), wrist0, atol=0.5)
+    page.set_input_files("#file-pose", dl.value.path())
+    page.wait_for_selector("#message.info:has-text('Pose loaded')", timeout=60_000)
+    _wait_idle(page)
+    assert np.allclose(_joint(page, "left_wrist"), moved, atol=0.05)
 
     # pose from another photo (a frame of pose_1.mp4), fitted to this person; Reset brings the photo's own pose back
     frame = _video_frame(media_dir / "pose_1.mp4", 30)

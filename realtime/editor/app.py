@@ -10,6 +10,8 @@ API (documented with examples in the README, "Pose editor"):
 - ``POST /api/evaluate`` (JSON ``{reference, pose}``): AKD and MKR of the render of that pose.
 - ``POST /api/pose-from-photo`` (multipart ``image``, ``reference``, optional ``mirror``): another
   photo's pose retargeted to the reference's proportions.
+- ``POST /api/pose-from-json`` (JSON ``{reference, pose, mirror?}``, the pose in the repose or
+  OpenPose format): a saved pose as the target (retargeted when it is of another image).
 - ``POST /api/export/openpose`` (JSON ``{pose}``): the pose as OpenPose JSON (COCO-18).
 
 Errors are ``{"error": message}`` with 400 (bad input), 404 (unknown reference or path), 413 (too
@@ -200,6 +202,18 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
         target, source = service.pose_from_photo(ref_id, data, mirror=mirror)
         return jsonify(pose=codec.pose_to_json(target), source_pose=codec.pose_to_json(source),
                        mirror=mirror)
+
+    @app.post("/api/pose-from-json")
+    def pose_from_file():
+        body = json_body()
+        if "pose" not in body:
+            raise InputError("the request lacks 'pose'; expected {\"reference\": ID, \"pose\": {...}}")
+        ref_id = reference_id(body.get("reference"))
+        mirror = body.get("mirror", False)
+        if not isinstance(mirror, bool):
+            raise InputError(f"mirror must be true or false, got {mirror!r}")
+        target, retargeted = service.pose_from_file(ref_id, codec.pose_from_any_json(body["pose"]), mirror)
+        return jsonify(pose=codec.pose_to_json(target), retargeted=retargeted, mirror=mirror)
 
     @app.post("/api/export/openpose")
     def export_openpose():

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from realtime.errors import InputError
-from realtime.layouts import get_layout
+from realtime.layouts import OPENPOSE18, get_layout
 from realtime.pose import Pose
 from realtime.poseio import openpose_dict, pose_to_dict
 
@@ -68,6 +68,37 @@ def pose_from_json(obj: Any) -> Pose:
             raise InputError(f"pose z must be a list of {len(layout)} numbers (relative depth, px)")
         z = np.array([_number(v, f"z of keypoint {i}") for i, v in enumerate(z)], np.float32)
     return Pose(xy=arr[:, :2], score=arr[:, 2], layout=layout, width=size[0], height=size[1], z=z)
+
+
+def pose_from_openpose_json(obj: dict[str, Any]) -> Pose:
+    """The first person of an OpenPose JSON (``people[0].pose_keypoints_2d``, COCO-18 order); the
+    image size from ``canvas_width``/``canvas_height`` when present, else unknown (None)."""
+    people = obj.get("people")
+    if not isinstance(people, list) or not people or not isinstance(people[0], dict):
+        raise InputError("the OpenPose JSON holds no person: expected people[0].pose_keypoints_2d")
+    flat = people[0].get("pose_keypoints_2d")
+    n = 3 * len(OPENPOSE18)
+    if not isinstance(flat, list) or len(flat) != n:
+        got = len(flat) if isinstance(flat, list) else type(flat).__name__
+        raise InputError(f"expected pose_keypoints_2d with {n} numbers (18 COCO-18 keypoints as x, y, "
+                         f"confidence), got {got}")
+    arr = np.array([_number(v, f"pose_keypoints_2d[{i}]") for i, v in enumerate(flat)], np.float32).reshape(-1, 3)
+    if ((arr[:, 2] < 0) | (arr[:, 2] > 1)).any():
+        raise InputError("OpenPose confidences must lie in [0, 1]")
+    size = []
+    for key in ("canvas_width", "canvas_height"):
+        v = obj.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_IMAGE_SIDE):
+            raise InputError(f"{key} must be a positive integer (pixels), got {v!r}")
+        size.append(v)
+    return Pose(xy=arr[:, :2], score=arr[:, 2], layout=OPENPOSE18, width=size[0], height=size[1])
+
+
+def pose_from_any_json(obj: Any) -> Pose:
+    """A pose from the `repose pose` image format or from OpenPose JSON (recognized by ``people``)."""
+    if isinstance(obj, dict) and "people" in obj:
+        return pose_from_openpose_json(obj)
+    return pose_from_json(obj)
 
 
 def openpose_json(pose: Pose) -> dict[str, Any]:

@@ -156,6 +156,40 @@ def default_retarget(source: Pose, reference: Pose, mirror: bool = False) -> Pos
     return retarget_pose(source, source, reference, options=RetargetOptions(mirror=mirror))
 
 
+def complete_pose(pose: Pose, rest: Pose) -> Pose:
+    """``pose`` in ``rest``'s layout (the editor edits and renders MediaPipe-33).
+
+    Keypoints ``pose`` has (by name) are taken from it; a keypoint it lacks (a COCO or OpenPose pose
+    has no hand, heel or mouth points) moves with its nearest ancestor that ``pose`` has (the
+    skeleton tree of calibration.retarget: hand points with the wrist, feet with the ankle, face
+    with the nose), keeping its rest offset, scored no higher than that ancestor; with no such
+    ancestor it stays at rest. Depths: ``pose``'s where it has them, else the rest pose's.
+    """
+    if pose.layout is rest.layout:
+        return pose
+    from calibration.retarget import PARENT
+
+    src = pose.layout.index
+    xy, score = rest.xy.copy(), rest.score.copy()
+    z = None if rest.z is None else rest.z.copy()
+    for i, name in enumerate(rest.layout.names):
+        if name in src:
+            j = src[name]
+            xy[i], score[i] = pose.xy[j], pose.score[j]
+            if z is not None and pose.z is not None:
+                z[i] = pose.z[j]
+            continue
+        anc = PARENT.get(name)
+        while anc is not None and anc not in src:
+            anc = PARENT.get(anc)
+        if anc is not None and anc in rest.layout.index:
+            j, k = src[anc], rest.layout.index[anc]
+            xy[i] = rest.xy[i] + (pose.xy[j] - rest.xy[k])
+            score[i] = min(float(rest.score[i]), float(pose.score[j]))
+    return Pose(xy=xy, score=score, layout=rest.layout, width=pose.width, height=pose.height, z=z,
+                timestamp_s=pose.timestamp_s)
+
+
 class EditorService:
     """Estimate, render, evaluate and retarget for the editor; thread-safe (one lock)."""
 
@@ -218,16 +252,13 @@ class EditorService:
         return ref
 
     def check_target(self, ref: Reference, target: Pose) -> Pose:
-        """The target must be in the reference's pixel frame and share its layout."""
+        """The target in the reference's pixel frame and layout (completed from the rest pose, see
+        complete_pose), with the reference's depths when it has none; InputError on a size mismatch."""
         if (target.width, target.height) != (ref.width, ref.height):
             raise InputError(f"the pose is for a {target.width}x{target.height} image but the reference is "
                              f"{ref.width}x{ref.height}; send a pose in the reference's pixels")
         if target.layout is not ref.pose.layout:
-            try:
-                target = target.to_layout(ref.pose.layout)
-            except ValueError:
-                raise InputError(f"the pose's layout {target.layout.name} cannot be converted to the "
-                                 f"renderer's {ref.pose.layout.name}; send a {ref.pose.layout.name} pose") from None
+            target = complete_pose(target, ref.pose)
         if target.z is None and ref.pose.z is not None:   # depth order: keep the reference's
             target = replace(target, z=ref.pose.z)
         return target
@@ -293,6 +324,23 @@ class EditorService:
         if (target.width, target.height) != (ref.width, ref.height):
             target = replace(target, width=ref.width, height=ref.height)
         return target, source
+
+    def pose_from_file(self, image_id: str, pose: Pose, mirror: bool = False) -> tuple[Pose, bool]:
+        """A pose loaded from a file (repose or OpenPose JSON) as a target for the reference.
+
+        A pose of the reference's own size (or of unknown size), unmirrored, is taken as it is (a
+        pose saved from this editor comes back exactly); any other is retargeted to the reference's
+        proportions, as a photo's pose is. Returns (target in reference pixels and layout, retargeted).
+        """
+        ref = self.reference(image_id)
+        same_frame = pose.width in (None, ref.width) and pose.height in (None, ref.height)
+        if not pose.present(self.options.min_score).any():
+            raise NoPerson("the pose file holds no keypoint with a score of at least "
+                           f"{self.options.min_score}; expected a pose with visible joints")
+        retargeted = mirror or not same_frame
+        target = self._retarget(pose, ref.pose, mirror) if retargeted else pose
+        target = complete_pose(replace(target, width=ref.width, height=ref.height), ref.pose)
+        return target, retargeted
 
     def close(self) -> None:
         with self._lock:

@@ -108,8 +108,10 @@
     $("btn-render").disabled = busy || !hasRef;
     $("btn-evaluate").disabled = busy || !hasRef;
     $("btn-openpose").disabled = busy || !hasRef;
-    $("file-other").disabled = busy || !hasRef;
-    $("lbl-other").classList.toggle("disabled", busy || !hasRef);
+    for (const [input, label] of [["file-other", "lbl-other"], ["file-pose", "lbl-pose"]]) {
+      $(input).disabled = busy || !hasRef;
+      $(label).classList.toggle("disabled", busy || !hasRef);
+    }
     $("btn-png").disabled = busy || !state.output;
   }
 
@@ -392,6 +394,24 @@
     });
   }
 
+  // A pose saved earlier (OpenPose JSON from "Download pose", or `repose pose` JSON).
+  async function loadPoseFile(file) {
+    if (!state.ref || !checkFile(file)) return;
+    await withBusy(`Loading the pose in "${file.name}"…`, async () => {
+      let data;
+      try {
+        data = JSON.parse(await file.text());
+      } catch (err) {
+        throw new Error(`"${file.name}" is not JSON: expected an OpenPose or repose pose file`);
+      }
+      const r = await postJSON("/api/pose-from-json", {
+        reference: state.ref.reference, pose: data, mirror: $("chk-mirror").checked,
+      });
+      setPose(r.pose);
+      showMessage(`Pose loaded from "${file.name}"${r.retargeted ? ", fitted to this person's proportions" : ""}${r.mirror ? " (mirrored)" : ""}. Render to see it.`, "info");
+    });
+  }
+
   function saveBlob(blob, fileName) {
     const url = URL.createObjectURL(blob);
     const a = document.createElement("a");
@@ -463,6 +483,11 @@
       const f = evt.target.files[0];
       evt.target.value = "";
       if (f) poseFromPhoto(f);
+    });
+    $("file-pose").addEventListener("change", (evt) => {
+      const f = evt.target.files[0];
+      evt.target.value = "";
+      if (f) loadPoseFile(f);
     });
     $("btn-undo").addEventListener("click", undo);
     $("btn-reset").addEventListener("click", reset);
