@@ -176,7 +176,16 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     page.click("#btn-undo")
     assert np.allclose(_joint(page, "left_wrist"), wrist0, atol=0.5)
     _drag(page, wrist0, target)
-    moved = _joint(page, "left_wrist")
+    dragged = _joint(page, "left_wrist")
+    # arrow keys nudge the joint last touched (Shift: 10 px); a run of nudges is one undo step
+    assert page.locator('#svg-ref circle.selected[data-name="left_wrist"]').count() == 1
+    for _ in range(3):
+        page.keyboard.press("Shift+ArrowUp")
+    page.keyboard.press("ArrowLeft")
+    assert np.allclose(_joint(page, "left_wrist"), (dragged[0] - 1, dragged[1] - 30), atol=0.01)
+    page.keyboard.press("Control+z")
+    assert np.allclose(_joint(page, "left_wrist"), dragged, atol=0.01)
+    moved = dragged
 
     page.click("#btn-render")
     page.wait_for_selector("body[data-renders='2']", state="attached", timeout=60_000)

@@ -15,6 +15,9 @@
     undo: [],          // earlier poses
     output: null,      // {image, pose} of the last render
     renders: 0,
+    renderSeq: 0,      // only the newest render request may update the output
+    selected: null,    // the joint arrow keys move (the last one clicked)
+    nudging: null,     // joint of the current run of arrow-key moves (one undo step per run)
     busy: 0,
   };
 
@@ -156,7 +159,8 @@
       const name = pose.names[i];
       const [x, y, s] = pose.keypoints[i];
       const c = el("circle", { cx: x, cy: y, r: MAIN.has(name) ? sz.big : sz.small,
-        fill: sideColor(name, name), "stroke-width": sz.stroke / 2, class: s < minScore() ? "unsure" : "",
+        fill: sideColor(name, name), "stroke-width": sz.stroke / 2,
+        class: [s < minScore() ? "unsure" : "", name === state.selected ? "selected" : ""].join(" ").trim(),
         "data-name": name }, joints);
       el("title", {}, c).textContent = name.replace(/_/g, " ");
     }
@@ -197,6 +201,7 @@
   // ---------------------------------------------------------------- editing
   function setPose(pose, recordUndo = true) {
     if (recordUndo && state.pose) state.undo.push(clone(state.pose));
+    state.nudging = null;
     state.pose = pose;
     drawEditable();
     markStale();
@@ -228,6 +233,7 @@
       if (!target || !state.pose || state.busy) return;
       evt.preventDefault();
       const name = target.dataset.name;
+      state.selected = name;
       drag = { name, before: clone(state.pose), last: svgPoint(svg, evt), moved: false,
         followers: descendants(name, evt.shiftKey), circle: target };
       target.classList.add("active");
@@ -277,8 +283,30 @@
     svg.addEventListener("pointerleave", () => { if (!drag) $("joint-label").hidden = true; });
   }
 
+  // Arrow keys move the selected joint (and what follows it) by 1 image pixel, 10 with Shift.
+  // A run of moves of one joint is one undo step.
+  function nudge(dx, dy) {
+    const pose = state.pose;
+    const i = pose ? idx(pose, state.selected) : -1;
+    if (i < 0) return;
+    const run = state.nudging === state.selected;
+    const before = clone(pose);
+    for (const n of [state.selected, ...descendants(state.selected, false)]) {
+      const j = idx(pose, n);
+      if (j < 0) continue;
+      pose.keypoints[j][0] = Math.min(pose.width, Math.max(0, pose.keypoints[j][0] + dx));
+      pose.keypoints[j][1] = Math.min(pose.height, Math.max(0, pose.keypoints[j][1] + dy));
+    }
+    pose.keypoints[i][2] = 1.0;
+    const after = state.pose;
+    state.pose = before;
+    setPose(after, !run);
+    state.nudging = state.selected;
+  }
+
   function undo() {
     if (!state.undo.length) return;
+    state.nudging = null;
     state.pose = state.undo.pop();
     drawEditable();
     markStale();
@@ -318,6 +346,8 @@
       state.pose = clone(r.pose);
       state.undo = [];
       state.output = null;
+      state.selected = null;
+      state.nudging = null;
       $("stage-ref").hidden = false;
       $("drop").classList.remove("empty");
       $("img-out").removeAttribute("src");
@@ -332,7 +362,9 @@
 
   // POST /api/render and show the result; throws on failure (callers wrap it in withBusy).
   async function renderPose(pose) {
+    const seq = ++state.renderSeq;
     const r = await postJSON("/api/render", { reference: state.ref.reference, pose });
+    if (seq !== state.renderSeq) return;   // a newer render was asked for meanwhile
     await new Promise((resolve, reject) => {
       const img = $("img-out");
       img.onload = resolve;
@@ -495,8 +527,16 @@
     $("btn-evaluate").addEventListener("click", evaluate);
     $("btn-openpose").addEventListener("click", downloadOpenPose);
     $("btn-png").addEventListener("click", downloadPNG);
+    const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
     document.addEventListener("keydown", (evt) => {
-      if ((evt.ctrlKey || evt.metaKey) && evt.key.toLowerCase() === "z" && !state.busy) { evt.preventDefault(); undo(); }
+      if ((evt.ctrlKey || evt.metaKey) && evt.key.toLowerCase() === "z" && !state.busy) { evt.preventDefault(); undo(); return; }
+      if (evt.key === "Escape" && state.selected) { state.selected = null; drawEditable(); return; }
+      const step = ARROWS[evt.key];
+      if (step && state.selected && !state.busy && !evt.ctrlKey && !evt.metaKey && !evt.altKey) {
+        evt.preventDefault();
+        const k = evt.shiftKey ? 10 : 1;
+        nudge(step[0] * k, step[1] * k);
+      }
     });
     installDragging();
     installDrop();
