@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("realtime.commands.demo_cmd", "drive a built-in figure with scripted motions; write demo.mp4"),
     "evaluate": ("realtime.commands.evaluate_cmd", "measure a renderer: AKD, MKR, fps; L1/SSIM/PSNR with --self"),
     "calibrate": ("realtime.commands.calibrate_cmd", "capture the driver's neutral pose into a calibration profile"),
+    "editor": ("realtime.commands.editor_cmd", "pose a photo in the browser: drag joints, render, evaluate"),
 }
 
 

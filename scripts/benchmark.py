@@ -20,6 +20,7 @@ SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/b
     "pipeline": "live pipeline: output/input fps, latency, stage sum vs overhead per renderer",
     "smoothing": "One-Euro filter: keypoint jitter removed vs distance from the raw estimate",
     "render": "warp renderer ms/frame at 256..1080p (render only) and prepare time",
+    "editor": "pose editor API latency per endpoint (estimate, render, evaluate, ...)",
 }
 DEFAULT: list[str] = ["pose", "render"]
 
