@@ -28,7 +28,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from engines.warp_parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, apply, neck, part_transforms
+from engines.warp_parts import (FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, apply, neck,
+                                part_transforms)
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -351,7 +352,8 @@ def _segments(xy: np.ndarray, ok: np.ndarray) -> dict[str, tuple[np.ndarray, np.
 
 
 def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
-                  feather: int) -> list[_Layer]:
+                  feather: int) -> tuple[list[_Layer], dict, dict[str, float]]:
+    """The layers of the reference, plus the bone segments and thickness (px) of every part."""
     h, w = mask.shape
     ix = COCO17.index
     hard = (mask >= 0.5).astype(np.uint8)
@@ -443,7 +445,8 @@ def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndar
     return layers, segs, radius
 
 
-def _soft_joints(segs, radius, xy):
+def _soft_joints(segs: dict[str, tuple[np.ndarray, np.ndarray]], radius: dict[str, float],
+                 xy: np.ndarray) -> dict:
     """The soft joints of every layer (engines.warp_blend), from the parts the reference shows."""
     from engines.warp_blend import build_joints
 
@@ -474,7 +477,7 @@ def _inpaint_region(img: np.ndarray, region: np.ndarray, keep: np.ndarray, work_
     return out
 
 
-def _proximal_joint(spec, xy, ix) -> np.ndarray | None:
+def _proximal_joint(spec: PartSpec, xy: np.ndarray, ix: dict[str, int]) -> np.ndarray | None:
     if spec.kind == "limb":
         return xy[ix[spec.start]]
     if spec.kind == "head":
@@ -482,7 +485,7 @@ def _proximal_joint(spec, xy, ix) -> np.ndarray | None:
     return None
 
 
-def _depth_keypoints(spec, ix) -> tuple[int, ...]:
+def _depth_keypoints(spec: PartSpec, ix: dict[str, int]) -> tuple[int, ...]:
     if spec.kind == "limb":
         return (ix[spec.start], ix[spec.end])
     if spec.kind == "head":
