@@ -8,6 +8,10 @@ down a skeleton tree rooted at the body centre (the mean of the shoulders and hi
   The length factor is the driver's current bone length over its neutral length (foreshortening
   and distance to the camera both show there); with ``foreshorten=False`` it is the global
   distance-to-camera factor (driver torso size now / at neutral) for every bone.
+Ground contact (anchor="feet", the default): the whole target then moves vertically so that its
+lower ankle sits at the avatar's rest ankle height plus the driver's ankle displacement from
+neutral, so a squat bends the knees instead of sinking the avatar into the floor, and a jump lifts
+it; without both ankles the centre rule alone applies.
 A keypoint the driver lacks (score < min_score) keeps the avatar's rest offset from its parent
 (scaled), with the driver's low score, so a renderer knows it is missing.
 Mirror: the driver is flipped left/right first (a webcam user sees a mirror image of themself).
@@ -52,14 +56,21 @@ PARENT["mouth_right"] = "nose"
 @dataclass
 class RetargetOptions:
     """mirror: flip the driver left/right first. foreshorten: bone length factor per bone (see
-    module doc). min_score: keypoint presence threshold. length_range: clamp of the per-bone
-    factor; scale_range: clamp of the distance-to-camera factor."""
+    module doc). anchor: "feet" (the lower ankle follows the driver's lower ankle vertically, so a
+    squat bends the knees instead of sinking the avatar into the floor; the centre rule when an
+    ankle is missing) or "centre" (the body centre alone). min_score: keypoint presence threshold.
+    length_range: clamp of the per-bone factor; scale_range: clamp of the distance-to-camera factor."""
 
     mirror: bool = False
     foreshorten: bool = True
+    anchor: str = "feet"
     min_score: float = MIN_SCORE
     length_range: tuple[float, float] = (0.15, 2.0)
     scale_range: tuple[float, float] = (0.4, 2.5)
+
+    def __post_init__(self) -> None:
+        if self.anchor not in ("feet", "centre"):
+            raise ValueError(f"retarget anchor must be 'feet' or 'centre', got {self.anchor!r}")
 
 
 def _order(layout: KeypointLayout) -> list[str]:
@@ -177,12 +188,27 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
             out[name] = out[parent] + v / dl * length * factor
         else:
             out[name] = out[parent] + rest * scale
+    if o.anchor == "feet":
+        dy = _ground_shift(out, dpos, dhas, npos, nhas, apos, ahas, k)
+        if dy:
+            out = {name: v + np.array([0.0, dy]) for name, v in out.items()}
     xy = np.array([out[nm] for nm in lay.names], np.float32)
     z = None
     if d.z is not None:
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _ground_shift(out, dpos, dhas, npos, nhas, apos, ahas, k: float) -> float:
+    """Vertical shift (px) that puts the target's lower ankle where the driver's lower ankle says:
+    the avatar's rest ankle height plus the driver's ankle displacement from neutral (times k)."""
+    feet = ("left_ankle", "right_ankle")
+    if not all(dhas.get(f) and nhas.get(f) and ahas.get(f) and f in out for f in feet):
+        return 0.0
+    low = max(feet, key=lambda f: dpos[f][1])          # the driver's standing foot (lowest in image)
+    want = max(apos[f][1] for f in feet) + (dpos[low][1] - max(npos[f][1] for f in feet)) * k
+    return float(want - max(out[f][1] for f in feet))
 
 
 def bone_lengths(pose: Pose, min_score: float = 0.0) -> dict[tuple[str, str], float]:

@@ -44,8 +44,10 @@ class Figure:
     pose: Pose          # COCO-17, drawing pixels, z = 0 (flat)
 
 
-def reference_pose() -> Pose:
-    xy = np.array([KEYPOINTS[n] for n in COCO17.names], np.float32)
+def reference_pose(keypoints: dict[str, tuple[float, float]] | None = None) -> Pose:
+    """The figure's COCO-17 pose (``keypoints`` overrides some of KEYPOINTS)."""
+    kp = {**KEYPOINTS, **(keypoints or {})}
+    xy = np.array([kp[n] for n in COCO17.names], np.float32)
     z = np.zeros(len(COCO17), np.float32)
     # arms a little in front of the body, as a standing person's are
     for n in ("left_elbow", "right_elbow", "left_wrist", "right_wrist"):
@@ -89,6 +91,27 @@ def _ellipse(canvas, mask, centre, axes, colour, shade_to: float = 0.7) -> None:
     np.maximum(mask, inside, out=mask)
 
 
+def _shirt(canvas: np.ndarray, mask: np.ndarray, k: dict[str, np.ndarray]) -> None:
+    """The shirt: one rounded shape from the shoulders to the hips, lit like a cylinder across."""
+    ls, rs, lh, rh = k["left_shoulder"], k["right_shoulder"], k["left_hip"], k["right_hip"]
+    outline = np.array([rs + (-14, -6), rs + (4, -20), ls + (-4, -20), ls + (14, -6),
+                        ls + (2, 60), lh + (14, -10), lh + (12, 6), rh + (-12, 6), rh + (-14, -10),
+                        rs + (-2, 60)], np.float32)
+    shape = np.zeros(mask.shape, np.uint8)
+    cv2.fillPoly(shape, [np.round(outline * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
+    shape = cv2.GaussianBlur(shape, (5, 5), 0).astype(np.float32) / 255.0
+    cx = float((ls[0] + rs[0] + lh[0] + rh[0]) / 4)
+    half = float(abs(ls[0] - rs[0]) / 2 + 14)
+    xs = np.arange(mask.shape[1], dtype=np.float32)[None, :]
+    across = np.clip(np.abs(xs - cx) / half, 0, 1)
+    shade = 0.6 + 0.4 * np.sqrt(1 - across ** 2) - 0.06 * (xs - cx) / half
+    ys = np.arange(mask.shape[0], dtype=np.float32)[:, None]
+    shade = shade * (1.0 - 0.08 * np.clip((ys - ls[1]) / (lh[1] - ls[1]), 0, 1))
+    col = np.asarray(SHIRT, np.float32)[None, None, :] * shade[..., None]
+    canvas[:] = canvas * (1 - shape[..., None]) + col * shape[..., None]
+    np.maximum(mask, shape, out=mask)
+
+
 def _background() -> np.ndarray:
     ys = np.linspace(0, 1, HEIGHT, dtype=np.float32)[:, None, None]
     wall = np.array([205, 215, 222], np.float32) * (1 - 0.15 * ys) + 0 * ys
@@ -100,9 +123,10 @@ def _background() -> np.ndarray:
     return img
 
 
-def draw_figure() -> Figure:
-    """The drawn reference: image, mask and pose."""
-    k = {n: np.array(p, np.float32) for n, p in KEYPOINTS.items()}
+def draw_figure(keypoints: dict[str, tuple[float, float]] | None = None) -> Figure:
+    """The drawn reference: image, mask and pose. ``keypoints`` moves some joints (e.g. an arm
+    across the chest, for tests); the face stays where it is."""
+    k = {n: np.array(p, np.float32) for n, p in {**KEYPOINTS, **(keypoints or {})}.items()}
     img = _background()
     mask = np.zeros((HEIGHT, WIDTH), np.float32)
     # legs (trousers) and shoes
@@ -116,8 +140,7 @@ def draw_figure() -> Figure:
     _capsule(img, mask, hip_c + (-22, 0), hip_c + (22, 0), 34, 34, TROUSERS)
     neck = (k["left_shoulder"] + k["right_shoulder"]) / 2
     _capsule(img, mask, (neck[0], 130), (neck[0], 175), 17, 19, SKIN)          # neck
-    for dx, r0, r1 in ((-30, 34, 36), (0, 46, 44), (30, 34, 36)):
-        _capsule(img, mask, neck + (dx, 24), hip_c + (dx * 0.6, -18), r0, r1, SHIRT)
+    _shirt(img, mask, k)
     for s in ("left", "right"):
         _capsule(img, mask, k[f"{s}_shoulder"], k[f"{s}_shoulder"] + (k[f"{s}_elbow"] - k[f"{s}_shoulder"]) * 0.45,
                  25, 21, SHIRT)                                                   # sleeve
@@ -148,4 +171,4 @@ def draw_figure() -> Figure:
         cv2.line(out, (int(ex) - 8, int(ey) - 10), (int(ex) + 8, int(ey) - 11), HAIR, 2, cv2.LINE_AA)
     cv2.line(out, (240, 106), (237, 120), (110, 135, 180), 2, cv2.LINE_AA)
     cv2.ellipse(out, (240, 134), (10, 4), 0, 0, 180, (90, 90, 170), 2, cv2.LINE_AA)
-    return Figure(out, np.clip(mask, 0, 1), reference_pose())
+    return Figure(out, np.clip(mask, 0, 1), reference_pose(keypoints))

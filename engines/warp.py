@@ -28,17 +28,14 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from engines.warp_parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, apply, neck, part_transforms
+from engines.warp_layers import NAMED_COLOURS, Layer, build_layers, make_background, mask_from_pose, soft_joints
+from engines.warp_parts import TORSO_POINTS, apply, neck, part_transforms
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
 
-NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
-    "black": (0, 0, 0), "white": (255, 255, 255), "green": (0, 177, 64), "grey": (128, 128, 128),
-    "gray": (128, 128, 128), "blue": (255, 0, 0),
-}
 BACKGROUNDS = ("inpaint", "transparent", *NAMED_COLOURS)
 
 
@@ -82,15 +79,6 @@ class WarpOptions:
             self.background = bg
 
 
-@dataclass
-class _Layer:
-    name: str
-    patch: np.ndarray        # (h, w, 4) uint8: B, G, R premultiplied by alpha, and alpha
-    origin: tuple[int, int]  # (x0, y0) of the patch in reference pixels
-    rank: int
-    keypoints: tuple[int, ...]  # COCO-17 indices whose mean depth orders the layer
-
-
 class WarpRenderer:
     """Renderer protocol implementation (see engines.renderer): prepare once, render per frame."""
 
@@ -98,7 +86,7 @@ class WarpRenderer:
 
     def __init__(self, options: WarpOptions | None = None, **kw) -> None:
         self.options = options or WarpOptions(**kw)
-        self._layers: list[_Layer] = []
+        self._layers: list[Layer] = []
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
 
@@ -120,7 +108,7 @@ class WarpRenderer:
             raise InputError("no person found in the reference image: use a photo that shows one person "
                              "whole, facing the camera, with arms and legs visible")
         if mask is None:
-            mask = _mask_from_pose(reference_pose.to_layout(COCO17), h, w, self.options.min_score)
+            mask = mask_from_pose(reference_pose.to_layout(COCO17), h, w, self.options.min_score)
         m = np.asarray(mask, np.float32)
         if m.max() > 1.0:
             m = m / 255.0
@@ -137,9 +125,9 @@ class WarpRenderer:
         self._ref_ok = ok
         self._ref_z = None if pose.z is None else pose.z.astype(np.float64)
         self._size = (w, h)
-        self._layers, segs, radius = _build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
-        self._joints = _soft_joints(segs, radius, self._ref_xy)
-        self._bg = _background(img, m, self.options.background)
+        self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
+        self._joints = soft_joints(segs, radius, self._ref_xy)
+        self._bg = make_background(img, m, self.options.background)
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
         self._torso_h = float(np.linalg.norm(neck(self._ref_xy, COCO17.index)
                                              - (torso[2] + torso[3]) / 2)) or 1.0
@@ -198,7 +186,7 @@ class WarpRenderer:
         self._bg = None
 
     # -- internals ---------------------------------------------------------------------------
-    def _ordered(self, t: Pose, ok: np.ndarray) -> list[_Layer]:
+    def _ordered(self, t: Pose, ok: np.ndarray) -> list[Layer]:
         z = t.z if t.z is not None else None
         zsrc = z.astype(np.float64) if z is not None else self._ref_z
         bias = 0.06 * self._torso_h
@@ -214,7 +202,7 @@ class WarpRenderer:
         order = sorted(range(len(self._layers)), key=lambda i: -keys[i])
         return [self._layers[i] for i in order]
 
-    def _draw(self, layer: _Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None) -> None:
+    def _draw(self, layer: Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None) -> None:
         """Warp one premultiplied layer into its output box and composite it over ``canvas``."""
         w, h = self._size
         ph, pw = layer.patch.shape[:2]
@@ -233,7 +221,7 @@ class WarpRenderer:
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
 
-    def _draw_skinned(self, layer: _Layer, mats: dict[str, np.ndarray], inv: dict[str, np.ndarray],
+    def _draw_skinned(self, layer: Layer, mats: dict[str, np.ndarray], inv: dict[str, np.ndarray],
                       canvas: np.ndarray, alpha: np.ndarray | None) -> None:
         """Sample one layer through its blended inverse map (engines.warp_blend) and composite it."""
         from engines.warp_blend import GRID, source_maps
@@ -294,203 +282,6 @@ def _with_size(pose: Pose, w: int, h: int) -> Pose:
     from dataclasses import replace
 
     return replace(pose, width=w, height=h)
-
-
-def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance of pixel centres (px, py) to the segment a-b."""
-    v = b - a
-    ll = float(v @ v)
-    if ll < 1e-9:
-        return np.hypot(px - a[0], py - a[1])
-    t = np.clip(((px - a[0]) * v[0] + (py - a[1]) * v[1]) / ll, 0.0, 1.0)
-    return np.hypot(px - (a[0] + t * v[0]), py - (a[1] + t * v[1]))
-
-
-def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
-                spine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Normalised distance of pixels to the shoulder-hip quadrilateral (0 inside), with pixels
-    below the hip line pushed away three times faster (they belong to the thighs)."""
-    ix = COCO17.index
-    quad = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
-    d = cv2.distanceTransform(1 - quad, cv2.DIST_L2, 5)[py.astype(np.int64), px.astype(np.int64)]
-    top, bottom = spine
-    axis = bottom - top
-    axis = axis / (np.linalg.norm(axis) or 1.0)
-    below = np.maximum(0.0, (px - bottom[0]) * axis[0] + (py - bottom[1]) * axis[1])
-    return (d + 2.0 * below) / r
-
-
-def _segments(xy: np.ndarray, ok: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The bone segment of every part that the reference shows, in reference pixels."""
-    ix = COCO17.index
-    segs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    nk = neck(xy, ix)
-    hip_mid = (xy[ix["left_hip"]] + xy[ix["right_hip"]]) / 2
-    segs["torso"] = (nk, hip_mid)
-    face = [ix[n] for n in FACE_POINTS if ok[ix[n]]]
-    if face:
-        centre = xy[face].mean(axis=0)
-        up = centre - nk
-        segs["head"] = (nk + 0.35 * up, centre + 0.35 * up)
-    for part in PARTS:
-        if part.kind != "limb":
-            continue
-        a, b = ix[part.start], ix[part.end]
-        if ok[a] and ok[b]:
-            segs[part.name] = (xy[a], xy[b] + part.extend * (xy[b] - xy[a]))
-    return segs
-
-
-def _build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
-                  feather: int) -> list[_Layer]:
-    h, w = mask.shape
-    ix = COCO17.index
-    hard = (mask >= 0.5).astype(np.uint8)
-    inside = cv2.distanceTransform(hard, cv2.DIST_L2, 5)
-    segs = _segments(xy, ok)
-    shoulder_w = float(np.linalg.norm(xy[ix["left_shoulder"]] - xy[ix["right_shoulder"]]))
-    torso_len = float(np.linalg.norm(segs["torso"][1] - segs["torso"][0]))
-    body = max(torso_len, shoulder_w, 8.0)
-
-    # thickness (radius) of each part, measured on the mask along its bone
-    radius: dict[str, float] = {}
-    for name, (a, b) in segs.items():
-        if name == "torso":
-            r = max(0.5 * shoulder_w, 0.25 * torso_len)
-        elif name == "head":
-            r = max(0.5 * float(np.linalg.norm(b - a)), 0.15 * body)
-        else:
-            samples = [a + f * (b - a) for f in (0.3, 0.5, 0.7)]
-            vals = [inside[int(np.clip(p[1], 0, h - 1)), int(np.clip(p[0], 0, w - 1))] for p in samples]
-            r = float(np.median(vals))
-        radius[name] = float(np.clip(r, 0.04 * body, 0.6 * body))
-
-    # label every person pixel with the nearest capsule (distance / radius)
-    ys, xs = np.nonzero(hard)
-    px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
-    names = list(segs)
-    dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
-                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"])
-                     for n in names])
-    lab = np.argmin(dist, axis=0)
-    labels = np.full((h, w), -1, np.int16)
-    labels[ys, xs] = lab
-
-    texture = _extend_colours(img, hard)
-    soft = np.clip(mask, 0, 1).astype(np.float32)
-    k = 2 * feather + 1
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    layers: list[_Layer] = []
-    for li, name in enumerate(names):
-        region = (labels == li).astype(np.uint8)
-        if not region.any():
-            continue
-        region = cv2.dilate(region, kernel)
-        spec = PART_BY_NAME[name]
-        joint = _proximal_joint(spec, xy, ix)
-        if joint is not None:
-            r = 1.1 * radius[name]
-            cv2.circle(region, (int(round(joint[0])), int(round(joint[1]))), int(round(r)), 1, -1,
-                       lineType=cv2.LINE_AA)
-        a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
-        a = np.where(labels == li, soft, a)  # own pixels fully opaque (as opaque as the person mask)
-        ys_, xs_ = np.nonzero(a > 1.0 / 512)
-        if len(ys_) == 0:
-            continue
-        x0, x1, y0, y1 = xs_.min(), xs_.max() + 1, ys_.min(), ys_.max() + 1
-        pa = a[y0:y1, x0:x1, None]
-        patch = np.concatenate([texture[y0:y1, x0:x1].astype(np.float32) * pa, pa * 255.0], axis=2)
-        patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
-        kps = _depth_keypoints(spec, ix)
-        layers.append(_Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
-    return layers, segs, radius
-
-
-def _soft_joints(segs, radius, xy):
-    """The soft joints of every layer (engines.warp_blend), from the parts the reference shows."""
-    from engines.warp_blend import build_joints
-
-    ix = COCO17.index
-    parents, starts = {}, {}
-    for part in PARTS:
-        if part.name in segs and part.parent:
-            parents[part.name] = part.parent
-            starts[part.name] = xy[ix[part.start]] if part.kind == "limb" else neck(xy, ix)
-    return build_joints(segs, radius, parents, starts)
-
-
-def _proximal_joint(spec, xy, ix) -> np.ndarray | None:
-    if spec.kind == "limb":
-        return xy[ix[spec.start]]
-    if spec.kind == "head":
-        return neck(xy, ix)
-    return None
-
-
-def _depth_keypoints(spec, ix) -> tuple[int, ...]:
-    if spec.kind == "limb":
-        return (ix[spec.start], ix[spec.end])
-    if spec.kind == "head":
-        return tuple(ix[n] for n in FACE_POINTS)
-    return tuple(ix[n] for n in TORSO_POINTS)
-
-
-def _extend_colours(img: np.ndarray, hard: np.ndarray) -> np.ndarray:
-    """The image with every non-person pixel given the colour of the nearest person pixel."""
-    if not hard.any():
-        return img
-    _, lab = cv2.distanceTransformWithLabels((1 - hard).astype(np.uint8), cv2.DIST_L2, 5,
-                                             labelType=cv2.DIST_LABEL_PIXEL)
-    ys, xs = np.nonzero(hard == 1)
-    # labels number the zero pixels (person pixels) in row-major scan order, starting at 1
-    lut_y = np.concatenate([[0], ys])
-    lut_x = np.concatenate([[0], xs])
-    return img[lut_y[lab], lut_x[lab]]
-
-
-def _background(img: np.ndarray, mask: np.ndarray, bg) -> np.ndarray:
-    h, w = img.shape[:2]
-    if bg == "transparent":
-        return np.zeros((h, w, 3), np.uint8)
-    if isinstance(bg, tuple) or bg in NAMED_COLOURS:
-        colour = bg if isinstance(bg, tuple) else NAMED_COLOURS[bg]
-        return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3)).copy()
-    return inpaint_person(img, mask)
-
-
-def inpaint_person(img: np.ndarray, mask: np.ndarray, work_px: int = 320) -> np.ndarray:
-    """The photo with the person removed: OpenCV Telea inpainting at <= work_px on the long side."""
-    h, w = img.shape[:2]
-    hard = (mask >= 0.3).astype(np.uint8)
-    grow = max(2, int(0.008 * max(h, w)))
-    hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    f = min(1.0, work_px / max(h, w))
-    small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    small_m = (cv2.resize(hard.astype(np.float32), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0)
-    small_m = cv2.dilate(small_m.astype(np.uint8), np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_m, 5, cv2.INPAINT_TELEA)
-    big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    out = img.copy()
-    out[hard > 0] = big[hard > 0]
-    return out
-
-
-def _mask_from_pose(pose: Pose, h: int, w: int, min_score: float) -> np.ndarray:
-    """A rough person mask of capsules around the bones (when segmentation finds nobody)."""
-    m = np.zeros((h, w), np.uint8)
-    ok = pose.present(min_score)
-    xy = pose.xy
-    ix = COCO17.index
-    sw = float(np.linalg.norm(xy[ix["left_shoulder"]] - xy[ix["right_shoulder"]])) or 0.1 * h
-    torso = np.array([xy[ix[n]] for n in TORSO_POINTS], np.int32)
-    cv2.fillConvexPoly(m, torso, 255)
-    for a, b in COCO17.bones:
-        ia, ib = ix[a], ix[b]
-        if ok[ia] and ok[ib]:
-            cv2.line(m, tuple(int(v) for v in xy[ia]), tuple(int(v) for v in xy[ib]), 255,
-                     max(2, int(0.25 * sw)))
-    return m.astype(np.float32) / 255.0
 
 
 def create(**options) -> WarpRenderer:

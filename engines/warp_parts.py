@@ -154,10 +154,12 @@ def part_transforms(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, 
 
 
 def neck(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """Midpoint of the shoulders (px)."""
     return (xy[index["left_shoulder"]] + xy[index["right_shoulder"]]) / 2.0
 
 
-def _head_transform(ref_xy, ref_ok, tgt_xy, tgt_ok, index, torso) -> np.ndarray:
+def _head_transform(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
+                    index: dict[str, int], torso: np.ndarray) -> np.ndarray:
     fi = [index[n] for n in FACE_POINTS if ref_ok[index[n]] and tgt_ok[index[n]]]
     if not fi:
         return torso

@@ -118,6 +118,29 @@ def test_closer_driver_makes_a_bigger_target():
     assert ratio == pytest.approx(1.5, rel=1e-3)
 
 
+def test_squat_keeps_the_feet_on_the_floor():
+    from calibration.retarget import RetargetOptions
+    from engines.motions import Frame, apply_frame
+
+    neutral = driver_neutral()          # proportions unlike the avatar's: legs and torso scale differently
+    squat = replace(apply_frame(neutral, Frame(squat=0.5)), width=640, height=480)
+    a = avatar()
+    floor = max(a["left_ankle"][1], a["right_ankle"][1])
+    feet = retarget_pose(squat, neutral, a)
+    centre = retarget_pose(squat, neutral, a, options=RetargetOptions(anchor="centre"))
+    assert max(feet["left_ankle"][1], feet["right_ankle"][1]) == pytest.approx(floor, abs=1e-3)
+    assert abs(max(centre["left_ankle"][1], centre["right_ankle"][1]) - floor) > 2   # sinks or floats
+    # a jump lifts the avatar by the driver's ankle rise (in avatar pixels)
+    jump = neutral.transformed(1.0, (0.0, -30.0))
+    up = retarget_pose(jump, neutral, a)
+    from calibration.retarget import torso_size
+
+    k = torso_size(a) / torso_size(neutral)
+    assert max(up["left_ankle"][1], up["right_ankle"][1]) == pytest.approx(floor - 30 * k, abs=1e-3)
+    with pytest.raises(ValueError, match="anchor"):
+        RetargetOptions(anchor="head")
+
+
 def test_mirror_swaps_sides():
     neutral = driver_neutral()
     driver = rotate_bones(neutral, {"left_elbow": 120, "left_wrist": 30})  # driver's left arm up
