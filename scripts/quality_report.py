@@ -6,7 +6,7 @@ frames (see `repose evaluate --self`). Writes, under --out (default runs/quality
 - quality.md: the table (also printed);
 - per_frame.png: per-frame AKD (256-px scale) and person-box L1 of every clip (matplotlib);
 - worst.png: the worst frame of all clips by person-box L1: real frame | target skeleton | output.
-Pictures show real footage: they stay in runs/ (git-ignored), never in the repository.
+Pictures go to runs/ (git-ignored); the README shows a downscaled copy of worst.png (docs/).
 """
 from __future__ import annotations
 
