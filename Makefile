@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.py constraints.txt
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/repose compare $(MEDIA)/pose.jpg $(MEDIA)/pose.jpg --mirror
+	$(VENV)/bin/repose demo
 
 test: install
 	$(PY) -m pytest -q

@@ -13,12 +13,15 @@ CORE = [
     "tqdm>=4.60",
     "matplotlib>=3.7",
     "pyvirtualcam>=0.11",
+    "flask>=3.0",                  # `repose editor`: the pose editor's local web server
+    "pillow>=10",                  # editor uploads: format and size read from the header before decoding
 ]
 
 EXTRAS = {
     "train": ["torch==2.13.0", "onnx>=1.15", "onnxscript>=0.1", "onnxruntime>=1.17", "safetensors>=0.4"],
     "gpu": ["tensorrt>=10", "pycuda>=2024.1"],
-    "dev": ["pytest>=7.4", "hypothesis>=6.80", "psutil>=5.9"],
+    "dev": ["pytest>=7.4", "hypothesis>=6.80", "psutil>=5.9",
+            "playwright>=1.40"],         # browser test; drives Debian's chromium (never `playwright install`),
 }
 
 setup(
@@ -31,7 +34,7 @@ setup(
     packages=find_packages(include=["realtime", "realtime.*", "engines", "engines.*",
                                     "calibration", "calibration.*"]),
     include_package_data=True,
-    package_data={"realtime": ["static/*", "static/**/*"], "engines": ["assets/*"]},
+    package_data={"realtime": ["static/*", "static/**/*", "editor/static/*"], "engines": ["assets/*"]},
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["repose=realtime.cli:entry_point"]},

@@ -38,6 +38,7 @@ class Renderer(Protocol):
 RENDERERS: dict[str, str] = {
     "skeleton": "engines.skeleton:SkeletonRenderer",
     "learned": "engines.learned:create",
+    "warp": "engines.warp:create",
 }
 
 

@@ -20,6 +20,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("realtime.commands.train_cmd", "train a learned pose-transfer model (PATN) on your footage"),
     "export": ("realtime.commands.export_cmd", "export a trained checkpoint to ONNX"),
     "live": ("realtime.commands.live_cmd", "drive the reference person live into a virtual camera, window, file or stream"),
+    "render": ("realtime.commands.render_cmd", "render the reference person in the poses of a driver or pose file"),
+    "demo": ("realtime.commands.demo_cmd", "drive a built-in figure with scripted motions; write demo.mp4"),
+    "evaluate": ("realtime.commands.evaluate_cmd", "measure a renderer: AKD, MKR, fps; L1/SSIM/PSNR with --self"),
+    "calibrate": ("realtime.commands.calibrate_cmd", "capture the driver's neutral pose into a calibration profile"),
+    "editor": ("realtime.commands.editor_cmd", "pose a photo in the browser: drag joints, render, evaluate"),
 }
 
 

@@ -19,9 +19,11 @@ SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/b
     "pose": "estimator ms/frame, comparisons per second, search latency",
     "pipeline": "live pipeline: output/input fps, latency, stage sum vs overhead per renderer",
     "smoothing": "One-Euro filter: keypoint jitter removed vs distance from the raw estimate",
+    "render": "warp renderer ms/frame at 256..1080p (render only) and prepare time",
+    "editor": "pose editor API latency per endpoint (estimate, render, evaluate, ...)",
     "learned": "PATN generator ms/frame per config and backend, learned renderer fps, training steps/s",
 }
-DEFAULT: list[str] = ["pose"]
+DEFAULT: list[str] = ["pose", "render"]
 
 
 def load_suite(name: str):

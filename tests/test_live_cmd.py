@@ -58,7 +58,7 @@ def test_bounded_run_with_stats_and_mp4(media_dir, tmp_path, capsys):
     out, stats = tmp_path / "o.mp4", tmp_path / "stats.json"
     rc = main(["live", "--reference", str(media_dir / "pose.jpg"), "--source", str(media_dir / "pose_1.mp4"),
                "--output", f"file:{out}", "--output", "null", "--max-frames", "25", "--no-realtime",
-               "--output-size", "320x240", "--renderer-opt", "background=dim", "--stats-json", str(stats)])
+               "--output-size", "320x240", "--renderer", "skeleton", "--renderer-opt", "background=dim", "--stats-json", str(stats)])
     assert rc == 0, capsys.readouterr().err
     d = json.loads(stats.read_text())
     assert d["frames_in"] == d["frames_out"] == 25 and d["dropped"] == 0

@@ -65,7 +65,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io.add_argument("--output", action="append", metavar="SINK",
                     help="virtualcam | window | file:PATH.mp4 | mjpeg:PORT | frames:DIR | null; repeat for "
                          "several (default virtualcam)")
-    io.add_argument("--renderer", default="skeleton", help="renderer name (default skeleton)")
+    io.add_argument("--renderer", default="warp", help="renderer name: warp (default) or skeleton")
     io.add_argument("--renderer-opt", action="append", default=[], metavar="KEY=VALUE",
                     help="renderer option, e.g. background=dim for the skeleton renderer (repeatable)")
     io.add_argument("--output-size", type=_size, metavar="WxH",
@@ -83,6 +83,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     proc = p.add_argument_group("processing")
     proc.add_argument("--mirror", action="store_true", help="mirror the driver (selfie view); hotkey m")
+    proc.add_argument("--calibration", metavar="PROFILE.json",
+                      help="driver calibration from `repose calibrate` (default: the first steady frames; hotkey c "
+                           "recalibrates)")
+    proc.add_argument("--no-retarget", action="store_true",
+                      help="no retargeting: the driver's pose only scaled into the reference image")
     proc.add_argument("--no-overlay", action="store_true", help="hide the HUD; hotkey o")
     proc.add_argument("--no-smooth", action="store_true", help="turn the One-Euro keypoint filter off")
     proc.add_argument("--smooth-min-cutoff", type=_positive(float), default=1.0, metavar="HZ",
@@ -140,12 +145,25 @@ def run(args: argparse.Namespace) -> int:
         parse_sink_spec(spec)          # bad specs fail before anything heavy starts
     if args.hold < 0:
         raise InputError(f"--hold must be >= 0 seconds, got {args.hold}")
+    if args.calibration and args.no_retarget:
+        raise InputError("--calibration needs retargeting: drop --no-retarget")
+    profile = None
+    if args.calibration:
+        from calibration.profile import CalibrationProfile
+
+        profile = CalibrationProfile.load(args.calibration)
     reference = read_image(args.reference)
     try:
         renderer = create_renderer(args.renderer, **_renderer_options(args.renderer_opt))
     except TypeError as e:   # an option the renderer does not take
         raise InputError(f"renderer {args.renderer!r} does not accept {' '.join(args.renderer_opt)}: {e}") from e
     renderer.prepare(reference)
+    retarget = None
+    if not args.no_retarget:
+        from calibration.live import LiveRetarget
+
+        args.mirror = args.mirror or bool(profile and profile.mirror)
+        retarget = LiveRetarget(renderer.rest_pose, profile, mirrored=lambda: pipeline.controls.mirror)
     coach = None
     if args.benchmark:
         coach = Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
@@ -160,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
                                vcam_format=args.vcam_format, mjpeg_host=args.mjpeg_host,
                                snapshot_dir=args.snapshot_dir)
     try:
-        pipeline = Pipeline(source, renderer, outputs, options, coach=coach, sink_options=sink_options)
+        pipeline = Pipeline(source, renderer, outputs, options, coach=coach, sink_options=sink_options,
+                            retarget=retarget, on_recalibrate=retarget.recalibrate if retarget else None)
     except BaseException:
         source.close()
         renderer.close()

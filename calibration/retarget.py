@@ -1,0 +1,240 @@
+"""Retargeting: put the driver's pose onto the avatar's body.
+
+The target pose takes the driver's bone *directions* and the avatar's bone *lengths*. It is built
+down a skeleton tree rooted at the body centre (the mean of the shoulders and hips):
+- centre: the avatar's centre, moved by the driver's displacement from its neutral pose (converted
+  to avatar pixels by the ratio of the two bodies' torso sizes);
+- every other keypoint: parent + avatar bone length * length factor * driver bone direction.
+  The length factor is the driver's current bone length over its neutral length (foreshortening
+  and distance to the camera both show there); with ``foreshorten=False`` it is the global
+  distance-to-camera factor (driver torso size now / at neutral) for every bone.
+Ground contact (anchor="feet", the default): the whole target then moves vertically so that its
+lower ankle sits at the avatar's rest ankle height plus the driver's ankle displacement from
+neutral, so a squat bends the knees instead of sinking the avatar into the floor, and a jump lifts
+it; without both ankles the centre rule alone applies.
+A keypoint the driver lacks (score < min_score) keeps the avatar's rest offset from its parent
+(scaled), with the driver's low score, so a renderer knows it is missing.
+Mirror: the driver is flipped left/right first (a webcam user sees a mirror image of themself).
+
+All poses are in pixels of their own images; the result is in the avatar image's pixels, in the
+avatar pose's layout when the driver converts to it, else COCO-17. z (relative depth) follows the
+driver's, scaled to avatar pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from realtime.layouts import COCO17, KeypointLayout
+from realtime.pose import MIN_SCORE, Pose
+
+TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+CENTRE = "__centre__"
+NECK = "__neck__"
+
+# child -> parent over the names of all layouts; CENTRE and NECK are virtual nodes.
+PARENT: dict[str, str] = {
+    "left_shoulder": CENTRE, "right_shoulder": CENTRE, "left_hip": CENTRE, "right_hip": CENTRE,
+    "neck": CENTRE, NECK: CENTRE, "nose": NECK,
+    "left_elbow": "left_shoulder", "right_elbow": "right_shoulder",
+    "left_wrist": "left_elbow", "right_wrist": "right_elbow",
+    "left_knee": "left_hip", "right_knee": "right_hip",
+    "left_ankle": "left_knee", "right_ankle": "right_knee",
+}
+for _side in ("left", "right"):
+    for _n in ("pinky", "index", "thumb"):
+        PARENT[f"{_side}_{_n}"] = f"{_side}_wrist"
+    for _n in ("heel", "foot_index"):
+        PARENT[f"{_side}_{_n}"] = f"{_side}_ankle"
+    for _n in ("eye", "eye_inner", "eye_outer", "ear"):
+        PARENT[f"{_side}_{_n}"] = "nose"
+PARENT["mouth_left"] = "nose"
+PARENT["mouth_right"] = "nose"
+
+
+@dataclass
+class RetargetOptions:
+    """mirror: flip the driver left/right first. foreshorten: bone length factor per bone (see
+    module doc). anchor: "feet" (the lower ankle follows the driver's lower ankle vertically, so a
+    squat bends the knees instead of sinking the avatar into the floor; the centre rule when an
+    ankle is missing) or "centre" (the body centre alone). min_score: keypoint presence threshold.
+    length_range: clamp of the per-bone factor; scale_range: clamp of the distance-to-camera factor."""
+
+    mirror: bool = False
+    foreshorten: bool = True
+    anchor: str = "feet"
+    min_score: float = MIN_SCORE
+    length_range: tuple[float, float] = (0.15, 2.0)
+    scale_range: tuple[float, float] = (0.4, 2.5)
+
+    def __post_init__(self) -> None:
+        if self.anchor not in ("feet", "centre"):
+            raise ValueError(f"retarget anchor must be 'feet' or 'centre', got {self.anchor!r}")
+
+
+def _order(layout: KeypointLayout) -> list[str]:
+    """Node names in parent-before-child order (virtual nodes included)."""
+    names = [n for n in layout.names if n in PARENT]
+    done = {CENTRE}
+    out: list[str] = []
+    todo = [*names, NECK]
+    while todo:
+        rest = []
+        for n in todo:
+            if PARENT[n] in done:
+                out.append(n)
+                done.add(n)
+            else:
+                rest.append(n)
+        if len(rest) == len(todo):  # parents missing from this layout: attach to the centre
+            for n in rest:
+                out.append(n)
+                done.add(n)
+            break
+        todo = rest
+    return out
+
+
+def _nodes(pose: Pose, min_score: float) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
+    """Positions and presence of every keypoint plus the virtual centre and neck."""
+    ix = pose.layout.index
+    ok = pose.present(min_score)
+    pos = {n: pose.xy[i].astype(np.float64) for n, i in ix.items()}
+    has = {n: bool(ok[i]) for n, i in ix.items()}
+    torso = [n for n in TORSO if has.get(n)]
+    pos[CENTRE] = np.mean([pos[n] for n in torso], axis=0) if torso else np.zeros(2)
+    has[CENTRE] = len(torso) >= 2
+    sh = [n for n in ("left_shoulder", "right_shoulder") if has.get(n)]
+    pos[NECK] = np.mean([pos[n] for n in sh], axis=0) if sh else pos[CENTRE]
+    has[NECK] = len(sh) == 2
+    return pos, has
+
+
+def torso_size(pose: Pose, min_score: float = MIN_SCORE, among: np.ndarray | None = None) -> float:
+    """Mean length (px) of the torso's four sides present in the pose (and in ``among``)."""
+    ix = pose.layout.index
+    ok = pose.present(min_score) if among is None else among
+    sides = (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+             ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"))
+    lens = [float(np.linalg.norm(pose.xy[ix[a]] - pose.xy[ix[b]])) for a, b in sides
+            if a in ix and b in ix and ok[ix[a]] and ok[ix[b]]]
+    return float(np.mean(lens)) if lens else float("nan")
+
+
+def _common(driver: Pose, neutral: Pose, avatar: Pose) -> tuple[Pose, Pose, Pose]:
+    lay = avatar.layout
+    try:
+        return driver.to_layout(lay), neutral.to_layout(lay), avatar
+    except ValueError:
+        return driver.to_layout(COCO17), neutral.to_layout(COCO17), avatar.to_layout(COCO17)
+
+
+def _flip(pose: Pose, width: float) -> Pose:
+    return pose.flipped(width)
+
+
+def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool = False,
+                  options: RetargetOptions | None = None) -> Pose:
+    """The avatar (rest pose ``avatar``, avatar pixels) in the driver's pose.
+
+    driver, driver_neutral: the driver now and in its neutral pose (driver camera pixels).
+    """
+    o = options or RetargetOptions(mirror=mirror)
+    mirror = mirror or o.mirror
+    if mirror:
+        w = driver.width or driver_neutral.width or float(max(driver.xy[:, 0].max(), driver_neutral.xy[:, 0].max()))
+        driver, driver_neutral = _flip(driver, w), _flip(driver_neutral, w)
+    d, n, a = _common(driver, driver_neutral, avatar)
+    lay = a.layout
+    dpos, dhas = _nodes(d, o.min_score)
+    npos, nhas = _nodes(n, o.min_score)
+    apos, ahas = _nodes(a, o.min_score)
+
+    both = d.present(o.min_score) & n.present(o.min_score)
+    s_now, s_neu = torso_size(d, o.min_score, both), torso_size(n, o.min_score, both)
+    scale = s_now / s_neu if np.isfinite(s_now) and np.isfinite(s_neu) and s_neu > 1e-6 else 1.0
+    scale = float(np.clip(scale, *o.scale_range))
+    s_av, s_dn = torso_size(a, o.min_score), torso_size(n, o.min_score)
+    k = s_av / s_dn if np.isfinite(s_av) and np.isfinite(s_dn) and s_dn > 1e-6 else 1.0
+
+    out: dict[str, np.ndarray] = {}
+    if dhas[CENTRE] and nhas[CENTRE]:
+        out[CENTRE] = apos[CENTRE] + (dpos[CENTRE] - npos[CENTRE]) * k
+    else:
+        out[CENTRE] = apos[CENTRE].copy()
+    for name in _order(lay):
+        parent = PARENT[name]
+        if parent not in out:
+            parent = CENTRE
+        if name == NECK:  # derived, not placed: the head sits on the placed shoulders
+            sh = [n for n in ("left_shoulder", "right_shoulder") if n in out]
+            out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
+            continue
+        rest = apos[name] - apos[parent]
+        length = float(np.linalg.norm(rest))
+        if dhas.get(name) and dhas.get(parent):
+            v = dpos[name] - dpos[parent]
+            dl = float(np.linalg.norm(v))
+            if dl < 1e-9:
+                out[name] = out[parent] + rest * scale
+                continue
+            factor = scale
+            if o.foreshorten and nhas.get(name) and nhas.get(parent):
+                nl = float(np.linalg.norm(npos[name] - npos[parent]))
+                if nl > 1e-6:
+                    factor = dl / nl
+            factor = float(np.clip(factor, *o.length_range))
+            out[name] = out[parent] + v / dl * length * factor
+        else:
+            out[name] = out[parent] + rest * scale
+    if o.anchor == "feet":
+        dy = _ground_shift(out, dpos, dhas, npos, nhas, apos, ahas, k)
+        if dy:
+            out = {name: v + np.array([0.0, dy]) for name, v in out.items()}
+    xy = np.array([out[nm] for nm in lay.names], np.float32)
+    z = None
+    if d.z is not None:
+        z = (d.z * np.float32(k)).astype(np.float32)
+    return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
+                timestamp_s=driver.timestamp_s)
+
+
+def _ground_shift(out, dpos, dhas, npos, nhas, apos, ahas, k: float) -> float:
+    """Vertical shift (px) that puts the target's lower ankle where the driver's lower ankle says:
+    the avatar's rest ankle height plus the driver's ankle displacement from neutral (times k)."""
+    feet = ("left_ankle", "right_ankle")
+    if not all(dhas.get(f) and nhas.get(f) and ahas.get(f) and f in out for f in feet):
+        return 0.0
+    low = max(feet, key=lambda f: dpos[f][1])          # the driver's standing foot (lowest in image)
+    want = max(apos[f][1] for f in feet) + (dpos[low][1] - max(npos[f][1] for f in feet)) * k
+    return float(want - max(out[f][1] for f in feet))
+
+
+def bone_lengths(pose: Pose, min_score: float = 0.0) -> dict[tuple[str, str], float]:
+    """Length (px) of every tree bone (child, parent) whose ends are present."""
+    pos, has = _nodes(pose, min_score)
+    out = {}
+    for name in _order(pose.layout):
+        parent = PARENT[name]
+        if has.get(name) and has.get(parent):
+            out[(name, parent)] = float(np.linalg.norm(pos[name] - pos[parent]))
+    return out
+
+
+def bone_directions(pose: Pose, min_score: float = 0.0) -> dict[tuple[str, str], np.ndarray]:
+    """Unit vector of every tree bone (child, parent), pointing parent -> child."""
+    pos, has = _nodes(pose, min_score)
+    out = {}
+    for name in _order(pose.layout):
+        parent = PARENT[name]
+        if has.get(name) and has.get(parent):
+            v = pos[name] - pos[parent]
+            nv = float(np.linalg.norm(v))
+            if nv > 1e-9:
+                out[(name, parent)] = v / nv
+    return out
+
+
+def with_timestamp(pose: Pose, t: float | None) -> Pose:
+    return replace(pose, timestamp_s=t)

@@ -1,0 +1,65 @@
+"""Streaming retargeting for a run: a profile's neutral pose, or the run's first steady frames.
+
+``Retargeter(avatar_pose, profile=None)`` maps each driver pose to a target pose on the avatar
+(calibration.retarget.retarget_pose). Without a profile it calibrates itself: until the driver has
+held still for a moment (calibration.neutral.NeutralCapture, short window), the first pose with a
+visible torso stands in as the neutral pose; once steady frames are seen, their robust average
+becomes the neutral pose for the rest of the run. ``recalibrate()`` starts that over (the live
+pipeline's `c` hotkey).
+"""
+from __future__ import annotations
+
+import logging
+
+from calibration.neutral import DONE, CaptureOptions, NeutralCapture
+from calibration.profile import CalibrationProfile
+from calibration.retarget import RetargetOptions, retarget_pose, torso_size
+from realtime.pose import Pose
+
+log = logging.getLogger(__name__)
+
+AUTO_CAPTURE = CaptureOptions(seconds=0.5, steady_s=0.4, steady_fraction=0.04, min_frames=3)
+
+
+class Retargeter:
+    """Driver pose -> avatar target pose, frame after frame (one instance per run; not thread-safe)."""
+
+    def __init__(self, avatar_pose: Pose, profile: CalibrationProfile | None = None, mirror: bool | None = None,
+                 options: RetargetOptions | None = None, auto_capture: CaptureOptions | None = None) -> None:
+        self.avatar = avatar_pose
+        self.options = options or RetargetOptions()
+        if mirror is not None:
+            self.options.mirror = mirror
+        elif profile is not None:
+            self.options.mirror = profile.mirror
+        self.profile = profile
+        self._auto = auto_capture or AUTO_CAPTURE
+        self.neutral: Pose | None = profile.neutral if profile else None
+        self.source = "profile" if profile else "none"
+        self._capture: NeutralCapture | None = None if profile else NeutralCapture(self._auto)
+
+    def recalibrate(self) -> None:
+        """Forget the neutral pose; the next steady frames become the new one."""
+        self.neutral = None
+        self.source = "none"
+        self._capture = NeutralCapture(self._auto)
+
+    def __call__(self, driver: Pose | None, t: float | None = None) -> Pose | None:
+        """The target pose for this driver pose (None when driver is None)."""
+        if driver is None:
+            if self._capture is not None:
+                self._capture.feed(None, t or 0.0)
+            return None
+        if self._capture is not None:
+            tt = t if t is not None else (driver.timestamp_s or 0.0)
+            if self._capture.feed(driver, tt) == DONE and self._capture.result is not None:
+                self.neutral = self._capture.result.pose
+                self.source = "steady frames"
+                log.info("auto-calibrated from %d steady frames", self._capture.result.frames)
+                self._capture = None
+            elif self.neutral is None and torso_size(driver, self.options.min_score) > 0:
+                self.neutral = driver
+                self.source = "first frame"
+        if self.neutral is None:
+            return None
+        return retarget_pose(driver, self.neutral, self.avatar, options=self.options)

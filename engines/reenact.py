@@ -1,0 +1,193 @@
+"""Offline reenactment: drive a prepared renderer with a pose sequence, and measure the result.
+
+Used by `repose render`, `repose evaluate`, `repose demo` and scripts/quality_report.py.
+Coordinates: driver poses are in driver-frame pixels; targets and outputs in reference pixels.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from engines.evaluation import KeypointScores, l1, psnr, ssim
+from realtime.errors import InputError
+from realtime.pose import Pose
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DriverFrame:
+    index: int
+    time_s: float
+    image: np.ndarray | None   # BGR, None when the driver is a pose file
+    pose: Pose | None
+
+
+class VideoPoses:
+    """The frames of a video with their MediaPipe poses (video mode: tracking between frames),
+    streamed one at a time so that long videos never sit in memory.
+
+    ``info``: fps, frame_count, width, height. Iterating yields DriverFrame objects (image kept
+    only while the caller holds it). Use as a context manager (closes reader and estimator).
+    """
+
+    def __init__(self, path: str | Path, max_frames: int | None = None) -> None:
+        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+        from realtime.media import VideoReader
+
+        self.reader = VideoReader(path)
+        self.info = self.reader.info
+        self.max_frames = max_frames
+        self._est = MediaPipeEstimator(EstimatorOptions(mode="video"))
+
+    @property
+    def total(self) -> int | None:
+        n = self.info.frame_count or None
+        return min(n or self.max_frames, self.max_frames) if self.max_frames else n
+
+    def __iter__(self) -> Iterator[DriverFrame]:
+        for i, t, img in self.reader:
+            if self.max_frames and i >= self.max_frames:
+                break
+            yield DriverFrame(i, t, img, self._est.estimate(img, t))
+
+    def close(self) -> None:
+        self.reader.close()
+        self._est.close()
+
+    def __enter__(self) -> "VideoPoses":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def estimate_image_frame(path: str | Path) -> DriverFrame:
+    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.media import read_image
+
+    img = read_image(path)
+    with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
+        pose = est.estimate(img, 0.0)
+    if pose is None:
+        raise InputError(f"{path}: no person found in the driver image; expected a photo of one person")
+    return DriverFrame(0, 0.0, img, pose)
+
+
+def hold_last(targets: Iterable[Pose | None], rest: Pose) -> Iterator[tuple[Pose, bool]]:
+    """(pose to render, whether it is new) per frame: a missing target repeats the last one
+    (the rest pose before the first)."""
+    last = rest
+    for t in targets:
+        if t is None:
+            yield last, False
+        else:
+            last = t
+            yield t, True
+
+
+def person_box(pose: Pose, width: int, height: int, pad: float = 0.1) -> tuple[int, int, int, int] | None:
+    """Integer (x0, y0, x1, y1) of the pose's box grown by ``pad`` of its size, clipped to the image."""
+    b = pose.bbox()
+    if b is None:
+        return None
+    x0, y0, x1, y1 = b
+    px, py = pad * (x1 - x0) + 4, pad * (y1 - y0) + 4
+    box = (max(0, int(x0 - px)), max(0, int(y0 - py)), min(width, int(np.ceil(x1 + px))),
+           min(height, int(np.ceil(y1 + py))))
+    if box[2] - box[0] < 7 or box[3] - box[1] < 7:
+        return None
+    return box
+
+
+@dataclass
+class EvalResult:
+    """Measures of one evaluation run (see `repose evaluate`)."""
+
+    frames: int = 0
+    rendered: int = 0
+    render_ms: list[float] = field(default_factory=list)
+    keypoints: KeypointScores = field(default_factory=KeypointScores)
+    l1_full: list[float] = field(default_factory=list)
+    ssim_full: list[float] = field(default_factory=list)
+    psnr_full: list[float] = field(default_factory=list)
+    l1_box: list[float] = field(default_factory=list)
+    ssim_box: list[float] = field(default_factory=list)
+    psnr_box: list[float] = field(default_factory=list)
+    frame_index: list[int] = field(default_factory=list)
+
+    @property
+    def render_fps(self) -> float:
+        return 1000.0 / float(np.mean(self.render_ms)) if self.render_ms else float("nan")
+
+    def summary(self) -> dict[str, float | int]:
+        def m(v: list[float]) -> float:
+            vals = [x for x in v if np.isfinite(x)]
+            return float(np.mean(vals)) if vals else float("nan")
+
+        out: dict[str, float | int] = {
+            "frames": self.frames, "rendered": self.rendered,
+            "akd_px": self.keypoints.akd_px, "akd_256": self.keypoints.akd_256, "mkr": self.keypoints.mkr,
+            "render_ms": m(self.render_ms), "render_fps": self.render_fps,
+        }
+        if self.l1_full:
+            out.update({"l1": m(self.l1_full), "ssim": m(self.ssim_full), "psnr": m(self.psnr_full),
+                        "l1_box": m(self.l1_box), "ssim_box": m(self.ssim_box), "psnr_box": m(self.psnr_box)})
+        return out
+
+
+def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarray | None]],
+                      total: int | None = None,
+                      progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
+                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None
+                      ) -> EvalResult:
+    """Render every (index, target, real frame or None) item (skipping targets that are None),
+    re-estimate the pose on each output (MediaPipe, image mode) for AKD/MKR, and where a real frame
+    is given compare the output with it (L1, SSIM, PSNR over the full frame and inside the
+    target's person box). Items are consumed one at a time (a generator keeps memory flat).
+
+    keep(i, output, target, real, result_so_far) is called after every rendered frame.
+    """
+    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+
+    res = EvalResult()
+    it: Iterable = items
+    if progress:
+        it = progress(items, total, "rendering + scoring")
+    with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
+        for i, target, real in it:
+            res.frames += 1
+            if target is None:
+                continue
+            t0 = time.perf_counter()
+            out = renderer.render(target)
+            res.render_ms.append((time.perf_counter() - t0) * 1000.0)
+            out = out[..., :3] if out.ndim == 3 and out.shape[2] == 4 else out
+            res.rendered += 1
+            res.frame_index.append(i)
+            found = est.estimate(np.ascontiguousarray(out))
+            h, w = out.shape[:2]
+            res.keypoints.add(target, found, h)
+            if real is not None:
+                res.l1_full.append(l1(out, real))
+                res.ssim_full.append(ssim(out, real))
+                res.psnr_full.append(psnr(out, real))
+                box = person_box(target, w, h)
+                if box is None:
+                    res.l1_box.append(float("nan"))
+                    res.ssim_box.append(float("nan"))
+                    res.psnr_box.append(float("nan"))
+                else:
+                    x0, y0, x1, y1 = box
+                    a, b = out[y0:y1, x0:x1], real[y0:y1, x0:x1]
+                    res.l1_box.append(l1(a, b))
+                    res.ssim_box.append(ssim(a, b))
+                    res.psnr_box.append(psnr(a, b))
+            if keep:
+                keep(i, out, target, real, res)
+    return res

@@ -1,0 +1,184 @@
+"""Body parts of the warp renderer and the per-frame bone transforms.
+
+All coordinates are pixels of the reference image (x right, y down). Poses are handled in COCO-17
+(every layout converts to it by name). A part is one layer of the reference photo that follows one
+bone (limbs, head) or the torso quadrilateral; the hand rides on the forearm and the foot on the shin.
+
+Transforms are 2x3 affine matrices mapping reference pixels to output pixels:
+- limb: rotation + translation + a scale along the bone (target length / reference length,
+  clamped), the width across the bone is kept;
+- torso: least-squares affine of the four torso points (shear limited: a too-flat fit falls back
+  to a similarity);
+- head: similarity (Umeyama) of the face points and the neck.
+A limb whose target end point is missing keeps its rest angle relative to its parent (it turns
+with the parent); a part whose start is missing too moves rigidly with its parent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SHOULDERS = ("left_shoulder", "right_shoulder")
+HIPS = ("left_hip", "right_hip")
+TORSO_POINTS = ("left_shoulder", "right_shoulder", "right_hip", "left_hip")
+FACE_POINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """name; kind ('torso', 'head' or 'limb'); bone start/end keypoints (limbs); parent part;
+    extension of the segment beyond the end point (hand, foot) as a fraction of the bone length;
+    rank: default back-to-front order for a person facing the camera."""
+
+    name: str
+    kind: str
+    start: str = ""
+    end: str = ""
+    parent: str = ""
+    extend: float = 0.0
+    rank: int = 0
+
+
+PARTS: tuple[PartSpec, ...] = (
+    PartSpec("left_thigh", "limb", "left_hip", "left_knee", "torso", 0.0, 0),
+    PartSpec("right_thigh", "limb", "right_hip", "right_knee", "torso", 0.0, 0),
+    PartSpec("left_shin", "limb", "left_knee", "left_ankle", "left_thigh", 0.25, 1),
+    PartSpec("right_shin", "limb", "right_knee", "right_ankle", "right_thigh", 0.25, 1),
+    PartSpec("torso", "torso", rank=2),
+    PartSpec("head", "head", parent="torso", rank=3),
+    PartSpec("left_upper_arm", "limb", "left_shoulder", "left_elbow", "torso", 0.0, 4),
+    PartSpec("right_upper_arm", "limb", "right_shoulder", "right_elbow", "torso", 0.0, 4),
+    PartSpec("left_forearm", "limb", "left_elbow", "left_wrist", "left_upper_arm", 0.4, 5),
+    PartSpec("right_forearm", "limb", "right_elbow", "right_wrist", "right_upper_arm", 0.4, 5),
+)
+PART_BY_NAME = {p.name: p for p in PARTS}
+
+LENGTH_SCALE_RANGE = (0.25, 2.5)
+
+
+def _affine(lin: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """2x3 matrix x -> lin @ (x - src) + dst."""
+    m = np.empty((2, 3), np.float64)
+    m[:, :2] = lin
+    m[:, 2] = dst - lin @ src
+    return m
+
+
+def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Apply a 2x3 affine to (N, 2) points."""
+    pts = np.asarray(pts, np.float64).reshape(-1, 2)
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def limb_transform(a0: np.ndarray, b0: np.ndarray, a1: np.ndarray, b1: np.ndarray) -> np.ndarray:
+    """Map bone a0->b0 (reference) onto a1->b1 (target): rotate, translate, scale along the bone."""
+    v0, v1 = b0 - a0, b1 - a1
+    l0, l1 = float(np.hypot(*v0)), float(np.hypot(*v1))
+    if l0 < 1e-6:
+        return _affine(np.eye(2), a0, a1)
+    u0 = v0 / l0
+    if l1 < 1e-6:
+        u1 = u0
+        s = LENGTH_SCALE_RANGE[0]
+    else:
+        u1 = v1 / l1
+        s = float(np.clip(l1 / l0, *LENGTH_SCALE_RANGE))
+    # reference frame (u0, n0) -> target frame (u1, n1), stretched by s along the bone
+    r0 = np.array([u0, [-u0[1], u0[0]]])          # rows: along, across (reference)
+    r1 = np.array([u1, [-u1[1], u1[0]]]).T        # columns: along, across (target)
+    lin = r1 @ np.diag([s, 1.0]) @ r0
+    return _affine(lin, a0, a1)
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares rotation + uniform scale + translation (Umeyama 1991) taking src onto dst."""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    ms, md = src.mean(0), dst.mean(0)
+    s0, d0 = src - ms, dst - md
+    var = (s0 ** 2).sum() / len(src)
+    if var < 1e-9:
+        return _affine(np.eye(2), ms, md)
+    cov = d0.T @ s0 / len(src)
+    u, sv, vt = np.linalg.svd(cov)
+    d = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[1, 1] = -1
+    rot = u @ d @ vt
+    scale = float(np.trace(np.diag(sv) @ d) / var)
+    return _affine(scale * rot, ms, md)
+
+
+def torso_transform(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 4.0) -> np.ndarray:
+    """Affine from >= 3 torso points (least squares), a similarity for 2, or a shift for 1."""
+    n = len(src)
+    if n >= 3:
+        a = np.hstack([src, np.ones((n, 1))])
+        sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
+        m = sol.T
+        sv = np.linalg.svd(m[:, :2], compute_uv=False)
+        if sv[1] > 1e-6 and sv[0] / sv[1] <= max_anisotropy and np.linalg.det(m[:, :2]) > 0:
+            return m
+    if n >= 2:
+        return similarity(src, dst)
+    return _affine(np.eye(2), src[0], dst[0])
+
+
+def part_transforms(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
+                    index: dict[str, int]) -> dict[str, np.ndarray]:
+    """2x3 reference->output affine of every part, parents before children.
+
+    ref_xy/tgt_xy: (17, 2) COCO-17 pixels; ref_ok/tgt_ok: (17,) bool presence.
+    """
+    out: dict[str, np.ndarray] = {}
+    ti = [index[n] for n in TORSO_POINTS]
+    both = [i for i in ti if ref_ok[i] and tgt_ok[i]]
+    if both:
+        out["torso"] = torso_transform(ref_xy[both], tgt_xy[both])
+    else:  # no torso point in the target: the body stays where it was
+        out["torso"] = _affine(np.eye(2), np.zeros(2), np.zeros(2))
+    torso = out["torso"]
+    for part in PARTS:
+        if part.kind == "limb":
+            a, b = index[part.start], index[part.end]
+            parent = out[part.parent]
+            a1 = tgt_xy[a] if tgt_ok[a] else apply(parent, ref_xy[a])[0]
+            if tgt_ok[b]:
+                out[part.name] = limb_transform(ref_xy[a], ref_xy[b], a1, tgt_xy[b])
+            else:  # keeps its rest angle relative to the parent
+                out[part.name] = _affine(parent[:, :2], ref_xy[a], a1)
+        elif part.kind == "head":
+            out["head"] = _head_transform(ref_xy, ref_ok, tgt_xy, tgt_ok, index, torso)
+    return out
+
+
+def neck(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """Midpoint of the shoulders (px)."""
+    return (xy[index["left_shoulder"]] + xy[index["right_shoulder"]]) / 2.0
+
+
+def _head_transform(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
+                    index: dict[str, int], torso: np.ndarray) -> np.ndarray:
+    fi = [index[n] for n in FACE_POINTS if ref_ok[index[n]] and tgt_ok[index[n]]]
+    if not fi:
+        return torso
+    src = list(ref_xy[fi])
+    dst = list(tgt_xy[fi])
+    ls, rs = index["left_shoulder"], index["right_shoulder"]
+    if ref_ok[ls] and ref_ok[rs] and tgt_ok[ls] and tgt_ok[rs]:
+        src.append(neck(ref_xy, index))
+        dst.append(neck(tgt_xy, index))
+    if len(src) < 2:
+        return _affine(torso[:, :2], np.asarray(src[0]), np.asarray(dst[0]))
+    m = similarity(np.array(src), np.array(dst))
+    # a head never shrinks or grows far beyond the torso's own scale change
+    torso_scale = float(np.sqrt(abs(np.linalg.det(torso[:, :2]))))
+    head_scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    if head_scale > 1e-6:
+        want = float(np.clip(head_scale, 0.6 * torso_scale, 1.6 * torso_scale))
+        if want != head_scale:
+            c_src = np.mean(src, axis=0)
+            c_dst = apply(m, c_src)[0]
+            m = _affine(m[:, :2] * (want / head_scale), c_src, c_dst)
+    return m

@@ -1,0 +1,53 @@
+"""Per-part transforms of the warp renderer (pure NumPy): properties with hypothesis."""
+import numpy as np
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from engines.warp_parts import LENGTH_SCALE_RANGE, apply, limb_transform, similarity, torso_transform
+
+pt = st.tuples(st.floats(-500, 500), st.floats(-500, 500)).map(lambda t: np.array(t, np.float64))
+
+
+@settings(max_examples=80, deadline=None)
+@given(pt, pt, pt, pt)
+def test_limb_transform_puts_the_bone_on_the_target(a0, b0, a1, b1):
+    l0, l1 = np.linalg.norm(b0 - a0), np.linalg.norm(b1 - a1)
+    assume(l0 >= 1 and l1 >= 1)
+    m = limb_transform(a0, b0, a1, b1)
+    np.testing.assert_allclose(apply(m, a0)[0], a1, atol=1e-6)
+    ratio = l1 / l0
+    if LENGTH_SCALE_RANGE[0] <= ratio <= LENGTH_SCALE_RANGE[1]:
+        np.testing.assert_allclose(apply(m, b0)[0], b1, atol=1e-6 * max(1.0, l1))
+    # the width across the bone is kept: a point beside a0 stays at the same distance from the bone
+    n0 = np.array([-(b0 - a0)[1], (b0 - a0)[0]]) / l0
+    side = apply(m, a0 + 10 * n0)[0]
+    assert abs(np.linalg.norm(side - a1) - 10) < 1e-6
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(pt, min_size=3, max_size=8), st.floats(-3.1, 3.1), st.floats(0.3, 3.0), pt)
+def test_similarity_recovers_a_known_similarity(points, angle, scale, shift):
+    src = np.array(points)
+    assume(np.ptp(src, axis=0).max() >= 5)
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = src @ rot.T + shift
+    m = similarity(src, dst)
+    np.testing.assert_allclose(apply(m, src), dst, atol=1e-6 * max(1.0, np.abs(dst).max()))
+
+
+def test_degenerate_bones_give_finite_maps():
+    p = np.array([10.0, 20.0])
+    for a0, b0, a1, b1 in ((p, p, p, p + 5), (p, p + 5, p, p), (p, p, p, p)):
+        m = limb_transform(a0, b0, a1, b1)
+        assert np.all(np.isfinite(m))
+        np.testing.assert_allclose(apply(m, a0)[0], a1, atol=1e-9)
+
+
+def test_torso_falls_back_to_similarity_for_a_flat_fit():
+    src = np.array([[0, 0], [100, 0], [100, 200], [0, 200]], np.float64)
+    squashed = src * np.array([0.05, 1.0])          # 20:1 anisotropy: a flattened torso
+    m = torso_transform(src, squashed)
+    sv = np.linalg.svd(m[:, :2], compute_uv=False)
+    assert sv[0] / sv[1] < 1.0001                    # a similarity, not the 20:1 affine
+    ok = torso_transform(src, src * np.array([0.5, 1.0]))   # 2:1 is kept as an affine
+    np.testing.assert_allclose(apply(ok, src), src * np.array([0.5, 1.0]), atol=1e-6)
