@@ -203,3 +203,26 @@ def test_plugs_into_the_live_pipeline(ckpt, reference, media_dir, tmp_path):
     h, w = image.shape[:2]
     assert {im.shape for im in sink.images} == {(h - h % 2, w - w % 2, 3)}
     assert stats["no_person_frames"] < 4
+
+
+def test_repose_evaluate_and_render_take_the_learned_renderer(ckpt, media_dir, tmp_path, capsys):
+    import json
+    import math
+
+    from realtime.cli import main
+
+    clip = str(media_dir / "pose_1.mp4")
+    assert main(["evaluate", "--driver", clip, "--self", "--max-frames", "4", "--json",
+                 "--renderer", "learned", "--checkpoint", str(ckpt), "--backend", "torch", "--device", "cpu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["renderer"] == "learned" and out["rendered"] == 3
+    assert all(math.isfinite(out[k]) for k in ("l1", "ssim", "psnr", "render_ms"))
+    png = tmp_path / "one.png"
+    assert main(["render", "--reference", str(media_dir / "pose.jpg"), "--driver", str(media_dir / "pose.jpg"),
+                 "-o", str(png), "--renderer", "learned", "--checkpoint", str(ckpt), "--backend", "torch"]) == 0
+    assert png.is_file()
+    capsys.readouterr()
+    assert main(["evaluate", "--driver", clip, "--self", "--checkpoint", str(ckpt)]) == 2
+    assert "are for --renderer learned" in capsys.readouterr().err
+    assert main(["evaluate", "--driver", clip, "--self", "--renderer", "learned"]) == 2
+    assert "needs --checkpoint" in capsys.readouterr().err
