@@ -247,7 +247,11 @@ class Trainer:
             self.cfg = _GC.from_dict(read_meta(last)["generator"])
 
         cache = opts.cache_dir or (self.out.parent / ".frame-cache")
+        if self.world > 1 and not self.is_main:
+            torch.distributed.barrier()        # rank 0 extracts frames and poses into the cache first
         self.data = load_data(opts.data, cache, opts.data_options)
+        if self.world > 1 and self.is_main:
+            torch.distributed.barrier()
         self.train_set = PairDataset(self.data.frames, self.data.train_pairs, self.cfg, flip=opts.flip, seed=opts.seed)
         self.val_set = PairDataset(self.data.frames, self.data.val_pairs, self.cfg, flip=False)
 
