@@ -50,7 +50,10 @@ class BackendRequest:
 
 
 # name -> "module:factory"; a factory takes a BackendRequest and returns a Backend.
-BACKENDS: dict[str, str] = {}
+BACKENDS: dict[str, str] = {
+    "torch": "engines.torch_backend:create",
+    "onnxruntime": "engines.onnxruntime_backend:create",
+}
 AUTO_ORDER: tuple[str, ...] = ("tensorrt", "onnxruntime", "torch")
 
 

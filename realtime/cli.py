@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pose": ("realtime.commands.pose_cmd", "estimate the pose in an image or a video"),
     "compare": ("realtime.commands.compare_cmd", "compare two poses (images or pose JSON)"),
     "search": ("realtime.commands.search_cmd", "find the poses nearest to a query in a library"),
+    "train": ("realtime.commands.train_cmd", "train a learned pose-transfer model (PATN) on your footage"),
+    "export": ("realtime.commands.export_cmd", "export a trained checkpoint to ONNX"),
     "live": ("realtime.commands.live_cmd", "drive the reference person live into a virtual camera, window, file or stream"),
     "render": ("realtime.commands.render_cmd", "render the reference person in the poses of a driver or pose file"),
     "demo": ("realtime.commands.demo_cmd", "drive a built-in figure with scripted motions; write demo.mp4"),

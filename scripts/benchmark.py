@@ -21,6 +21,7 @@ SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/b
     "smoothing": "One-Euro filter: keypoint jitter removed vs distance from the raw estimate",
     "render": "warp renderer ms/frame at 256..1080p (render only) and prepare time",
     "editor": "pose editor API latency per endpoint (estimate, render, evaluate, ...)",
+    "learned": "PATN generator ms/frame per config and backend, learned renderer fps, training steps/s",
 }
 DEFAULT: list[str] = ["pose", "render"]
 

@@ -16,11 +16,14 @@ import json
 import math
 import sys
 
+from realtime.commands.learned_args import add_learned_arguments, learned_options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", metavar="IMAGE", help="the avatar photo (not needed with --self)")
     p.add_argument("--driver", metavar="VIDEO", required=True, help="the driver video")
     p.add_argument("--renderer", default="warp", help="renderer name (default warp)")
+    add_learned_arguments(p)
     p.add_argument("--self", dest="self_reenact", action="store_true",
                    help="self-reenactment: reference = first frame, compare outputs with the real frames")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         profile = CalibrationProfile.load(args.calibration)
     if not args.self_reenact and kind_of_input(args.reference) != "image":
         raise InputError(f"{args.reference}: --reference must be an image")
-    renderer = create_renderer(args.renderer)
+    renderer = create_renderer(args.renderer, **learned_options(args))
     # frames are streamed: estimated, rendered and scored one at a time
     with VideoPoses(args.driver, args.max_frames) as video:
         frames = iter(video)

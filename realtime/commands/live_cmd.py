@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from realtime.commands.learned_args import add_learned_arguments, learned_options
 from realtime.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def _option_value(text: str) -> Any:
     return text
 
 
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     io = p.add_argument_group("input and output")
@@ -65,7 +67,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io.add_argument("--output", action="append", metavar="SINK",
                     help="virtualcam | window | file:PATH.mp4 | mjpeg:PORT | frames:DIR | null; repeat for "
                          "several (default virtualcam)")
-    io.add_argument("--renderer", default="warp", help="renderer name: warp (default) or skeleton")
+    io.add_argument("--renderer", default="warp", help="renderer name: warp (default), skeleton or learned")
+    add_learned_arguments(p)
     io.add_argument("--renderer-opt", action="append", default=[], metavar="KEY=VALUE",
                     help="renderer option, e.g. background=dim for the skeleton renderer (repeatable)")
     io.add_argument("--output-size", type=_size, metavar="WxH",
@@ -154,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         profile = CalibrationProfile.load(args.calibration)
     reference = read_image(args.reference)
     try:
-        renderer = create_renderer(args.renderer, **_renderer_options(args.renderer_opt))
+        renderer = create_renderer(args.renderer, **{**learned_options(args), **_renderer_options(args.renderer_opt)})
     except TypeError as e:   # an option the renderer does not take
         raise InputError(f"renderer {args.renderer!r} does not accept {' '.join(args.renderer_opt)}: {e}") from e
     renderer.prepare(reference)

@@ -14,7 +14,10 @@ import argparse
 import logging
 import time
 
+from realtime.commands.learned_args import add_learned_arguments, learned_options
+
 log = logging.getLogger(__name__)
+
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--driver", metavar="IMAGE_OR_VIDEO", help="a photo or video of the driver")
     p.add_argument("-o", "--output", metavar="OUT.(png|mp4)", required=True, help="output image or H.264 video")
     p.add_argument("--renderer", default="warp", help="renderer name (default warp)")
+    add_learned_arguments(p)
     p.add_argument("--background", default="inpaint",
                    help="warp background: inpaint (default), black, white, green, grey, blue or B,G,R")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (repose calibrate)")
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         reference = read_image(args.reference)
         renderer = create_renderer(args.renderer, **({"background": args.background}
-                                                      if args.renderer == "warp" else {}))
+                                                      if args.renderer == "warp" else {}), **learned_options(args))
         renderer.prepare(reference)
         rest = renderer.rest_pose
         h, w = reference.shape[:2]
