@@ -50,7 +50,9 @@ class BackendRequest:
 
 
 # name -> "module:factory"; a factory takes a BackendRequest and returns a Backend.
-BACKENDS: dict[str, str] = {}
+BACKENDS: dict[str, str] = {
+    "tensorrt": "engines.tensorrt_backend:create_tensorrt_backend",
+}
 AUTO_ORDER: tuple[str, ...] = ("tensorrt", "onnxruntime", "torch")
 
 

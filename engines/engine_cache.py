@@ -203,6 +203,15 @@ class EngineCache:
                 log.warning("ignoring unreadable engine metadata %s: %s", meta, e)
         return parse_engine_name(engine_path.name)
 
+    def recorded_onnx(self, engine_path: Path) -> Path | None:
+        """The ONNX file an engine was built from, as its sidecar JSON records it (None if unknown)."""
+        meta = self.meta_path(engine_path)
+        try:
+            onnx = json.loads(meta.read_text(encoding="utf-8"))["settings"]["onnx_path"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return Path(onnx) if onnx else None
+
     def write(self, key: EngineKey, engine_bytes: bytes | memoryview, settings: dict[str, Any]) -> Path:
         """Store a serialized engine atomically (engine first, then its sidecar)."""
         path = self.path_for(key)
