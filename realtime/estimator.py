@@ -7,8 +7,10 @@ detection runs (usually the largest, most central person), kept while tracking h
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,6 +58,30 @@ class PoseEstimator(Protocol):
     def close(self) -> None: ...
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Silence C++-level stderr (MediaPipe's absl/TFLite start-up warnings) for the block.
+
+    Used only while the graph is built and runs its first frame, which is when MediaPipe prints
+    its start-up noise; Python-level errors are raised, not printed, so nothing useful is lost.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):  # no real stderr (e.g. captured): nothing to do
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 class MediaPipeEstimator:
     """MediaPipe Pose, returning MediaPipe-33 poses in pixels of the input image.
 
@@ -70,7 +96,13 @@ class MediaPipeEstimator:
 
         o = self.options
         self._cv2 = __import__("cv2")
-        self._pose = mp.solutions.pose.Pose(
+        self._warm = False
+        with _native_stderr_silenced():
+            self._pose = self._make(mp, o)
+
+    @staticmethod
+    def _make(mp, o: EstimatorOptions):
+        return mp.solutions.pose.Pose(
             static_image_mode=o.mode == "image",
             model_complexity=o.model_complexity,
             smooth_landmarks=o.smooth_landmarks,
@@ -87,7 +119,12 @@ class MediaPipeEstimator:
         h, w = image_bgr.shape[:2]
         rgb = self._cv2.cvtColor(image_bgr, self._cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
-        result = self._pose.process(rgb)
+        if self._warm:
+            result = self._pose.process(rgb)
+        else:
+            with _native_stderr_silenced():
+                result = self._pose.process(rgb)
+            self._warm = True
         mask = None
         if self.options.segmentation and result.segmentation_mask is not None:
             mask = np.asarray(result.segmentation_mask, dtype=np.float32)

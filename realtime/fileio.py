@@ -9,6 +9,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def default_file_mode() -> int:
+    """0o666 less the process umask: the mode a plain open() would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it is renamed onto ``path`` only if the block succeeds."""
@@ -18,6 +25,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, dst)
     finally:
         if os.path.exists(tmp):
@@ -27,7 +35,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
 def write_json(path: str | Path, data: Any) -> None:
     """Write JSON atomically (indented, UTF-8)."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def write_image(path: str | Path, image_bgr) -> None:
