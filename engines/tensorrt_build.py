@@ -278,11 +278,11 @@ def build_engine(onnx_path: str | Path, options: BuildOptions | None = None) -> 
     options = options or BuildOptions()
     onnx_path = Path(onnx_path)
     onnx_digest(onnx_path)  # InputError naming the file before anything heavy happens
+    inputs = onnx_inputs(onnx_path)  # ... and when it is not an ONNX model
     trt = import_tensorrt()
     features = detect_features(trt)
     require_supported(features)
     gpu = current_gpu(options.device_index)
-    inputs = onnx_inputs(onnx_path)
     plan = plan_precision(options.precision, model_precision(inputs), features)
     if plan.note:
         log.warning(plan.note)
