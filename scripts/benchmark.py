@@ -15,7 +15,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-SUITES: dict[str, str] = {}   # name -> one-line description; module is scripts/bench_<name>.py
+SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
+    "gpu": "learned renderer on CUDA: torch fp16+channels_last+CUDA graphs (+compile, TensorRT) vs fp32 eager",
+}
 DEFAULT: list[str] = []
 
 

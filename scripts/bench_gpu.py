@@ -1,0 +1,220 @@
+"""Benchmark suite `gpu`: the learned renderer (PATN generator, issue 6) on one CUDA GPU, batch 1.
+
+Variants, all measured in one run on the same GPU and timed the way the live pipeline sees
+them (NumPy float32 NCHW in, NumPy float32 out: host-to-device copy, run, device-to-host copy,
+one sync per frame):
+
+- torch fp32 eager (the baseline),
+- torch fp16 + channels_last + CUDA graph (static input tensors, one captured graph replayed),
+- torch fp16 + channels_last + torch.compile(mode="max-autotune-no-cudagraphs") inside a CUDA
+  graph (skipped with --gpu-no-compile; reported only when it compiles),
+- TensorRT (fp16 engine from the exported ONNX) when tensorrt is installed.
+
+Columns: ms/frame (median), fps, speedup over fp32 eager, and the largest absolute difference
+from the fp32 output (images are in [-1, 1]). Weights are random (speed does not depend on
+them). On a machine without CUDA the suite says so in its title and returns no rows.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+log = logging.getLogger("bench_gpu")
+
+SIZES = ((256, 176), (512, 352))
+POSE_CHANNELS = 18
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("gpu suite")
+    g.add_argument("--gpu-config", default="paper", help="PATN config from engines.patn.CONFIGS (default paper)")
+    g.add_argument("--gpu-sizes", default=",".join(f"{h}x{w}" for h, w in SIZES),
+                   help="HxW list (default 256x176,512x352)")
+    g.add_argument("--gpu-iters", type=int, default=200, help="timed frames per variant (default 200)")
+    g.add_argument("--gpu-warmup", type=int, default=20, help="untimed frames first (default 20)")
+    g.add_argument("--gpu-no-compile", action="store_true", help="skip the torch.compile variant")
+    g.add_argument("--gpu-no-tensorrt", action="store_true", help="skip TensorRT even when installed")
+
+
+def cuda_status() -> str | None:
+    """None when a CUDA GPU can be used through torch; otherwise why not."""
+    if importlib.util.find_spec("torch") is None:
+        return "torch is not installed"
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"no CUDA device (torch {torch.__version__}, torch.cuda.is_available() is False)"
+    return None
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in text.split(","):
+        h, _, w = part.strip().lower().partition("x")
+        if not (h.isdigit() and w.isdigit()):
+            raise SystemExit(f"--gpu-sizes: expected HxW[,HxW...] like 256x176, got {part!r}")
+        out.append((int(h), int(w)))
+    return out
+
+
+def make_feeds(h: int, w: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"cond_image": rng.uniform(-1, 1, (1, 3, h, w)).astype(np.float32),
+            "cond_pose": rng.uniform(0, 1, (1, POSE_CHANNELS, h, w)).astype(np.float32),
+            "target_pose": rng.uniform(0, 1, (1, POSE_CHANNELS, h, w)).astype(np.float32)}
+
+
+def time_frames(step: Callable[[], np.ndarray], warmup: int, iters: int) -> tuple[float, np.ndarray]:
+    """Median ms of ``step`` (which must end in a sync) over ``iters`` after ``warmup`` calls."""
+    from tqdm import tqdm
+
+    out = None
+    for _ in range(warmup):
+        out = step()
+    times = []
+    for _ in tqdm(range(iters), desc="frames", leave=False):
+        t0 = time.perf_counter()
+        out = step()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return statistics.median(times), out
+
+
+def _names() -> tuple[str, ...]:
+    return ("cond_image", "cond_pose", "target_pose")
+
+
+def eager_fp32(model, feeds: dict[str, np.ndarray]) -> Callable[[], np.ndarray]:
+    import torch
+
+    host = {k: torch.from_numpy(v).pin_memory() for k, v in feeds.items()}
+
+    def step() -> np.ndarray:
+        with torch.inference_mode():
+            args = [host[k].to("cuda", non_blocking=True) for k in _names()]
+            y = model(*args)
+            return y.float().cpu().numpy()  # .cpu() syncs
+    return step
+
+
+def graphed_fp16(model, feeds: dict[str, np.ndarray], compiled: bool = False) -> Callable[[], np.ndarray]:
+    """fp16 weights and activations, channels_last, static buffers, one CUDA graph per frame."""
+    import torch
+
+    fn = model
+    if compiled:
+        fn = torch.compile(model, mode="max-autotune-no-cudagraphs", fullgraph=False)
+    host = {k: torch.from_numpy(v).pin_memory() for k, v in feeds.items()}
+    static = {k: torch.empty(v.shape, dtype=torch.float16, device="cuda").contiguous(memory_format=torch.channels_last)
+              for k, v in feeds.items()}
+    out_host = None
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.inference_mode():
+        for k in _names():
+            static[k].copy_(host[k])
+        with torch.cuda.stream(stream):  # warm up (and compile) outside capture
+            for _ in range(3):
+                fn(*[static[k] for k in _names()])
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = fn(*[static[k] for k in _names()])
+        out_host = torch.empty(static_out.shape, dtype=static_out.dtype, pin_memory=True)
+
+    def step() -> np.ndarray:
+        for k in _names():
+            static[k].copy_(host[k], non_blocking=True)
+        graph.replay()
+        out_host.copy_(static_out, non_blocking=True)
+        torch.cuda.current_stream().synchronize()
+        return out_host.numpy().astype(np.float32)
+    return step
+
+
+def tensorrt_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[Callable[[], np.ndarray], object]:
+    """Export the fp32 model to ONNX, build (or reuse) an fp16 engine, time engine.infer."""
+    import torch
+
+    from engines.tensorrt_backend import TensorRTEngine
+    from engines.tensorrt_build import BuildOptions
+
+    h, w = feeds["cond_image"].shape[2:]
+    onnx_path = workdir / f"patn-{h}x{w}.onnx"
+    args = tuple(torch.from_numpy(feeds[k]).cuda() for k in _names())
+    torch.onnx.export(model, args, str(onnx_path), input_names=list(_names()), output_names=["image"],
+                      opset_version=17, dynamo=False)
+    engine = TensorRTEngine.build(onnx_path, BuildOptions(cache_dir=workdir / "engines", precision="auto"))
+    return (lambda: engine.infer(feeds)["image"]), engine
+
+
+def _make_model(config: str):
+    import torch
+    from engines.patn import CONFIGS, PATNGenerator
+
+    if config not in CONFIGS:
+        raise SystemExit(f"--gpu-config {config!r}: expected one of {', '.join(CONFIGS)}")
+    torch.manual_seed(0)
+    return PATNGenerator(CONFIGS[config]).eval().cuda()
+
+
+def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
+    why = cuda_status()
+    if why is not None:
+        log.warning("gpu suite: %s; nothing measured", why)
+        return f"GPU: not measured here: {why}", []
+    if importlib.util.find_spec("engines.patn") is None:
+        return "GPU: not measured: engines.patn (the learned renderer, issue 6) is not in this checkout", []
+    import copy
+
+    import torch
+
+    torch.backends.cudnn.benchmark = True
+    gpu = torch.cuda.get_device_name(0)
+    base = _make_model(args.gpu_config)
+    fp16 = copy.deepcopy(base).half().to(memory_format=torch.channels_last)
+    variants: list[tuple[str, Callable]] = [
+        ("torch fp32 eager", lambda f: eager_fp32(base, f)),
+        ("torch fp16 + channels_last + CUDA graph", lambda f: graphed_fp16(fp16, f)),
+    ]
+    if not args.gpu_no_compile:
+        variants.append(("torch fp16 + channels_last + compile + CUDA graph", lambda f: graphed_fp16(fp16, f, True)))
+    use_trt = not args.gpu_no_tensorrt and importlib.util.find_spec("tensorrt") is not None
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="bench_gpu_") as tmp:
+        if use_trt:
+            variants.append(("TensorRT fp16 (engine.infer)", lambda f: tensorrt_fp16(base, f, Path(tmp))))
+        for h, w in parse_sizes(args.gpu_sizes):
+            feeds = make_feeds(h, w)
+            ref = None
+            base_ms = None
+            for name, make in variants:
+                closer = None
+                try:
+                    made = make(feeds)
+                    step, closer = made if isinstance(made, tuple) else (made, None)
+                    ms, out = time_frames(step, args.gpu_warmup, args.gpu_iters)
+                except Exception as e:  # report the variant that failed and keep measuring the others
+                    log.warning("%s at %dx%d failed: %s: %s", name, h, w, type(e).__name__, e)
+                    rows.append({"size": f"{h}x{w}", "variant": name, "ms/frame": None, "fps": None,
+                                 "speedup": None, "max |diff|": None, "note": f"failed: {type(e).__name__}"})
+                    continue
+                finally:
+                    torch.cuda.synchronize()
+                    if closer is not None:
+                        closer.close()
+                if name == variants[0][0]:  # the fp32 eager baseline
+                    ref, base_ms = out, ms
+                rows.append({"size": f"{h}x{w}", "variant": name, "ms/frame": ms, "fps": 1000.0 / ms,
+                             "speedup": base_ms / ms if base_ms else None,
+                             "max |diff|": float(np.abs(out - ref).max()) if ref is not None else None, "note": ""})
+    title = (f"GPU: learned renderer ({args.gpu_config}), batch 1, numpy in/out, on {gpu} "
+             f"(torch {torch.__version__}), median of {args.gpu_iters} frames")
+    return title, rows
