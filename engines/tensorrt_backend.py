@@ -231,6 +231,35 @@ class TorchBuffers:
 BUFFER_CLASSES = {"pycuda": PycudaBuffers, "torch": TorchBuffers}
 
 
+@contextlib.contextmanager
+def cuda_device(index: int) -> Iterator[None]:
+    """Make CUDA device ``index`` current for TensorRT calls outside the buffers (deserialization).
+
+    Device 0 is CUDA's default and needs nothing; other devices go through pycuda's primary
+    context or torch, whichever is present.
+    """
+    if index == 0:
+        yield
+        return
+    has_pycuda, has_torch = probe_buffer_apis()
+    kind = select_buffer_kind(has_pycuda, has_torch)
+    if kind == "pycuda":
+        import pycuda.driver as cuda
+
+        ctx = cuda.Device(index).retain_primary_context()
+        ctx.push()
+        try:
+            yield
+        finally:
+            cuda.Context.pop()
+            ctx.detach()
+    else:
+        import torch
+
+        with torch.cuda.device(index):
+            yield
+
+
 def environment_mismatches(built: EngineKey, gpu: GpuInfo, trt_version: str) -> list[str]:
     """Why an engine file built under ``built`` cannot run on ``gpu`` with ``trt_version``."""
     here = replace(built, gpu_name=gpu.name, compute_capability=tuple(gpu.compute_capability),
@@ -309,7 +338,8 @@ class TensorRTEngine:
                 raise EngineMismatch(f"engine {path.name} cannot run here: {'; '.join(reasons)}; "
                                      "rebuild it: repose build-engine --onnx MODEL.onnx")
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        engine = runtime.deserialize_cuda_engine(path.read_bytes())
+        with cuda_device(device_index):
+            engine = runtime.deserialize_cuda_engine(path.read_bytes())
         if engine is None:
             raise EngineMismatch(f"TensorRT {features.version} could not deserialize {path} (built by another "
                                  "TensorRT or for another GPU?); rebuild it: repose build-engine --onnx MODEL.onnx --force")
