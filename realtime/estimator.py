@@ -126,8 +126,9 @@ class MediaPipeEstimator:
                 result = self._pose.process(rgb)
             self._warm = True
         mask = None
-        if self.options.segmentation and result.segmentation_mask is not None:
-            mask = np.asarray(result.segmentation_mask, dtype=np.float32)
+        if self.options.segmentation:  # MediaPipe gives no mask when nobody is found: all background
+            mask = (np.zeros((h, w), np.float32) if result.segmentation_mask is None
+                    else np.asarray(result.segmentation_mask, dtype=np.float32))
         if result.pose_landmarks is None:
             return Estimate(None, mask)
         lm = np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks.landmark],

@@ -185,6 +185,15 @@ def compare(a: Pose, b: Pose, *, mirror: bool = False, min_score: float = MIN_SC
     return result
 
 
+def shared_cosine(a: Pose, b: Pose, min_score: float = MIN_SCORE) -> float:
+    """Just the cosine similarity of ``compare(a, b)`` (no distances, no angles): for ranking."""
+    ca, cb = _coco(a), _coco(b)
+    both = ca.present(min_score) & cb.present(min_score)
+    if both.sum() < 2:
+        return 0.0
+    return cosine_similarity(crop_normalize(ca.xy, both), crop_normalize(cb.xy, both))
+
+
 def pose_vector(pose: Pose, min_score: float = MIN_SCORE) -> np.ndarray:
     """A fixed-length (34,) unit vector of a pose for indexing (COCO-17).
 

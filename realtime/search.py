@@ -1,104 +1,24 @@
 """Pose library search: the k poses of a library nearest to a query pose.
 
 Each library pose becomes a fixed-length unit vector (``matching.pose_vector``) and goes into a
-vantage-point tree, the metric index Move Mirror uses, over the Euclidean distance between unit
-vectors. A query first takes the tree's nearest candidates (``rerank_factor * k`` of them), which
-are then re-ranked by the full comparison (only keypoints present in both poses), so that keypoints
-missing in the query or in a library pose cannot distort the final order.
+k-d tree (SciPy's cKDTree) over the Euclidean distance between unit vectors; Move Mirror uses a
+vantage-point tree for the same job. Measured here on 10,000 poses, SciPy's compiled tree answers in
+about half the time of a NumPy brute-force scan, where a pure-Python vantage-point tree took about 25 times
+longer than the scan (see README, performance). A query first takes the tree's nearest candidates
+(``rerank_factor * k`` of them), which are then re-ranked by the cosine similarity over the
+keypoints present in both poses, so that keypoints missing in the query or in a library pose cannot
+distort the final order; the full comparison (distances, joint angles) is computed for the k kept.
 """
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from scipy.spatial import cKDTree
 
-from realtime.matching import Comparison, compare, pose_vector
+from realtime.matching import Comparison, compare, pose_vector, shared_cosine
 from realtime.pose import Pose
-
-
-class VPTree:
-    """Vantage-point tree over the rows of ``points`` with the Euclidean metric.
-
-    Built iteratively (no recursion limit); ``query`` returns (distance, row index) pairs, nearest first.
-    """
-
-    def __init__(self, points: np.ndarray, leaf_size: int = 8, seed: int = 0) -> None:
-        self.points = np.ascontiguousarray(points, dtype=np.float64)
-        n = len(self.points)
-        # node arrays: vantage row, radius, inner child, outer child (-1: none); leaves hold rows
-        self.vantage: list[int] = []
-        self.radius: list[float] = []
-        self.inner: list[int] = []
-        self.outer: list[int] = []
-        self.leaf_rows: list[np.ndarray | None] = []
-        rng = np.random.default_rng(seed)
-        if n == 0:
-            return
-        self._root = self._new_node()
-        stack = [(self._root, np.arange(n))]
-        while stack:
-            node, rows = stack.pop()
-            if len(rows) <= leaf_size:
-                self.leaf_rows[node] = rows
-                continue
-            v = rows[rng.integers(len(rows))]
-            rest = rows[rows != v]
-            d = np.linalg.norm(self.points[rest] - self.points[v], axis=1)
-            mu = float(np.median(d))
-            self.vantage[node], self.radius[node] = int(v), mu
-            inside, outside = rest[d <= mu], rest[d > mu]
-            if len(inside) == len(rest) or len(outside) == len(rest):  # all equidistant: stop here
-                self.leaf_rows[node] = rows
-                continue
-            self.inner[node], self.outer[node] = self._new_node(), self._new_node()
-            stack.append((self.inner[node], inside))
-            stack.append((self.outer[node], outside))
-
-    def _new_node(self) -> int:
-        self.vantage.append(-1)
-        self.radius.append(0.0)
-        self.inner.append(-1)
-        self.outer.append(-1)
-        self.leaf_rows.append(None)
-        return len(self.vantage) - 1
-
-    def __len__(self) -> int:
-        return len(self.points)
-
-    def query(self, q: np.ndarray, k: int) -> list[tuple[float, int]]:
-        if len(self.points) == 0 or k <= 0:
-            return []
-        q = np.asarray(q, np.float64)
-        best: list[tuple[float, int]] = []  # max-heap via negated distances
-        tau = np.inf
-
-        def offer(d: float, row: int) -> float:
-            if len(best) < k:
-                heapq.heappush(best, (-d, row))
-            elif d < -best[0][0]:
-                heapq.heapreplace(best, (-d, row))
-            return -best[0][0] if len(best) == k else np.inf
-
-        stack = [self._root]
-        while stack:
-            node = stack.pop()
-            rows = self.leaf_rows[node]
-            if rows is not None:
-                ds = np.linalg.norm(self.points[rows] - q, axis=1)
-                for d, r in zip(ds, rows):
-                    tau = offer(float(d), int(r))
-                continue
-            v, mu = self.vantage[node], self.radius[node]
-            d = float(np.linalg.norm(self.points[v] - q))
-            tau = offer(d, v)
-            near, far = (self.inner[node], self.outer[node]) if d <= mu else (self.outer[node], self.inner[node])
-            # visit the far side only if the ball of radius tau around q crosses the boundary
-            if (d <= mu and d + tau > mu) or (d > mu and d - tau <= mu):
-                stack.append(far)
-            stack.append(near)
-        return sorted((-nd, r) for nd, r in best)
 
 
 @dataclass(frozen=True)
@@ -120,18 +40,31 @@ class PoseIndex:
         self.poses = list(poses)
         self.items = list(items)
         self.rerank_factor = rerank_factor
-        vectors = np.stack([pose_vector(p) for p in self.poses]) if self.poses else np.zeros((0, 34))
-        self.tree = VPTree(vectors)
+        if not self.poses:
+            raise ValueError("a pose index needs at least one pose")
+        self.vectors = np.stack([pose_vector(p) for p in self.poses])
+        self.tree = cKDTree(self.vectors)
 
     def __len__(self) -> int:
         return len(self.poses)
 
+    def _candidates(self, query: Pose, n: int) -> list[int]:
+        _, rows = self.tree.query(pose_vector(query), k=min(n, len(self.poses)))
+        return np.atleast_1d(rows).tolist()
+
     def search(self, query: Pose, k: int = 5, mirror: bool = False) -> list[Match]:
         """The k library poses most similar to ``query`` (highest cosine similarity first)."""
-        cand = self.tree.query(pose_vector(query), max(k, k * self.rerank_factor))
+        n = max(k, k * self.rerank_factor)
+        rows = self._candidates(query, n)
+        flipped = query.flipped(width=0.0)
         if mirror:
-            cand += self.tree.query(pose_vector(query.flipped(width=0.0)), max(k, k * self.rerank_factor))
-        rows = list(dict.fromkeys(r for _, r in cand))
-        scored = [(compare(query, self.poses[r], mirror=mirror), r) for r in rows]
-        scored.sort(key=lambda cr: (-cr[0].cosine_similarity, cr[1]))
-        return [Match(i + 1, self.items[r], self.poses[r], c) for i, (c, r) in enumerate(scored[:k])]
+            rows += self._candidates(flipped, n)
+        scored = []
+        for r in dict.fromkeys(rows):
+            cos = shared_cosine(query, self.poses[r])
+            if mirror:
+                cos = max(cos, shared_cosine(flipped, self.poses[r]))
+            scored.append((-cos, r))
+        scored.sort()
+        return [Match(i + 1, self.items[r], self.poses[r], compare(query, self.poses[r], mirror=mirror))
+                for i, (_, r) in enumerate(scored[:k])]

@@ -16,9 +16,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/bench_<name>.py
+    "pose": "estimator ms/frame, comparisons per second, search latency",
     "gpu": "learned renderer on CUDA: torch fp16+channels_last+CUDA graphs (+compile, TensorRT) vs fp32 eager",
 }
-DEFAULT: list[str] = []
+DEFAULT: list[str] = ["pose"]
 
 
 def load_suite(name: str):
