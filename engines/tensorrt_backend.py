@@ -331,18 +331,19 @@ class TensorRTEngine:
         trt = import_tensorrt()
         features = detect_features(trt)
         require_supported(features)
-        built = EngineCache(path.parent).read_key(path)
+        cache = EngineCache(path.parent)
+        fix = f"repose build-engine --onnx {cache.recorded_onnx(path) or 'MODEL.onnx'}"
+        built = cache.read_key(path)
         if built is not None:
             reasons = environment_mismatches(built, current_gpu(device_index), features.version)
             if reasons:
-                raise EngineMismatch(f"engine {path.name} cannot run here: {'; '.join(reasons)}; "
-                                     "rebuild it: repose build-engine --onnx MODEL.onnx")
+                raise EngineMismatch(f"engine {path.name} cannot run here: {'; '.join(reasons)}; rebuild it: {fix}")
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         with cuda_device(device_index):
             engine = runtime.deserialize_cuda_engine(path.read_bytes())
         if engine is None:
             raise EngineMismatch(f"TensorRT {features.version} could not deserialize {path} (built by another "
-                                 "TensorRT or for another GPU?); rebuild it: repose build-engine --onnx MODEL.onnx --force")
+                                 f"TensorRT or for another GPU, or damaged?); rebuild it: {fix} --force")
         eng = cls(trt, engine, path, device_index)
         eng._runtime = runtime  # the runtime must outlive the engine
         return eng

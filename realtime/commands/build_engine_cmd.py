@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
