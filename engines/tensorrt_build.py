@@ -293,7 +293,8 @@ def build_engine(onnx_path: str | Path, options: BuildOptions | None = None) -> 
         log.info("using cached engine %s", found.path)
         return BuildResult(found.path, key, True, 0.0, plan, found.rebuild_message(key))
     message = found.rebuild_message(key) if not options.force else f"--force: rebuilding {key.file_name()}"
-    log.warning(message)
+    # a stale engine or --force is worth a warning; a first build is routine (tqdm shows its progress)
+    (log.warning if (found.stale or options.force) else log.info)(message)
     timing = Path(options.timing_cache) if options.timing_cache else cache.timing_cache_path(gpu, features.version)
     t0 = time.perf_counter()
     blob = _build_serialized(trt, features, onnx_path, plan, options, timing)
