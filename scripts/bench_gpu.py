@@ -155,14 +155,17 @@ def tensorrt_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[C
     return (lambda: engine.infer(feeds)["image"]), engine
 
 
-def _make_model(config: str):
+def make_model(config: str, height: int, width: int):
+    """A PATN generator of the named config at HxW, random weights, eval mode, on the CPU."""
+    import dataclasses
+
     import torch
     from engines.patn import CONFIGS, PATNGenerator
 
     if config not in CONFIGS:
         raise SystemExit(f"--gpu-config {config!r}: expected one of {', '.join(CONFIGS)}")
     torch.manual_seed(0)
-    return PATNGenerator(CONFIGS[config]).eval().cuda()
+    return PATNGenerator(dataclasses.replace(CONFIGS[config], height=height, width=width)).eval()
 
 
 def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
@@ -178,20 +181,21 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
 
     torch.backends.cudnn.benchmark = True
     gpu = torch.cuda.get_device_name(0)
-    base = _make_model(args.gpu_config)
-    fp16 = copy.deepcopy(base).half().to(memory_format=torch.channels_last)
-    variants: list[tuple[str, Callable]] = [
-        ("torch fp32 eager", lambda f: eager_fp32(base, f)),
-        ("torch fp16 + channels_last + CUDA graph", lambda f: graphed_fp16(fp16, f)),
-    ]
-    if not args.gpu_no_compile:
-        variants.append(("torch fp16 + channels_last + compile + CUDA graph", lambda f: graphed_fp16(fp16, f, True)))
     use_trt = not args.gpu_no_tensorrt and importlib.util.find_spec("tensorrt") is not None
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench_gpu_") as tmp:
-        if use_trt:
-            variants.append(("TensorRT fp16 (engine.infer)", lambda f: tensorrt_fp16(base, f, Path(tmp))))
         for h, w in parse_sizes(args.gpu_sizes):
+            base = make_model(args.gpu_config, h, w).cuda()
+            fp16 = copy.deepcopy(base).half().to(memory_format=torch.channels_last)
+            variants: list[tuple[str, Callable]] = [
+                ("torch fp32 eager", lambda f: eager_fp32(base, f)),
+                ("torch fp16 + channels_last + CUDA graph", lambda f: graphed_fp16(fp16, f)),
+            ]
+            if not args.gpu_no_compile:
+                variants.append(("torch fp16 + channels_last + compile + CUDA graph",
+                                 lambda f: graphed_fp16(fp16, f, True)))
+            if use_trt:
+                variants.append(("TensorRT fp16 (engine.infer)", lambda f: tensorrt_fp16(base, f, Path(tmp))))
             feeds = make_feeds(h, w)
             ref = None
             base_ms = None

@@ -128,3 +128,24 @@ def test_parser_errors_are_listed(tmp_path):
     with pytest.raises(InputError, match=r"could not parse .*bad\.onnx \(\d+ error\(s\)\):\n  .*NoSuchOp"):
         build_engine(bad, BuildOptions(cache_dir=tmp_path / "c", progress=False))
     assert not list((tmp_path / "c").glob("*.engine"))
+
+
+def test_patn_generator_parity(tmp_path):
+    """The learned renderer itself (issue 6's PATN, tiny config): TensorRT FP32 vs ONNX Runtime."""
+    patn = pytest.importorskip("engines.patn", reason="engines.patn (issue 6) is not in this checkout")
+    torch = pytest.importorskip("torch")
+    import dataclasses
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(patn.CONFIGS["tiny"], height=64, width=44)
+    model = patn.PATNGenerator(cfg).eval()
+    feeds = renderer_feeds(64, 44)
+    names = ("cond_image", "cond_pose", "target_pose")
+    onnx_path = tmp_path / "patn.onnx"
+    torch.onnx.export(model, tuple(torch.from_numpy(feeds[k]) for k in names), str(onnx_path),
+                      input_names=list(names), output_names=["image"], opset_version=17, dynamo=False)
+    eng = TensorRTEngine.build(onnx_path, BuildOptions(cache_dir=tmp_path / "c", precision="fp32", progress=False))
+    try:
+        np.testing.assert_allclose(eng.infer(feeds)["image"], _ort(onnx_path, feeds), rtol=1e-3, atol=5e-3)
+    finally:
+        eng.close()
