@@ -8,6 +8,8 @@ one sync per frame):
 - torch fp16 + channels_last + CUDA graph (static input tensors, one captured graph replayed),
 - torch fp16 + channels_last + torch.compile(mode="max-autotune-no-cudagraphs") inside a CUDA
   graph (skipped with --gpu-no-compile; reported only when it compiles),
+- issue 6's torch backend through the Backend interface with precision fp16 and extra
+  {"channels_last": True, "cuda_graphs": True} (when engines.torch_backend is present),
 - TensorRT (fp16 engine from the exported ONNX) when tensorrt is installed.
 
 Columns: ms/frame (median), fps, speedup over fp32 eager, and the largest absolute difference
@@ -155,6 +157,21 @@ def tensorrt_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[C
     return (lambda: engine.infer(feeds)["image"]), engine
 
 
+def torch_backend_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[Callable[[], np.ndarray], object]:
+    """The product path: issue 6's torch backend with fp16, channels_last and CUDA graphs."""
+    import copy
+
+    from engines.backends import BackendRequest, create_backend
+    from engines.checkpoint import save_generator
+
+    h, w = feeds["cond_image"].shape[2:]
+    ckpt = save_generator(copy.deepcopy(model).cpu(), workdir / f"patn-{h}x{w}")
+    backend = create_backend("torch", BackendRequest(checkpoint=Path(ckpt), device="cuda", precision="fp16",
+                                                     extra={"channels_last": True, "cuda_graphs": True}))
+    out = backend.output_names[0]
+    return (lambda: backend.infer(feeds)[out]), backend
+
+
 def make_model(config: str, height: int, width: int):
     """A PATN generator of the named config at HxW, random weights, eval mode, on the CPU."""
     import dataclasses
@@ -182,6 +199,7 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
     torch.backends.cudnn.benchmark = True
     gpu = torch.cuda.get_device_name(0)
     use_trt = not args.gpu_no_tensorrt and importlib.util.find_spec("tensorrt") is not None
+    has_backend = all(importlib.util.find_spec(m) is not None for m in ("engines.torch_backend", "engines.checkpoint"))
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench_gpu_") as tmp:
         for h, w in parse_sizes(args.gpu_sizes):
@@ -194,6 +212,9 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
             if not args.gpu_no_compile:
                 variants.append(("torch fp16 + channels_last + compile + CUDA graph",
                                  lambda f: graphed_fp16(fp16, f, True)))
+            if has_backend:
+                variants.append(("torch backend fp16 + channels_last + CUDA graphs (Backend.infer)",
+                                 lambda f: torch_backend_fp16(base, f, Path(tmp))))
             if use_trt:
                 variants.append(("TensorRT fp16 (engine.infer)", lambda f: tensorrt_fp16(base, f, Path(tmp))))
             feeds = make_feeds(h, w)
