@@ -127,6 +127,8 @@ class PrecisionPlan:
     precision: what the engine computes in ("fp16"/"fp32"; part of the engine's name).
     fp16_flag: set BuilderFlag.FP16 (TensorRT 10 weak typing).
     strongly_typed: create the network with NetworkDefinitionCreationFlag.STRONGLY_TYPED.
+    allow_tf32: leave BuilderFlag.TF32 on (TensorRT's default); FP32 plans clear it so that an
+    "fp32" engine computes in true FP32 (TF32 keeps only 10 mantissa bits).
     note: a sentence worth logging, or "".
     """
 
@@ -134,6 +136,7 @@ class PrecisionPlan:
     fp16_flag: bool
     strongly_typed: bool
     note: str = ""
+    allow_tf32: bool = True
 
 
 def plan_precision(requested: str, model_prec: str, features: TensorRTFeatures) -> PrecisionPlan:
@@ -151,14 +154,15 @@ def plan_precision(requested: str, model_prec: str, features: TensorRTFeatures) 
                 if requested == "fp32" else "")
         return PrecisionPlan("fp16", fp16_flag=False, strongly_typed=typed, note=note)
     if requested == "fp32":
-        return PrecisionPlan("fp32", fp16_flag=False, strongly_typed=typed and features.always_strongly_typed)
+        return PrecisionPlan("fp32", fp16_flag=False, strongly_typed=typed and features.always_strongly_typed,
+                             allow_tf32=False)
     if features.fp16_builder_flag:
         return PrecisionPlan("fp16", fp16_flag=True, strongly_typed=False)
     if requested == "fp16":
         raise InputError(
             f"TensorRT {features.version} is strongly typed (BuilderFlag.FP16 is gone), so FP16 must "
             "come from the model: export it with `repose export --fp16` and build that ONNX file")
-    return PrecisionPlan("fp32", fp16_flag=False, strongly_typed=typed,
+    return PrecisionPlan("fp32", fp16_flag=False, strongly_typed=typed, allow_tf32=False,
                          note=(f"TensorRT {features.version} is strongly typed and the ONNX model is FP32: "
                                "building FP32; for FP16 export with `repose export --fp16`"))
 
@@ -323,6 +327,8 @@ def _build_serialized(trt: Any, features: TensorRTFeatures, onnx_path: Path, pla
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(options.workspace_mb) << 20)
     if plan.fp16_flag:
         config.set_flag(trt.BuilderFlag.FP16)
+    if not plan.allow_tf32 and hasattr(trt.BuilderFlag, "TF32"):
+        config.clear_flag(trt.BuilderFlag.TF32)
     profile = None
     for i in range(network.num_inputs):
         tensor = network.get_input(i)

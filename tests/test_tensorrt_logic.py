@@ -87,6 +87,7 @@ def test_precision_plans(requested, model, trt, expected):
     plan = plan_precision(requested, model, detect_features(trt))
     assert (plan.precision, plan.fp16_flag, plan.strongly_typed) == (
         expected.precision, expected.fp16_flag, expected.strongly_typed)
+    assert plan.allow_tf32 == (plan.precision == "fp16")  # an fp32 engine computes in true FP32
 
 
 def test_tensorrt_11_fp16_from_fp32_model_says_export_fp16():
