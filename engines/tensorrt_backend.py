@@ -277,6 +277,7 @@ class TensorRTEngine:
         self.device_index = device_index
         self.context: Any = None
         self.buffers: PycudaBuffers | TorchBuffers | None = None
+        self._runtime: Any = None  # the trt.Runtime that deserialized the engine must outlive it
         self.specs = self._read_specs()
         self._shapes: dict[str, tuple[int, ...]] = {}
 
@@ -345,7 +346,7 @@ class TensorRTEngine:
             raise EngineMismatch(f"TensorRT {features.version} could not deserialize {path} (built by another "
                                  f"TensorRT or for another GPU, or damaged?); rebuild it: {fix} --force")
         eng = cls(trt, engine, path, device_index)
-        eng._runtime = runtime  # the runtime must outlive the engine
+        eng._runtime = runtime
         return eng
 
     def _read_specs(self) -> list[TensorSpec]:
@@ -435,6 +436,7 @@ class TensorRTEngine:
             self.buffers = None
         self.context = None
         self.engine = None
+        self._runtime = None
 
 
 class TensorRTBackend:
