@@ -26,6 +26,14 @@ def test_imports_pull_in_no_tensorrt_pycuda_or_torch():
     assert json.loads(res.stdout.strip().splitlines()[-1]) == []
 
 
+def test_building_the_cli_pulls_in_no_gpu_packages():
+    code = ("import sys, json, realtime.cli\nrealtime.cli.build_parser()\n"
+            "print(json.dumps(sorted(m for m in ('tensorrt', 'pycuda', 'torch') if m in sys.modules)))")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == []
+
+
 def test_tensorrt_is_registered_and_first_in_auto():
     assert BACKENDS["tensorrt"] == "engines.tensorrt_backend:create_tensorrt_backend"
     assert AUTO_ORDER[0] == "tensorrt"
