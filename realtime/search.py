@@ -2,9 +2,9 @@
 
 Each library pose becomes a fixed-length unit vector (``matching.pose_vector``) and goes into a
 k-d tree (SciPy's cKDTree) over the Euclidean distance between unit vectors; Move Mirror uses a
-vantage-point tree for the same job. Measured here on 10,000 poses, SciPy's compiled tree answers in
-about half the time of a NumPy brute-force scan, where a pure-Python vantage-point tree took about 25 times
-longer than the scan (see README, performance). A query first takes the tree's nearest candidates
+vantage-point tree for the same job. Measured here on 10,000 poses, SciPy's compiled tree answers
+in about half the time of a NumPy brute-force scan, where a pure-Python vantage-point tree took
+about 25 times longer than the scan (see README, performance). A query first takes the tree's nearest candidates
 (``rerank_factor * k`` of them), which are then re-ranked by the cosine similarity over the
 keypoints present in both poses, so that keypoints missing in the query or in a library pose cannot
 distort the final order; the full comparison (distances, joint angles) is computed for the k kept.
