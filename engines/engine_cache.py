@@ -256,8 +256,27 @@ class OnnxTensor:
     dtype: str
 
 
-def onnx_inputs(path: str | Path) -> list[OnnxTensor]:
-    """The graph inputs of an ONNX file (initializers excluded); needs the ``onnx`` package."""
+_FLOAT_TYPES = ("FLOAT", "FLOAT16", "DOUBLE", "BFLOAT16")
+
+
+@dataclass(frozen=True)
+class OnnxModelInfo:
+    """What a build needs to know about an ONNX file without running it.
+
+    inputs: graph inputs (initializers excluded). weights: element type name -> number of
+    elements over the floating-point initializers (the weights).
+    """
+
+    inputs: list[OnnxTensor]
+    weights: dict[str, int]
+
+    @property
+    def precision(self) -> str:
+        return model_precision(self.inputs, self.weights)
+
+
+def read_onnx(path: str | Path) -> OnnxModelInfo:
+    """Inputs and weight types of an ONNX file; needs the ``onnx`` package. InputError if unreadable."""
     try:
         import onnx
     except ImportError as e:
@@ -268,21 +287,44 @@ def onnx_inputs(path: str | Path) -> list[OnnxTensor]:
     except Exception as e:  # onnx raises DecodeError and friends; name the file and the fix
         raise InputError(f"{p}: not a readable ONNX model ({type(e).__name__}: {e}); "
                          "re-export it with `repose export`") from e
+    name = onnx.TensorProto.DataType.Name
     inits = {i.name for i in model.graph.initializer}
-    out = []
+    inputs = []
     for vi in model.graph.input:
         if vi.name in inits:
             continue
         tt = vi.type.tensor_type
         shape = tuple(d.dim_value if d.HasField("dim_value") else -1 for d in tt.shape.dim)
-        out.append(OnnxTensor(vi.name, shape, onnx.TensorProto.DataType.Name(tt.elem_type)))
-    return out
+        inputs.append(OnnxTensor(vi.name, shape, name(tt.elem_type)))
+    weights: dict[str, int] = {}
+    for init in model.graph.initializer:
+        dtype = name(init.data_type)
+        if dtype in _FLOAT_TYPES:
+            count = 1
+            for d in init.dims:
+                count *= int(d)
+            weights[dtype] = weights.get(dtype, 0) + count
+    return OnnxModelInfo(inputs, weights)
 
 
-def model_precision(inputs: list[OnnxTensor]) -> str:
-    """"fp16" when the model's floating-point inputs are FLOAT16 (``repose export --fp16``), else "fp32"."""
-    floats = [t for t in inputs if t.dtype in ("FLOAT", "FLOAT16", "DOUBLE", "BFLOAT16")]
-    return "fp16" if floats and all(t.dtype == "FLOAT16" for t in floats) else "fp32"
+def onnx_inputs(path: str | Path) -> list[OnnxTensor]:
+    """The graph inputs of an ONNX file (initializers excluded)."""
+    return read_onnx(path).inputs
+
+
+def model_precision(inputs: list[OnnxTensor], weights: dict[str, int] | None = None) -> str:
+    """"fp16" for an FP16 model, else "fp32".
+
+    FP16 means: the floating-point inputs are FLOAT16, or most weight elements are FLOAT16 (the
+    `repose export --fp16` style: FP16 weights and compute inside, float32 inputs and outputs
+    through Cast nodes).
+    """
+    floats = [t for t in inputs if t.dtype in _FLOAT_TYPES]
+    if floats and all(t.dtype == "FLOAT16" for t in floats):
+        return "fp16"
+    weights = weights or {}
+    total = sum(weights.values())
+    return "fp16" if total and weights.get("FLOAT16", 0) * 2 > total else "fp32"
 
 
 # --- the GPU this process would build on (the only impure part) ---------------------------------

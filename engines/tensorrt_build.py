@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.backends import BackendUnavailable
-from engines.engine_cache import (EngineCache, EngineKey, GpuInfo, default_cache_dir, model_precision,
-                                  onnx_digest, onnx_inputs, probe_gpu)
+from engines.engine_cache import EngineCache, EngineKey, GpuInfo, default_cache_dir, onnx_digest, probe_gpu, read_onnx
 from realtime.errors import InputError
 from realtime.fileio import atomic_path
 
@@ -282,12 +281,12 @@ def build_engine(onnx_path: str | Path, options: BuildOptions | None = None) -> 
     options = options or BuildOptions()
     onnx_path = Path(onnx_path)
     onnx_digest(onnx_path)  # InputError naming the file before anything heavy happens
-    inputs = onnx_inputs(onnx_path)  # ... and when it is not an ONNX model
+    info = read_onnx(onnx_path)  # ... and when it is not an ONNX model
     trt = import_tensorrt()
     features = detect_features(trt)
     require_supported(features)
     gpu = current_gpu(options.device_index)
-    plan = plan_precision(options.precision, model_precision(inputs), features)
+    plan = plan_precision(options.precision, info.precision, features)
     if plan.note:
         log.warning(plan.note)
     key = engine_key(onnx_path, options, features.version, gpu, plan)

@@ -11,13 +11,16 @@ import numpy as np
 
 
 def write_renderer_like_onnx(path: Path, height: int = 32, width: int = 24, fp16: bool = False,
-                             dynamic_batch: bool = False, seed: int = 0) -> Path:
+                             dynamic_batch: bool = False, seed: int = 0, float32_io: bool = False) -> Path:
+    """fp16: FP16 weights and compute. float32_io (with fp16): float32 inputs and output around the
+    FP16 graph through Cast nodes, the way `repose export --fp16` writes it."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
     np_t = np.float16 if fp16 else np.float32
-    elem = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
+    elem = TensorProto.FLOAT16 if fp16 and not float32_io else TensorProto.FLOAT
+    cast_io = fp16 and float32_io
     n = "N" if dynamic_batch else 1
     inputs = [helper.make_tensor_value_info(name, elem, [n, c, height, width])
               for name, c in (("cond_image", 3), ("cond_pose", 18), ("target_pose", 18))]
@@ -26,11 +29,18 @@ def write_renderer_like_onnx(path: Path, height: int = 32, width: int = 24, fp16
              numpy_helper.from_array((rng.standard_normal(8) * 0.1).astype(np_t), "b1"),
              numpy_helper.from_array((rng.standard_normal((3, 8, 3, 3)) * 0.1).astype(np_t), "w2"),
              numpy_helper.from_array((rng.standard_normal(3) * 0.1).astype(np_t), "b2")]
-    nodes = [helper.make_node("Concat", ["cond_image", "cond_pose", "target_pose"], ["x"], axis=1),
-             helper.make_node("Conv", ["x", "w1", "b1"], ["h"], pads=[1, 1, 1, 1]),
-             helper.make_node("Relu", ["h"], ["r"]),
-             helper.make_node("Conv", ["r", "w2", "b2"], ["y"], pads=[1, 1, 1, 1]),
-             helper.make_node("Tanh", ["y"], ["image"])]
+    names = ["cond_image", "cond_pose", "target_pose"]
+    nodes = []
+    if cast_io:
+        nodes += [helper.make_node("Cast", [n], [n + "_h"], to=TensorProto.FLOAT16) for n in names]
+        names = [n + "_h" for n in names]
+    nodes += [helper.make_node("Concat", names, ["x"], axis=1),
+              helper.make_node("Conv", ["x", "w1", "b1"], ["h"], pads=[1, 1, 1, 1]),
+              helper.make_node("Relu", ["h"], ["r"]),
+              helper.make_node("Conv", ["r", "w2", "b2"], ["y"], pads=[1, 1, 1, 1]),
+              helper.make_node("Tanh", ["y"], ["image_h" if cast_io else "image"])]
+    if cast_io:
+        nodes.append(helper.make_node("Cast", ["image_h"], ["image"], to=TensorProto.FLOAT))
     graph = helper.make_graph(nodes, "renderer_like", inputs, [output], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8

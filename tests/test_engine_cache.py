@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from engines.engine_cache import (EngineCache, EngineKey, GpuInfo, OnnxTensor, default_cache_dir, mismatches,
                                   model_precision, onnx_digest, onnx_inputs, parse_engine_name, parse_nvidia_smi,
-                                  slug)
+                                  read_onnx, slug)
 from onnx_models import write_renderer_like_onnx
 from realtime.errors import InputError
 
@@ -156,6 +156,14 @@ def test_onnx_inputs_and_precision(tmp_path):
     assert model_precision(fp32) == "fp32"
     fp16 = onnx_inputs(write_renderer_like_onnx(tmp_path / "m16.onnx", fp16=True))
     assert model_precision(fp16) == "fp16" and fp16[1].shape == (1, 18, 32, 24)
+    # `repose export --fp16` style: float32 inputs and output, FP16 weights and compute inside
+    exported = read_onnx(write_renderer_like_onnx(tmp_path / "e16.onnx", fp16=True, float32_io=True))
+    assert [t.dtype for t in exported.inputs] == ["FLOAT"] * 3
+    assert exported.weights == {"FLOAT16": 8 * 39 * 9 + 8 + 3 * 8 * 9 + 3}
+    assert exported.precision == "fp16"
+    assert read_onnx(tmp_path / "m32.onnx").precision == "fp32"
+    assert model_precision([OnnxTensor("x", (1,), "FLOAT")], {"FLOAT": 10, "FLOAT16": 30}) == "fp16"
+    assert model_precision([OnnxTensor("x", (1,), "FLOAT")], {"FLOAT": 30, "FLOAT16": 10}) == "fp32"
     assert model_precision([OnnxTensor("ids", (1,), "INT64")]) == "fp32"
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a protobuf at all")

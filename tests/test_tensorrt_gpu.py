@@ -71,10 +71,12 @@ def test_parity_with_onnxruntime_fp32(model, tmp_path, buffers):
         eng.close()
 
 
-def test_parity_fp16(tmp_path):
-    fp16_model = write_renderer_like_onnx(tmp_path / "renderer16.onnx", H, W, fp16=True)
+@pytest.mark.parametrize("float32_io", [False, True], ids=["fp16-io", "export-style-fp32-io"])
+def test_parity_fp16(tmp_path, float32_io):
+    fp16_model = write_renderer_like_onnx(tmp_path / "renderer16.onnx", H, W, fp16=True, float32_io=float32_io)
     eng = TensorRTEngine.build(fp16_model, BuildOptions(cache_dir=tmp_path / "c", progress=False))
     try:
+        assert eng.path.name.split("--")[2] == "fp16"
         feeds = renderer_feeds(H, W)
         np.testing.assert_allclose(eng.infer(feeds)["image"], _ort(fp16_model, feeds), rtol=0, atol=2e-2)
     finally:
