@@ -142,17 +142,30 @@ def graphed_fp16(model, feeds: dict[str, np.ndarray], compiled: bool = False) ->
 
 
 def tensorrt_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[Callable[[], np.ndarray], object]:
-    """Export the fp32 model to ONNX, build (or reuse) an fp16 engine, time engine.infer."""
+    """Export the model to ONNX, build (or reuse) an FP16 engine, time engine.infer."""
+    import copy
+
     import torch
 
     from engines.tensorrt_backend import TensorRTEngine
     from engines.tensorrt_build import BuildOptions
 
+    from engines.tensorrt_build import detect_features, import_tensorrt
+
     h, w = feeds["cond_image"].shape[2:]
     onnx_path = workdir / f"patn-{h}x{w}.onnx"
-    args = tuple(torch.from_numpy(feeds[k]).cuda() for k in _names())
-    torch.onnx.export(model, args, str(onnx_path), input_names=list(_names()), output_names=["image"],
-                      opset_version=17, dynamo=False)
+    # TensorRT 11 (no FP16 builder flag) needs the FP16 export; 10.x builds FP16 from the FP32 one
+    fp16_model = detect_features(import_tensorrt()).always_strongly_typed
+    if importlib.util.find_spec("engines.export") is not None:
+        from engines.export import export_onnx
+
+        export_onnx(model, onnx_path, fp16=fp16_model)
+    else:
+        net = copy.deepcopy(model).cpu()
+        net = net.half() if fp16_model else net
+        args = tuple(torch.from_numpy(feeds[k]).to(next(net.parameters()).dtype) for k in _names())
+        torch.onnx.export(net, args, str(onnx_path), input_names=list(_names()), output_names=["image"],
+                          opset_version=17, dynamo=False)
     engine = TensorRTEngine.build(onnx_path, BuildOptions(cache_dir=workdir / "engines", precision="auto"))
     return (lambda: engine.infer(feeds)["image"]), engine
 
