@@ -51,6 +51,8 @@ class BackendRequest:
 
 # name -> "module:factory"; a factory takes a BackendRequest and returns a Backend.
 BACKENDS: dict[str, str] = {
+    "torch": "engines.torch_backend:create",
+    "onnxruntime": "engines.onnxruntime_backend:create",
     "tensorrt": "engines.tensorrt_backend:create_tensorrt_backend",
 }
 AUTO_ORDER: tuple[str, ...] = ("tensorrt", "onnxruntime", "torch")

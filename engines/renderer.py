@@ -35,7 +35,9 @@ class Renderer(Protocol):
 
 
 # name -> "module:factory"; factories take keyword options and return an unprepared Renderer.
-RENDERERS: dict[str, str] = {}
+RENDERERS: dict[str, str] = {
+    "learned": "engines.learned:create",
+}
 
 
 def create_renderer(name: str, **options: Any) -> Renderer:

@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pose": ("realtime.commands.pose_cmd", "estimate the pose in an image or a video"),
     "compare": ("realtime.commands.compare_cmd", "compare two poses (images or pose JSON)"),
     "search": ("realtime.commands.search_cmd", "find the poses nearest to a query in a library"),
+    "train": ("realtime.commands.train_cmd", "train a learned pose-transfer model (PATN) on your footage"),
+    "export": ("realtime.commands.export_cmd", "export a trained checkpoint to ONNX"),
     "build-engine": ("realtime.commands.build_engine_cmd", "compile an ONNX model into a TensorRT engine"),
 }
 
