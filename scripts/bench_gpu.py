@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--gpu-warmup", type=int, default=20, help="untimed frames first (default 20)")
     g.add_argument("--gpu-no-compile", action="store_true", help="skip the torch.compile variant")
     g.add_argument("--gpu-no-tensorrt", action="store_true", help="skip TensorRT even when installed")
+    g.add_argument("--gpu-plot", default="runs/bench_gpu.png", metavar="PNG",
+                   help="bar chart of ms/frame per variant and size (default runs/bench_gpu.png; '' for none)")
 
 
 def cuda_status() -> str | None:
@@ -185,6 +187,41 @@ def torch_backend_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tu
     return (lambda: backend.infer(feeds)[out]), backend
 
 
+def plot_rows(rows: list[dict], path: str | Path, title: str) -> Path:
+    """Horizontal bars of ms/frame (lower is better) per variant, one panel per size; PNG, atomic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from realtime.fileio import atomic_path
+
+    measured = [r for r in rows if r.get("ms/frame")]
+    if not measured:
+        raise ValueError("no measured rows to plot")
+    sizes = list(dict.fromkeys(r["size"] for r in measured))
+    fig, axes = plt.subplots(len(sizes), 1, figsize=(9, 1.2 + 0.55 * len(measured)), squeeze=False)
+    for ax, size in zip(axes[:, 0], sizes):
+        sub = [r for r in measured if r["size"] == size]
+        ms = [r["ms/frame"] for r in sub]
+        ax.barh(range(len(sub)), ms, color=["#888888"] + ["#2a7ab9"] * (len(sub) - 1))
+        ax.set_yticks(range(len(sub)), [r["variant"] for r in sub], fontsize=8)
+        ax.invert_yaxis()
+        for i, r in enumerate(sub):
+            speed = f"  {r['ms/frame']:.2f} ms, {r['fps']:.0f} fps" + (f", x{r['speedup']:.2f}" if r.get("speedup") else "")
+            ax.text(r["ms/frame"], i, speed, va="center", fontsize=8)
+        ax.set_xlim(0, max(ms) * 1.6)
+        ax.set_title(f"{size}, batch 1", fontsize=9)
+        ax.set_xlabel("ms per frame (lower is better)", fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    out = Path(path)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return out
+
+
 def make_model(config: str, height: int, width: int):
     """A PATN generator of the named config at HxW, random weights, eval mode, on the CPU."""
     import dataclasses
@@ -255,4 +292,6 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
                              "max |diff|": float(np.abs(out - ref).max()) if ref is not None else None, "note": ""})
     title = (f"GPU: learned renderer ({args.gpu_config}), batch 1, numpy in/out, on {gpu} "
              f"(torch {torch.__version__}), median of {args.gpu_iters} frames")
+    if args.gpu_plot and any(r["ms/frame"] for r in rows):
+        log.warning("gpu suite: chart written to %s", plot_rows(rows, args.gpu_plot, title))
     return title, rows

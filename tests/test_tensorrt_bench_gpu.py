@@ -42,3 +42,20 @@ def test_without_cuda_it_says_so_and_exits_0():
     assert res.returncode == 0, res.stderr
     assert "GPU: not measured here: " in res.stdout and "(no rows)" in res.stdout
     assert why in res.stdout
+
+
+def test_plot_of_measured_rows(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    bench = _load("bench_gpu")
+    rows = [{"size": "256x176", "variant": "torch fp32 eager", "ms/frame": 12.0, "fps": 83.3, "speedup": 1.0},
+            {"size": "256x176", "variant": "torch fp16 + channels_last + CUDA graph", "ms/frame": 3.0, "fps": 333.0,
+             "speedup": 4.0},
+            {"size": "512x352", "variant": "torch fp32 eager", "ms/frame": 40.0, "fps": 25.0, "speedup": 1.0},
+            {"size": "512x352", "variant": "TensorRT fp16", "ms/frame": None, "fps": None, "speedup": None}]
+    out = bench.plot_rows(rows, tmp_path / "chart.png", "test chart")
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[0] > 100 and img.shape[1] > 500
+    assert img.std() > 10  # not a blank canvas
+    with pytest.raises(ValueError):
+        bench.plot_rows(rows[3:], tmp_path / "none.png", "nothing measured")
+    assert not (tmp_path / "none.png").exists()
