@@ -82,7 +82,8 @@ def check_feed(spec: TensorSpec, array: np.ndarray) -> None:
         (s == d) if d >= 0 else (lo_d <= s <= hi_d)
         for s, d, lo_d, hi_d in zip(shape, spec.shape, lo, spec.max_shape))
     if not ok:
-        want = "x".join(str(d) if d >= 0 else f"{lo_d}..{hi_d}" for d, lo_d, hi_d in zip(spec.shape, lo, spec.max_shape))
+        want = "x".join(str(d) if d >= 0 else f"{lo_d}..{hi_d}"
+                        for d, lo_d, hi_d in zip(spec.shape, lo, spec.max_shape))
         raise InputError(f"input {spec.name!r}: expected shape {want}, got {'x'.join(map(str, shape))}; "
                          "rebuild the engine for this size (repose build-engine) or resize the input")
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
@@ -470,7 +471,8 @@ def _onnx_for(request: BackendRequest) -> Path:
     from engines.engine_cache import default_cache_dir
 
     ckpt = Path(request.checkpoint)
-    out = Path(request.cache_dir or default_cache_dir()) / f"{ckpt.stem}{'-fp16' if request.precision == 'fp16' else ''}.onnx"
+    suffix = "-fp16" if request.precision == "fp16" else ""
+    out = Path(request.cache_dir or default_cache_dir()) / f"{ckpt.stem}{suffix}.onnx"
     if not out.is_file() or out.stat().st_mtime < ckpt.stat().st_mtime:
         log.warning("exporting %s to %s for TensorRT", ckpt, out)
         export_onnx(ckpt, out, fp16=request.precision == "fp16")

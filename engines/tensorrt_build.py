@@ -97,13 +97,16 @@ def detect_features(trt: Any) -> TensorRTFeatures:
     return TensorRTFeatures(
         version=version,
         major=_major(version),
-        name_based_io=_has(trt, "ICudaEngine", "num_io_tensors") and _has(trt, "ICudaEngine", "get_tensor_name"),
+        name_based_io=_has(trt, "ICudaEngine", "num_io_tensors")
+        and _has(trt, "ICudaEngine", "get_tensor_name"),
         execute_v3=_has(trt, "IExecutionContext", "execute_async_v3")
         and _has(trt, "IExecutionContext", "set_tensor_address"),
         fp16_builder_flag=_has(trt, "BuilderFlag", "FP16"),
         strongly_typed_flag=_has(trt, "NetworkDefinitionCreationFlag", "STRONGLY_TYPED"),
-        memory_pool_limit=_has(trt, "IBuilderConfig", "set_memory_pool_limit") and _has(trt, "MemoryPoolType", "WORKSPACE"),
-        timing_cache=_has(trt, "IBuilderConfig", "create_timing_cache") and _has(trt, "IBuilderConfig", "set_timing_cache"),
+        memory_pool_limit=_has(trt, "IBuilderConfig", "set_memory_pool_limit")
+        and _has(trt, "MemoryPoolType", "WORKSPACE"),
+        timing_cache=_has(trt, "IBuilderConfig", "create_timing_cache")
+        and _has(trt, "IBuilderConfig", "set_timing_cache"),
         progress_monitor=_has(trt, "IProgressMonitor") and _has(trt, "IBuilderConfig", "progress_monitor"),
     )
 

@@ -208,7 +208,8 @@ def plot_rows(rows: list[dict], path: str | Path, title: str) -> Path:
         ax.set_yticks(range(len(sub)), [r["variant"] for r in sub], fontsize=8)
         ax.invert_yaxis()
         for i, r in enumerate(sub):
-            speed = f"  {r['ms/frame']:.2f} ms, {r['fps']:.0f} fps" + (f", x{r['speedup']:.2f}" if r.get("speedup") else "")
+            speed = f"  {r['ms/frame']:.2f} ms, {r['fps']:.0f} fps"
+            speed += f", x{r['speedup']:.2f}" if r.get("speedup") else ""
             ax.text(r["ms/frame"], i, speed, va="center", fontsize=8)
         ax.set_xlim(0, max(ms) * 1.6)
         ax.set_title(f"{size}, batch 1", fontsize=9)
