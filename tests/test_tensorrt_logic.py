@@ -12,8 +12,8 @@ import pytest
 
 from engines.backends import BackendUnavailable
 from engines.engine_cache import EngineKey, GpuInfo
-from engines.tensorrt_backend import (TensorSpec, check_feed, environment_mismatches, numpy_dtype,
-                                      select_buffer_kind)
+from engines.cuda_buffers import select_buffer_kind
+from engines.tensorrt_backend import TensorSpec, check_feed, environment_mismatches, numpy_dtype
 from engines.tensorrt_build import (BuildOptions, PrecisionPlan, detect_features, network_flags, parser_errors,
                                     plan_precision, profile_shapes, require_supported)
 from realtime.errors import InputError
