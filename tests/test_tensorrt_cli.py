@@ -18,8 +18,9 @@ HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 
 
 def test_imports_pull_in_no_tensorrt_pycuda_or_torch():
-    code = ("import sys, realtime, engines, realtime.cli, engines.backends, engines.engine_cache, engines.cuda_buffers, "
-            "engines.tensorrt_build, engines.tensorrt_backend, realtime.commands.build_engine_cmd\n"
+    code = ("import sys, realtime, engines, realtime.cli, engines.backends, engines.engine_cache, "
+            "engines.cuda_buffers, engines.tensorrt_build, engines.tensorrt_backend, "
+            "realtime.commands.build_engine_cmd\n"
             "import json; print(json.dumps(sorted(m for m in ('tensorrt', 'pycuda', 'torch') if m in sys.modules)))")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
