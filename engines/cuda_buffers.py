@@ -45,22 +45,32 @@ def select_buffer_kind(has_pycuda: bool, has_torch_cuda: bool, preferred: str = 
                              'here: pip install -e ".[gpu]" (pycuda needs the NVIDIA driver and CUDA toolkit)')
 
 
-def probe_buffer_apis() -> tuple[bool, bool]:
-    """(pycuda importable and initialised, torch with a CUDA device)."""
-    has_pycuda = has_torch = False
+def pycuda_usable() -> bool:
+    """pycuda imports, initialises and sees at least one CUDA device."""
     try:
         import pycuda.driver as cuda
 
         cuda.init()
-        has_pycuda = cuda.Device.count() > 0
+        return cuda.Device.count() > 0
     except Exception as e:  # ImportError, or pycuda's Error when the driver is missing
         log.debug("pycuda unusable: %s", e)
+        return False
+
+
+def torch_cuda_usable() -> bool:
+    """torch imports and sees a CUDA device."""
     try:
         import torch
-
-        has_torch = bool(torch.cuda.is_available())
     except ImportError as e:
         log.debug("torch unusable: %s", e)
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def probe_buffer_apis(preferred: str = "auto") -> tuple[bool, bool]:
+    """(pycuda usable, torch CUDA usable); torch is only imported when pycuda is not enough."""
+    has_pycuda = preferred != "torch" and pycuda_usable()
+    has_torch = (preferred == "torch" or not has_pycuda) and torch_cuda_usable()
     return has_pycuda, has_torch
 
 

@@ -7,8 +7,9 @@ message, never a crash.
 
 Buffers are allocated once, at the profile's largest shape: device memory, pinned host memory
 and one CUDA stream, through pycuda, or through torch CUDA tensors when pycuda is absent but
-PyTorch with CUDA is present (engines/cuda_buffers.py). Per frame: copy the feeds into pinned memory, copy in
-(async), ``set_tensor_address``, ``execute_async_v3``, copy out (async), one stream sync.
+PyTorch with CUDA is present (engines/cuda_buffers.py). Per frame: copy the feeds into pinned
+memory, copy in (async), ``set_tensor_address``, ``execute_async_v3``, copy out (async), one
+stream sync.
 
 Tensors are NCHW as named in the ONNX model (for the learned renderer: inputs ``cond_image``
 (N,3,H,W), ``cond_pose`` and ``target_pose`` (N,18,H,W); output ``image`` (N,3,H,W)).
@@ -205,7 +206,7 @@ class TensorRTEngine:
         """Create the execution context and allocate every I/O buffer once (at the max shapes)."""
         if self.buffers is not None:
             return
-        chosen = select_buffer_kind(*probe_buffer_apis(), preferred=kind)
+        chosen = select_buffer_kind(*probe_buffer_apis(kind), preferred=kind)
         tensors = {s.name: (s.max_size, s.dtype) for s in self.specs}
         self.buffers = BUFFER_CLASSES[chosen](tensors, self.device_index)
         with self.buffers.active():

@@ -15,7 +15,8 @@ trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed (pip ins
                                              "--extra-index-url https://pypi.nvidia.com)")
 
 from engines.engine_cache import EngineCache, probe_gpu  # noqa: E402
-from engines.tensorrt_backend import EngineMismatch, TensorRTEngine, probe_buffer_apis  # noqa: E402
+from engines.cuda_buffers import pycuda_usable, torch_cuda_usable  # noqa: E402
+from engines.tensorrt_backend import EngineMismatch, TensorRTEngine  # noqa: E402
 from engines.tensorrt_build import BuildOptions, build_engine  # noqa: E402
 from onnx_models import renderer_feeds, write_renderer_like_onnx, write_unparsable_onnx  # noqa: E402
 from realtime.errors import InputError  # noqa: E402
@@ -53,8 +54,7 @@ def test_build_reuse_and_timing_cache(model, tmp_path):
 
 @pytest.mark.parametrize("buffers", ["pycuda", "torch"])
 def test_parity_with_onnxruntime_fp32(model, tmp_path, buffers):
-    has_pycuda, has_torch = probe_buffer_apis()
-    if not {"pycuda": has_pycuda, "torch": has_torch}[buffers]:
+    if not {"pycuda": pycuda_usable, "torch": torch_cuda_usable}[buffers]():
         pytest.skip(f"{buffers} with CUDA is not available for buffers")
     eng = TensorRTEngine.build(model, BuildOptions(cache_dir=tmp_path / "c", precision="fp32", progress=False),
                                buffers=buffers)
