@@ -8,14 +8,15 @@ one sync per frame):
 - torch fp16 + channels_last + CUDA graph (static input tensors, one captured graph replayed),
 - torch fp16 + channels_last + torch.compile (default mode: Inductor's fused kernels; the CUDA
   graph is ours, and max-autotune's kernel search would take minutes per size) inside a CUDA
-  graph (skipped with --gpu-no-compile; reported only when it compiles),
+  graph (skipped with --gpu-no-compile),
 - issue 6's torch backend through the Backend interface with precision fp16 and extra
   {"channels_last": True, "cuda_graphs": True} (when engines.torch_backend is present),
 - TensorRT (fp16 engine from the exported ONNX) when tensorrt is installed.
 
 Columns: ms/frame (median), fps, speedup over fp32 eager, and the largest absolute difference
-from the fp32 output (images are in [-1, 1]). Weights are random (speed does not depend on
-them). On a machine without CUDA the suite says so in its title and returns no rows.
+from the fp32 output (images are in [-1, 1]); a variant that fails is a row with a note. Weights
+are random (speed does not depend on them). On a machine without CUDA the suite says so in its
+title and returns no rows; a bar chart goes to --gpu-plot when there are measurements.
 """
 from __future__ import annotations
 
