@@ -8,6 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
+# torch's TorchScript exporter warns about itself and about constant folding; not our concern here
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.filterwarnings("ignore::UserWarning")]
+
 torch = pytest.importorskip("torch", reason="exporting needs torch (train extra)")
 export = pytest.importorskip("engines.export", reason="engines.export (issue 6) is not in this checkout")
 patn = pytest.importorskip("engines.patn", reason="engines.patn (issue 6) is not in this checkout")
