@@ -19,7 +19,8 @@ CORE = [
 
 EXTRAS = {
     "train": ["torch==2.13.0", "onnx>=1.15", "onnxscript>=0.1", "onnxruntime>=1.17", "safetensors>=0.4"],
-    "gpu": ["tensorrt>=10", "pycuda>=2024.1"],
+    # TensorRT's wheels come from NVIDIA's index: add --extra-index-url https://pypi.nvidia.com (README, GPU).
+    "gpu": ["tensorrt>=10,<12", "pycuda>=2024.1", "onnx>=1.15"],
     "dev": ["pytest>=7.4", "hypothesis>=6.80", "psutil>=5.9",
             "playwright>=1.40"],         # browser test; drives Debian's chromium (never `playwright install`),
 }

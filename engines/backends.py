@@ -53,6 +53,7 @@ class BackendRequest:
 BACKENDS: dict[str, str] = {
     "torch": "engines.torch_backend:create",
     "onnxruntime": "engines.onnxruntime_backend:create",
+    "tensorrt": "engines.tensorrt_backend:create_tensorrt_backend",
 }
 AUTO_ORDER: tuple[str, ...] = ("tensorrt", "onnxruntime", "torch")
 

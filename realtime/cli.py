@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("realtime.commands.evaluate_cmd", "measure a renderer: AKD, MKR, fps; L1/SSIM/PSNR with --self"),
     "calibrate": ("realtime.commands.calibrate_cmd", "capture the driver's neutral pose into a calibration profile"),
     "editor": ("realtime.commands.editor_cmd", "pose a photo in the browser: drag joints, render, evaluate"),
+    "build-engine": ("realtime.commands.build_engine_cmd", "compile an ONNX model into a TensorRT engine"),
 }
 
 

@@ -22,6 +22,7 @@ SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/b
     "render": "warp renderer ms/frame at 256..1080p (render only) and prepare time",
     "editor": "pose editor API latency per endpoint (estimate, render, evaluate, ...)",
     "learned": "PATN generator ms/frame per config and backend, learned renderer fps, training steps/s",
+    "gpu": "learned renderer on CUDA: torch fp16+channels_last+CUDA graphs (+compile, TensorRT) vs fp32 eager",
 }
 DEFAULT: list[str] = ["pose", "render"]
 
