@@ -128,12 +128,13 @@ def plot_losses(path: Path, rows: list[dict], val_rows: list[dict], title: str) 
         for k in ("l1", "ssim", "mkr"):
             axes[1].plot(ep, [r[k] for r in val_rows], marker="o", label=k)
         ax2 = axes[1].twinx()
-        ax2.plot(ep, [r["akd_256"] for r in val_rows], marker="s", color="k", label="AKD (256 px)")
+        ax2.plot(ep, [r["akd_256"] for r in val_rows], marker="s", color="k", label="AKD (256 px, right axis)")
         ax2.set_ylabel("AKD, pixels at 256 px height")
-        ax2.legend(loc="upper right", fontsize=8)
+        handles = axes[1].get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+        ax2.legend(handles, [h.get_label() for h in handles], loc="center right", fontsize=8, framealpha=1)
     axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("L1, SSIM, MKR")
     axes[1].set_title("validation (held-out frames)")
-    axes[1].legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
@@ -246,7 +247,11 @@ class Trainer:
             self.cfg = _GC.from_dict(read_meta(last)["generator"])
 
         cache = opts.cache_dir or (self.out.parent / ".frame-cache")
+        if self.world > 1 and not self.is_main:
+            torch.distributed.barrier()        # rank 0 extracts frames and poses into the cache first
         self.data = load_data(opts.data, cache, opts.data_options)
+        if self.world > 1 and self.is_main:
+            torch.distributed.barrier()
         self.train_set = PairDataset(self.data.frames, self.data.train_pairs, self.cfg, flip=opts.flip, seed=opts.seed)
         self.val_set = PairDataset(self.data.frames, self.data.val_pairs, self.cfg, flip=False)
 
