@@ -62,7 +62,7 @@ class PoseEstimator(Protocol):
 def _native_stderr_silenced():
     """Silence C++-level stderr (MediaPipe's absl/TFLite start-up warnings) for the block.
 
-    Used only while the graph is built and runs its first frame, which is when MediaPipe prints
+    Used only while the graph is built and runs its first few frames, which is when MediaPipe prints
     its start-up noise; Python-level errors are raised, not printed, so nothing useful is lost.
     """
     try:
@@ -96,7 +96,7 @@ class MediaPipeEstimator:
 
         o = self.options
         self._cv2 = __import__("cv2")
-        self._warm = False
+        self._quiet_calls = 3  # MediaPipe logs its start-up notices during the first calls
         with _native_stderr_silenced():
             self._pose = self._make(mp, o)
 
@@ -119,12 +119,12 @@ class MediaPipeEstimator:
         h, w = image_bgr.shape[:2]
         rgb = self._cv2.cvtColor(image_bgr, self._cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
-        if self._warm:
+        if self._quiet_calls <= 0:
             result = self._pose.process(rgb)
         else:
             with _native_stderr_silenced():
                 result = self._pose.process(rgb)
-            self._warm = True
+            self._quiet_calls -= 1
         mask = None
         if self.options.segmentation:  # MediaPipe gives no mask when nobody is found: all background
             mask = (np.zeros((h, w), np.float32) if result.segmentation_mask is None
