@@ -34,8 +34,7 @@ setup(
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["realtime", "realtime.*", "engines", "engines.*",
                                     "calibration", "calibration.*"]),
-    include_package_data=True,
-    package_data={"realtime": ["static/*", "static/**/*", "editor/static/*"], "engines": ["assets/*"]},
+    package_data={"realtime.editor": ["static/*"]},  # the editor page; no other data files
     install_requires=CORE,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["repose=realtime.cli:entry_point"]},
