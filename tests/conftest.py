@@ -19,6 +19,14 @@ def _find_media() -> Path:
 MEDIA_DIR = _find_media()
 
 
+def video_frame(path: Path, index: int):
+    """Frame ``index`` (BGR) of a video file."""
+    from realtime.media import VideoReader
+
+    with VideoReader(path) as reader:
+        return next(frame for i, _, frame in reader if i == index)
+
+
 @pytest.fixture(scope="session")
 def media_dir() -> Path:
     if not MEDIA_DIR.is_dir():

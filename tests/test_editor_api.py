@@ -22,6 +22,7 @@ from realtime.cli import main as cli_main  # noqa: E402
 from realtime.editor import EditorOptions, EditorService, create_app  # noqa: E402
 from realtime.editor.app import host_name  # noqa: E402
 from realtime.pose import Pose  # noqa: E402
+from tests.conftest import video_frame  # noqa: E402
 
 class PaintRenderer:
     """Renderer-protocol test double: the reference with the target's wrists and elbows painted."""
@@ -334,18 +335,8 @@ def test_evaluate_rest_pose(client, estimated):
     assert ev["found_pose"]["layout"] == "mediapipe33"
 
 
-def _frame(path: Path, index: int) -> np.ndarray:
-    from realtime.media import VideoReader
-
-    reader = VideoReader(path)
-    try:
-        return next(f for i, _, f in reader if i == index)
-    finally:
-        reader.close()
-
-
 def test_pose_from_another_photo(client, estimated, media_dir):
-    frame = _frame(media_dir / "pose_1.mp4", 30)
+    frame = video_frame(media_dir / "pose_1.mp4", 30)
     r = upload(client, encode(frame, ".jpg"), "other.jpg", url="/api/pose-from-photo",
                reference=estimated["reference"])
     assert r.status_code == 200, r.get_json()
@@ -366,7 +357,7 @@ def test_pose_from_photo_real_retargeting_keeps_reference_bone_lengths(photo, me
     """With calibration's retargeting: the other photo's bone directions, the reference's lengths."""
     from calibration.retarget import bone_directions, bone_lengths
 
-    frame = _frame(media_dir / "pose_squats.mp4", 20)
+    frame = video_frame(media_dir / "pose_squats.mp4", 20)
     svc = EditorService(EditorOptions(), renderer=PaintRenderer())     # default retargeting
     try:
         ref = svc.add_reference(photo)
@@ -422,7 +413,7 @@ def test_saved_openpose_pose_loads_back_as_is(client, estimated):
 
 
 def test_pose_of_another_image_is_retargeted(client, estimated, media_dir):
-    other = upload(client, encode(_frame(media_dir / "pose_1.mp4", 60), ".jpg"), "frame.jpg").get_json()
+    other = upload(client, encode(video_frame(media_dir / "pose_1.mp4", 60), ".jpg"), "frame.jpg").get_json()
     assert (other["width"], other["height"]) == (576, 576)
     r = client.post("/api/pose-from-json", json={"reference": estimated["reference"], "pose": other["pose"],
                                                    "mirror": True})

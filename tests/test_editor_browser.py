@@ -17,6 +17,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import video_frame
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path(os.environ.get("REPOSE_CHROMIUM", "/usr/bin/chromium"))
@@ -63,16 +65,6 @@ def _save_small_png(src: Path, dst: Path) -> None:
         small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE,
                                            dither=Image.Dither.FLOYDSTEINBERG)
     small.save(dst, optimize=True)
-
-
-def _video_frame(path: Path, index: int) -> np.ndarray:
-    from realtime.media import VideoReader
-
-    reader = VideoReader(path)
-    try:
-        return next(f for i, _, f in reader if i == index)
-    finally:
-        reader.close()
 
 
 def _image_of(page, selector: str) -> np.ndarray:
@@ -250,7 +242,7 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     assert np.allclose(_joint(page, "left_wrist"), moved, atol=0.05)
 
     # pose from another photo (a frame of pose_1.mp4), fitted to this person; Reset brings the photo's own pose back
-    frame = _video_frame(media_dir / "pose_1.mp4", 30)
+    frame = video_frame(media_dir / "pose_1.mp4", 30)
     other = tmp_path / "other.jpg"
     cv2.imwrite(str(other), frame)
     rest_wrist = wrist0
