@@ -34,8 +34,8 @@ setup(
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["realtime", "realtime.*", "engines", "engines.*",
                                     "calibration", "calibration.*"]),
-    package_data={"realtime.editor": ["static/*"]},  # the editor page; no other data files
+    package_data={"realtime.app.editor": ["static/*"]},  # the editor page; no other data files
     install_requires=CORE,
     extras_require=EXTRAS,
-    entry_points={"console_scripts": ["repose=realtime.cli:entry_point"]},
+    entry_points={"console_scripts": ["repose=realtime.app.cli:entry_point"]},
 )

@@ -37,8 +37,8 @@ class Renderer(Protocol):
 # name -> "module:factory"; factories take keyword options and return an unprepared Renderer.
 RENDERERS: dict[str, str] = {
     "skeleton": "engines.skeleton:SkeletonRenderer",
-    "learned": "engines.learned:create",
-    "warp": "engines.warp:create",
+    "learned": "engines.learned.renderer:create",
+    "warp": "engines.warp.renderer:create",
 }
 
 

@@ -1,3 +1,3 @@
-from realtime.cli import entry_point
+from realtime.app.cli import entry_point
 
 entry_point()

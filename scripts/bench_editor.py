@@ -31,7 +31,7 @@ def _stats(name: str, times_ms: list[float]) -> dict:
 def run(args):
     from tqdm import tqdm
 
-    from realtime.editor import EditorOptions, EditorService, create_app
+    from realtime.app.editor import EditorOptions, EditorService, create_app
     from realtime.media import VideoReader
 
     media = Path(args.media)

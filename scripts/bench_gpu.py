@@ -10,7 +10,7 @@ one sync per frame):
   graph is ours, and max-autotune's kernel search would take minutes per size) inside a CUDA
   graph (skipped with --gpu-no-compile),
 - issue 6's torch backend through the Backend interface with precision fp16 and extra
-  {"channels_last": True, "cuda_graphs": True} (when engines.torch_backend is present),
+  {"channels_last": True, "cuda_graphs": True} (when engines.backends.torch_backend is present),
 - TensorRT (fp16 engine from the exported ONNX) when tensorrt is installed.
 
 Columns: ms/frame (median), fps, speedup over fp32 eager, and the largest absolute difference
@@ -39,7 +39,7 @@ POSE_CHANNELS = 18
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("gpu suite")
-    g.add_argument("--gpu-config", default="paper", help="PATN config from engines.patn.CONFIGS (default paper)")
+    g.add_argument("--gpu-config", default="paper", help="PATN config from engines.learned.patn.CONFIGS (default paper)")
     g.add_argument("--gpu-sizes", default=",".join(f"{h}x{w}" for h, w in SIZES),
                    help="HxW list (default 256x176,512x352)")
     g.add_argument("--gpu-iters", type=int, default=200, help="timed frames per variant (default 200)")
@@ -151,17 +151,17 @@ def tensorrt_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[C
 
     import torch
 
-    from engines.tensorrt_backend import TensorRTEngine
-    from engines.tensorrt_build import BuildOptions
+    from engines.backends.tensorrt_backend import TensorRTEngine
+    from engines.backends.tensorrt_build import BuildOptions
 
-    from engines.tensorrt_build import detect_features, import_tensorrt
+    from engines.backends.tensorrt_build import detect_features, import_tensorrt
 
     h, w = feeds["cond_image"].shape[2:]
     onnx_path = workdir / f"patn-{h}x{w}.onnx"
     # TensorRT 11 (no FP16 builder flag) needs the FP16 export; 10.x builds FP16 from the FP32 one
     fp16_model = detect_features(import_tensorrt()).always_strongly_typed
-    if importlib.util.find_spec("engines.export") is not None:
-        from engines.export import export_onnx
+    if importlib.util.find_spec("engines.learned.export") is not None:
+        from engines.learned.export import export_onnx
 
         export_onnx(model, onnx_path, fp16=fp16_model)
     else:
@@ -178,8 +178,8 @@ def torch_backend_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tu
     """The product path: issue 6's torch backend with fp16, channels_last and CUDA graphs."""
     import copy
 
-    from engines.backends import BackendRequest, create_backend
-    from engines.checkpoint import save_generator
+    from engines.backends.registry import BackendRequest, create_backend
+    from engines.learned.checkpoint import save_generator
 
     h, w = feeds["cond_image"].shape[2:]
     ckpt = save_generator(copy.deepcopy(model).cpu(), workdir / f"patn-{h}x{w}")
@@ -230,7 +230,7 @@ def make_model(config: str, height: int, width: int):
     import dataclasses
 
     import torch
-    from engines.patn import CONFIGS, PATNGenerator
+    from engines.learned.patn import CONFIGS, PATNGenerator
 
     if config not in CONFIGS:
         raise SystemExit(f"--gpu-config {config!r}: expected one of {', '.join(CONFIGS)}")
@@ -243,8 +243,8 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
     if why is not None:
         log.warning("gpu suite: %s; nothing measured", why)
         return f"GPU: not measured here: {why}", []
-    if importlib.util.find_spec("engines.patn") is None:
-        return "GPU: not measured: engines.patn (the learned renderer, issue 6) is not in this checkout", []
+    if importlib.util.find_spec("engines.learned.patn") is None:
+        return "GPU: not measured: engines.learned.patn (the learned renderer, issue 6) is not in this checkout", []
     import copy
 
     import torch
@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
     torch.backends.cudnn.benchmark = True
     gpu = torch.cuda.get_device_name(0)
     use_trt = not args.gpu_no_tensorrt and importlib.util.find_spec("tensorrt") is not None
-    has_backend = all(importlib.util.find_spec(m) is not None for m in ("engines.torch_backend", "engines.checkpoint"))
+    has_backend = all(importlib.util.find_spec(m) is not None for m in ("engines.backends.torch_backend", "engines.learned.checkpoint"))
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench_gpu_") as tmp:
         for h, w in parse_sizes(args.gpu_sizes):

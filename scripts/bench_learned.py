@@ -35,9 +35,9 @@ def _median_ms(fn, iters: int, warmup: int = 2) -> float:
 
 
 def _backend_rows(name: str, ckpt: Path, tmp: Path, iters: int, compiled: bool = False) -> list[dict]:
-    from engines.backends import BackendRequest, BackendUnavailable, create_backend
-    from engines.checkpoint import load_generator
-    from engines.patn import count_parameters
+    from engines.backends.registry import BackendRequest, BackendUnavailable, create_backend
+    from engines.learned.checkpoint import load_generator
+    from engines.learned.patn import count_parameters
 
     model, cfg = load_generator(ckpt)
     params = count_parameters(model)
@@ -91,8 +91,8 @@ def _renderer_row(ckpt: Path, tmp: Path, media: Path, iters: int, backend: str, 
 def _train_rows(name: str, media: Path, tmp: Path, steps: int, batch: int = 4, amp: bool = False) -> dict:
     import torch
 
-    from engines.datasets import DataOptions
-    from engines.training import Trainer, TrainOptions
+    from engines.learned.datasets import DataOptions
+    from engines.learned.training import Trainer, TrainOptions
 
     opts = TrainOptions(data=[media / "pose_1.mp4"], out=tmp / f"train-{name}-{amp}", config=name, amp=amp, batch_size=batch,
                         device="cpu", data_options=DataOptions(max_frames=40, max_pairs=200), cache_dir=tmp / "cache",
@@ -113,8 +113,8 @@ def _train_rows(name: str, media: Path, tmp: Path, steps: int, batch: int = 4, a
 def run(args) -> tuple[str, list[dict]]:
     import torch
 
-    from engines.checkpoint import save_generator
-    from engines.patn import PATNGenerator, get_config
+    from engines.learned.checkpoint import save_generator
+    from engines.learned.patn import PATNGenerator, get_config
 
     media = Path(args.media)
     rows: list[dict] = []

@@ -19,10 +19,10 @@ def add_arguments(parser) -> None:
 
 
 def _case(size, frames: int, **options) -> dict:
-    from engines.demo_figure import draw_figure
-    from engines.motions import motion_poses
+    from realtime.app.demo.figure import draw_figure
+    from realtime.app.demo.motions import motion_poses
     from engines.renderer import create_renderer
-    from engines.warp import resize_reference
+    from engines.warp.renderer import resize_reference
 
     fig = draw_figure()
     img, pose = resize_reference(fig.image, fig.pose, size)

@@ -17,8 +17,8 @@ sys.path.insert(0, str(HERE.parent))
 def main() -> int:
     import numpy as np
 
-    from engines.demo_figure import draw_figure
-    from engines.motions import Frame, apply_frame
+    from realtime.app.demo.figure import draw_figure
+    from realtime.app.demo.motions import Frame, apply_frame
     from engines.renderer import create_renderer
     from realtime.drawing import put_label, side_by_side
     from realtime.fileio import write_image

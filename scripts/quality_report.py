@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from engines.reenact import VideoPoses, evaluate_sequence
     from engines.renderer import create_renderer
-    from realtime.commands.common import progress
+    from realtime.app.commands.common import progress
     from realtime.drawing import put_label, side_by_side, skeleton_image
     from realtime.fileio import atomic_path, write_image
 

@@ -12,7 +12,7 @@ def tiny_model(seed: int = 0, **overrides):
 
     import torch
 
-    from engines.patn import PATNGenerator, get_config
+    from engines.learned.patn import PATNGenerator, get_config
 
     torch.manual_seed(seed)
     cfg = dataclasses.replace(get_config("tiny"), **overrides)
@@ -27,7 +27,7 @@ def tiny_model(seed: int = 0, **overrides):
 
 
 def save_tiny_checkpoint(folder: Path, seed: int = 0) -> Path:
-    from engines.checkpoint import save_generator
+    from engines.learned.checkpoint import save_generator
 
     return save_generator(tiny_model(seed), Path(folder) / "tiny.safetensors")
 

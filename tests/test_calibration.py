@@ -13,7 +13,7 @@ from calibration.neutral import DONE, WAITING, CaptureOptions, NeutralCapture, r
 from calibration.profile import CalibrationProfile, derive_thresholds
 from calibration.retarget import PARENT, bone_directions, bone_lengths, retarget_pose
 from calibration.retargeter import Retargeter
-from engines.demo_figure import reference_pose
+from realtime.app.demo.figure import reference_pose
 from realtime.errors import InputError
 from realtime.layouts import COCO17, MEDIAPIPE33
 from realtime.pose import Pose
@@ -120,7 +120,7 @@ def test_closer_driver_makes_a_bigger_target():
 
 def test_squat_keeps_the_feet_on_the_floor():
     from calibration.retarget import RetargetOptions
-    from engines.motions import Frame, apply_frame
+    from realtime.app.demo.motions import Frame, apply_frame
 
     neutral = driver_neutral()          # proportions unlike the avatar's: legs and torso scale differently
     squat = replace(apply_frame(neutral, Frame(squat=0.5)), width=640, height=480)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from realtime.cli import main
+from realtime.app.cli import main
 from realtime.layouts import COCO17
 
 

@@ -18,9 +18,9 @@ import pytest
 
 flask = pytest.importorskip("flask", reason="the editor needs flask (pip install flask)")
 
-from realtime.cli import main as cli_main  # noqa: E402
-from realtime.editor import EditorOptions, EditorService, create_app  # noqa: E402
-from realtime.editor.app import host_name  # noqa: E402
+from realtime.app.cli import main as cli_main  # noqa: E402
+from realtime.app.editor import EditorOptions, EditorService, create_app  # noqa: E402
+from realtime.app.editor.app import host_name  # noqa: E402
 from realtime.pose import Pose  # noqa: E402
 from tests.conftest import video_frame  # noqa: E402
 
@@ -133,7 +133,7 @@ def test_page_and_static_files(client):
     "/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/..%2f..%2feditor%2fapp.py",
     "/static/%2e%2e%2f%2e%2e%2fpose.py", "/static/..%5capp.py", "/static//etc/passwd", "/static/%2fetc%2fpasswd",
     "/static/....//app.py", "/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/api/../app.py",
-    "/static/%252e%252e/app.py", "/static/.%00./app.py", "/app.py", "/realtime/editor/app.py",
+    "/static/%252e%252e/app.py", "/static/.%00./app.py", "/app.py", "/realtime/app/editor/app.py",
 ])
 def test_path_traversal_serves_nothing_outside_static(client, path):
     r = client.get(path, follow_redirects=True)    # werkzeug may first redirect "//" to "/"
@@ -441,7 +441,7 @@ def test_pose_from_json_rejects_bad_files(client, estimated, pose, status, words
 
 
 def test_render_accepts_coco_and_openpose_layouts(client, estimated):
-    from realtime.editor.codec import pose_from_json, pose_to_json
+    from realtime.app.editor.codec import pose_from_json, pose_to_json
 
     mp = pose_from_json(estimated["pose"])
     for layout in ("coco17", "openpose18"):
@@ -451,8 +451,8 @@ def test_render_accepts_coco_and_openpose_layouts(client, estimated):
 
 
 def test_complete_pose_moves_missing_points_with_their_parent(estimated):
-    from realtime.editor.codec import pose_from_json
-    from realtime.editor.service import complete_pose
+    from realtime.app.editor.codec import pose_from_json
+    from realtime.app.editor.service import complete_pose
 
     rest = pose_from_json(estimated["pose"])
     shifted = rest.to_layout("coco17").transformed(1.0, (25.0, -10.0))
@@ -506,7 +506,7 @@ def test_cli_starts_server_and_prints_url(monkeypatch, capsys):
     import urllib.request
 
     from engines.renderer import RENDERERS
-    from realtime.editor import app as app_module
+    from realtime.app.editor import app as app_module
 
     monkeypatch.setitem(RENDERERS, "paint", f"{__name__}:PaintRenderer")
     servers = []
@@ -543,7 +543,7 @@ def test_cli_starts_server_and_prints_url(monkeypatch, capsys):
 # -- pose JSON from clients ---------------------------------------------------------------------------
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from realtime.editor.codec import pose_from_json, pose_to_json  # noqa: E402
+from realtime.app.editor.codec import pose_from_json, pose_to_json  # noqa: E402
 from realtime.errors import InputError  # noqa: E402
 from realtime.layouts import LAYOUTS  # noqa: E402
 

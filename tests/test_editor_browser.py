@@ -42,8 +42,8 @@ def browser():
 def server_url():
     pytest.importorskip("flask", reason="the editor needs flask (pip install flask)")
     from engines.renderer import RENDERERS
-    from realtime.editor import EditorOptions, EditorService, create_app
-    from realtime.editor.app import serve
+    from realtime.app.editor import EditorOptions, EditorService, create_app
+    from realtime.app.editor.app import serve
 
     if RENDERER not in RENDERERS:
         pytest.skip(f"the {RENDERER} renderer is not registered in engines.renderer.RENDERERS")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engines.engine_cache import (EngineCache, EngineKey, GpuInfo, OnnxTensor, default_cache_dir, mismatches,
+from engines.backends.engine_cache import (EngineCache, EngineKey, GpuInfo, OnnxTensor, default_cache_dir, mismatches,
                                   model_precision, onnx_digest, onnx_inputs, parse_engine_name, parse_nvidia_smi,
                                   read_onnx, slug)
 from onnx_models import write_renderer_like_onnx

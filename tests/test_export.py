@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.backends import BackendRequest, BackendUnavailable, create_backend
+from engines.backends.registry import BackendRequest, BackendUnavailable, create_backend
 from realtime.errors import InputError
 from tests.patn_helpers import random_feeds, save_tiny_checkpoint, tiny_model
 
@@ -25,7 +25,7 @@ def ckpt(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(ckpt, tmp_path_factory):
-    from engines.export import export_onnx
+    from engines.learned.export import export_onnx
 
     return export_onnx(ckpt, tmp_path_factory.mktemp("onnx") / "tiny.onnx")
 
@@ -43,7 +43,7 @@ def test_export_is_one_checked_opset17_file(exported):
     assert [i.name for i in proto.graph.input] == ["cond_image", "cond_pose", "target_pose"]
     assert [o.name for o in proto.graph.output] == ["image"]
     assert not [p for p in exported.parent.iterdir() if p != exported]   # no external-data side files
-    from engines.export import onnx_config
+    from engines.learned.export import onnx_config
 
     assert onnx_config(exported) == tiny_model().cfg
 
@@ -57,7 +57,7 @@ def test_onnxruntime_matches_torch(exported, batch):
 
 
 def test_fp16_export_has_half_weights_and_float_io(ckpt, tmp_path):
-    from engines.export import export_onnx
+    from engines.learned.export import export_onnx
 
     path = export_onnx(ckpt, tmp_path / "tiny16.onnx", fp16=True)
     proto = onnx.load(str(path))
@@ -128,7 +128,7 @@ def test_torch_cuda_fp16_paths(ckpt, extra):
 
 
 def test_export_command(ckpt, tmp_path, capsys):
-    from realtime.cli import main
+    from realtime.app.cli import main
 
     out = tmp_path / "m.onnx"
     assert main(["export", "--checkpoint", str(ckpt), "-o", str(out)]) == 0

@@ -124,7 +124,7 @@ def test_onnxruntime_path_needs_no_torch(ckpt, reference, tmp_path):
     import sys
     from pathlib import Path
 
-    from engines.export import export_onnx
+    from engines.learned.export import export_onnx
 
     onnx_path = export_onnx(ckpt, tmp_path / "tiny.onnx")
     image, pose = reference
@@ -159,7 +159,7 @@ print("rendered with", r.backend.name)
 def test_command_line_options_are_coerced_and_unknown_ones_refused(ckpt):
     import torch
 
-    from engines.learned import create
+    from engines.learned.renderer import create
 
     threads = torch.get_num_threads()
     try:
@@ -209,7 +209,7 @@ def test_repose_evaluate_and_render_take_the_learned_renderer(ckpt, media_dir, t
     import json
     import math
 
-    from realtime.cli import main
+    from realtime.app.cli import main
 
     clip = str(media_dir / "pose_1.mp4")
     assert main(["evaluate", "--driver", clip, "--self", "--max-frames", "4", "--json",

@@ -10,8 +10,8 @@ from calibration.live import LiveRetarget
 from calibration.neutral import robust_average
 from calibration.profile import CalibrationProfile
 from calibration.retarget import retarget_pose
-from engines.demo_figure import reference_pose
-from realtime.cli import main
+from realtime.app.demo.figure import reference_pose
+from realtime.app.cli import main
 
 
 def driver() -> "Pose":  # noqa: F821

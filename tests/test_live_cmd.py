@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from realtime.cli import main
+from realtime.app.cli import main
 from tests.pipeline_fakes import count_frames  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]

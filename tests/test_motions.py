@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engines.demo_figure import reference_pose
-from engines.motions import MOTIONS, motion_poses
+from realtime.app.demo.figure import reference_pose
+from realtime.app.demo.motions import MOTIONS, motion_poses
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 

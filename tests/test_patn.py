@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engines.personcrop import border_weight, crop_box
-from engines.posemaps import PoseMapOptions, flip_keypoints18, keypoints18, pose_maps
+from engines.learned.personcrop import border_weight, crop_box
+from engines.learned.posemaps import PoseMapOptions, flip_keypoints18, keypoints18, pose_maps
 from realtime.errors import InputError
 from realtime.layouts import OPENPOSE18
 from realtime.pose import Pose
@@ -119,7 +119,7 @@ def test_border_weight_fades_to_the_edge():
 # -- model --------------------------------------------------------------------------------------
 
 def test_generator_shapes_and_range():
-    from engines.patn import count_parameters, make_discriminators
+    from engines.learned.patn import count_parameters, make_discriminators
 
     model = tiny_model()
     feeds = random_feeds(model.cfg, batch=2)
@@ -135,7 +135,7 @@ def test_generator_shapes_and_range():
 
 
 def test_configs_paper_and_small():
-    from engines.patn import CONFIGS, PATNGenerator, count_parameters
+    from engines.learned.patn import CONFIGS, PATNGenerator, count_parameters
 
     paper, small = CONFIGS["paper"], CONFIGS["small"]
     assert (paper.height, paper.width, paper.n_blocks, paper.ngf) == (256, 176, 9, 64)
@@ -155,7 +155,7 @@ def test_target_pose_changes_the_output_and_the_attention_path_is_used():
 
 
 def test_patb_is_residual_through_the_mask():
-    from engines.patn import PATBlock
+    from engines.learned.patn import PATBlock
 
     blk = PATBlock(8, "batch", first=True).eval()
     fp, fs = torch.randn(1, 8, 6, 6), torch.randn(1, 8, 6, 6)
@@ -170,7 +170,7 @@ def test_patb_is_residual_through_the_mask():
 # -- losses -------------------------------------------------------------------------------------
 
 def test_losses_feature_matching_without_vgg(tmp_path):
-    from engines.losses import FeatureMatching, LossConfig, discriminator_loss, generator_loss, make_perceptual
+    from engines.learned.losses import FeatureMatching, LossConfig, discriminator_loss, generator_loss, make_perceptual
 
     per = make_perceptual(LossConfig())
     assert isinstance(per, FeatureMatching) and per.kind == "feature-matching"
@@ -187,7 +187,7 @@ def test_losses_feature_matching_without_vgg(tmp_path):
 
 
 def test_vgg_weights_must_be_safetensors(tmp_path):
-    from engines.losses import LossConfig, make_perceptual
+    from engines.learned.losses import LossConfig, make_perceptual
 
     bad = tmp_path / "vgg19.pth"
     bad.write_bytes(b"not a pickle we would open")
@@ -198,7 +198,7 @@ def test_vgg_weights_must_be_safetensors(tmp_path):
 def test_vgg_perceptual_with_local_weights(tmp_path):
     from safetensors.torch import save_file
 
-    from engines.losses import LossConfig, make_perceptual, vgg19_features
+    from engines.learned.losses import LossConfig, make_perceptual, vgg19_features
 
     feats = vgg19_features(9)
     path = tmp_path / "vgg19.safetensors"
@@ -213,7 +213,7 @@ def test_vgg_perceptual_with_local_weights(tmp_path):
 # -- checkpoints --------------------------------------------------------------------------------
 
 def test_checkpoint_round_trip_without_unpickling(tmp_path, monkeypatch):
-    from engines.checkpoint import load_generator
+    from engines.learned.checkpoint import load_generator
 
     path = save_tiny_checkpoint(tmp_path)
     assert path.suffix == ".safetensors" and path.with_suffix(".json").is_file()
@@ -237,7 +237,7 @@ def test_checkpoint_round_trip_without_unpickling(tmp_path, monkeypatch):
 
 
 def test_checkpoint_errors(tmp_path):
-    from engines.checkpoint import load_generator, save_generator
+    from engines.learned.checkpoint import load_generator, save_generator
 
     with pytest.raises(InputError, match="no such file"):
         load_generator(tmp_path / "nothing.safetensors")
@@ -252,8 +252,8 @@ def test_checkpoint_errors(tmp_path):
 
 
 def test_training_state_round_trip(tmp_path):
-    from engines.checkpoint import load_training, save_training
-    from engines.patn import make_discriminators
+    from engines.learned.checkpoint import load_training, save_training
+    from engines.learned.patn import make_discriminators
 
     g = tiny_model().train()
     da, ds = make_discriminators(g.cfg)

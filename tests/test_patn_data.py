@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engines.datasets import DataOptions, PairDataset, deepfashion_pairs, load_data, read_annotations
-from engines.patn import get_config
-from engines.posemaps import keypoints18
+from engines.learned.datasets import DataOptions, PairDataset, deepfashion_pairs, load_data, read_annotations
+from engines.learned.patn import get_config
+from engines.learned.posemaps import keypoints18
 from realtime.errors import InputError
 from realtime.layouts import OPENPOSE18
 
@@ -30,7 +30,7 @@ def fashion_dir(tmp_path, pose_jpg_estimate):
     shifted = kps.copy()
     shifted[kps[:, 0] >= 0] += (20, 10)
     variants["b.jpg"] = (cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REPLICATE), shifted)
-    from engines.posemaps import flip_keypoints18
+    from engines.learned.posemaps import flip_keypoints18
 
     variants["c.jpg"] = (image[:, ::-1].copy(), flip_keypoints18(kps, w))
     for name, (img, k) in variants.items():

@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from engines.demo_figure import draw_figure
-from realtime.cli import main
+from realtime.app.demo.figure import draw_figure
+from realtime.app.cli import main
 from realtime.media import VideoReader
 from realtime.poseio import load_pose_video
 

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from engines.backends import BACKENDS, AUTO_ORDER, BackendRequest, BackendUnavailable, create_backend
+from engines.backends.registry import BACKENDS, AUTO_ORDER, BackendRequest, BackendUnavailable, create_backend
 from onnx_models import write_renderer_like_onnx
-from realtime.cli import main
+from realtime.app.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_TENSORRT = importlib.util.find_spec("tensorrt") is not None
 
 
 def test_imports_pull_in_no_tensorrt_pycuda_or_torch():
-    code = ("import sys, realtime, engines, realtime.cli, engines.backends, engines.engine_cache, "
-            "engines.cuda_buffers, engines.tensorrt_build, engines.tensorrt_backend, "
-            "realtime.commands.build_engine_cmd\n"
+    code = ("import sys, realtime, engines, realtime.app.cli, engines.backends.registry, engines.backends.engine_cache, "
+            "engines.backends.cuda_buffers, engines.backends.tensorrt_build, engines.backends.tensorrt_backend, "
+            "realtime.app.commands.build_engine_cmd\n"
             "import json; print(json.dumps(sorted(m for m in ('tensorrt', 'pycuda', 'torch') if m in sys.modules)))")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -28,7 +28,7 @@ def test_imports_pull_in_no_tensorrt_pycuda_or_torch():
 
 
 def test_building_the_cli_pulls_in_no_gpu_packages():
-    code = ("import sys, json, realtime.cli\nrealtime.cli.build_parser()\n"
+    code = ("import sys, json, realtime.app.cli\nrealtime.app.cli.build_parser()\n"
             "print(json.dumps(sorted(m for m in ('tensorrt', 'pycuda', 'torch') if m in sys.modules)))")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
@@ -36,7 +36,7 @@ def test_building_the_cli_pulls_in_no_gpu_packages():
 
 
 def test_tensorrt_is_registered_and_first_in_auto():
-    assert BACKENDS["tensorrt"] == "engines.tensorrt_backend:create_tensorrt_backend"
+    assert BACKENDS["tensorrt"] == "engines.backends.tensorrt_backend:create_tensorrt_backend"
     assert AUTO_ORDER[0] == "tensorrt"
 
 

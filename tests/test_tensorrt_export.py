@@ -1,4 +1,4 @@
-"""What the TensorRT build reads from the real exporter's files (issue 6's `engines.export`):
+"""What the TensorRT build reads from the real exporter's files (issue 6's `engines.learned.export`):
 FP32 and FP16 exports are told apart, the dynamic batch axis gets a profile, and the TensorRT 11
 path (strongly typed, no FP16 flag) accepts the FP16 export. Runs on CPU; needs torch and onnx.
 """
@@ -12,13 +12,13 @@ import pytest
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.filterwarnings("ignore::UserWarning")]
 
 torch = pytest.importorskip("torch", reason="exporting needs torch (train extra)")
-export = pytest.importorskip("engines.export", reason="engines.export (issue 6) is not in this checkout")
-patn = pytest.importorskip("engines.patn", reason="engines.patn (issue 6) is not in this checkout")
+export = pytest.importorskip("engines.learned.export", reason="engines.learned.export (issue 6) is not in this checkout")
+patn = pytest.importorskip("engines.learned.patn", reason="engines.learned.patn (issue 6) is not in this checkout")
 
-from engines.backends import BackendRequest  # noqa: E402
-from engines.engine_cache import read_onnx  # noqa: E402
-from engines.tensorrt_backend import _onnx_for  # noqa: E402
-from engines.tensorrt_build import detect_features, plan_precision, profile_shapes  # noqa: E402
+from engines.backends.registry import BackendRequest  # noqa: E402
+from engines.backends.engine_cache import read_onnx  # noqa: E402
+from engines.backends.tensorrt_backend import _onnx_for  # noqa: E402
+from engines.backends.tensorrt_build import detect_features, plan_precision, profile_shapes  # noqa: E402
 from realtime.errors import InputError  # noqa: E402
 
 # attribute shape of the TensorRT 11 module (BuilderFlag without FP16), for the precision plan only
@@ -70,7 +70,7 @@ def test_tensorrt_11_path_accepts_the_fp16_export_and_refuses_fp16_from_fp32(exp
 
 
 def test_backend_exports_a_checkpoint_for_tensorrt(tiny_model, tmp_path):
-    checkpoint = pytest.importorskip("engines.checkpoint")
+    checkpoint = pytest.importorskip("engines.learned.checkpoint")
     ckpt = checkpoint.save_generator(tiny_model, tmp_path / "ckpt")
     onnx16 = _onnx_for(BackendRequest(checkpoint=ckpt, cache_dir=tmp_path / "cache", precision="fp16"))
     assert onnx16.parent == tmp_path / "cache" and read_onnx(onnx16).precision == "fp16"

@@ -14,10 +14,10 @@ pytestmark = [pytest.mark.tensorrt, pytest.mark.gpu, pytest.mark.slow]
 trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed (pip install -e \".[gpu]\" "
                                              "--extra-index-url https://pypi.nvidia.com)")
 
-from engines.engine_cache import EngineCache, probe_gpu  # noqa: E402
-from engines.cuda_buffers import pycuda_usable, torch_cuda_usable  # noqa: E402
-from engines.tensorrt_backend import EngineMismatch, TensorRTEngine  # noqa: E402
-from engines.tensorrt_build import BuildOptions, build_engine  # noqa: E402
+from engines.backends.engine_cache import EngineCache, probe_gpu  # noqa: E402
+from engines.backends.cuda_buffers import pycuda_usable, torch_cuda_usable  # noqa: E402
+from engines.backends.tensorrt_backend import EngineMismatch, TensorRTEngine  # noqa: E402
+from engines.backends.tensorrt_build import BuildOptions, build_engine  # noqa: E402
 from onnx_models import renderer_feeds, write_renderer_like_onnx, write_unparsable_onnx  # noqa: E402
 from realtime.errors import InputError  # noqa: E402
 
@@ -134,7 +134,7 @@ def test_parser_errors_are_listed(tmp_path):
 
 def test_patn_generator_parity(tmp_path):
     """The learned renderer itself (issue 6's PATN, tiny config): TensorRT FP32 vs ONNX Runtime."""
-    patn = pytest.importorskip("engines.patn", reason="engines.patn (issue 6) is not in this checkout")
+    patn = pytest.importorskip("engines.learned.patn", reason="engines.learned.patn (issue 6) is not in this checkout")
     torch = pytest.importorskip("torch")
     import dataclasses
 

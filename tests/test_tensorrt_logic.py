@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from engines.backends import BackendUnavailable
-from engines.engine_cache import EngineKey, GpuInfo
-from engines.cuda_buffers import select_buffer_kind
-from engines.tensorrt_backend import TensorSpec, check_feed, environment_mismatches, numpy_dtype
-from engines.tensorrt_build import (BuildOptions, PrecisionPlan, detect_features, network_flags, parser_errors,
+from engines.backends.registry import BackendUnavailable
+from engines.backends.engine_cache import EngineKey, GpuInfo
+from engines.backends.cuda_buffers import select_buffer_kind
+from engines.backends.tensorrt_backend import TensorSpec, check_feed, environment_mismatches, numpy_dtype
+from engines.backends.tensorrt_build import (BuildOptions, PrecisionPlan, detect_features, network_flags, parser_errors,
                                     plan_precision, profile_shapes, require_supported)
 from realtime.errors import InputError
 

@@ -23,8 +23,8 @@ def trained(media_dir, tmp_path_factory):
 
     lr 1e-3 (5x the thesis' 2e-4) so that a few dozen steps show progress; the losses are the thesis'.
     """
-    from engines.datasets import DataOptions
-    from engines.training import TrainOptions, train
+    from engines.learned.datasets import DataOptions
+    from engines.learned.training import TrainOptions, train
 
     out = tmp_path_factory.mktemp("runs") / "tiny"
     opts = TrainOptions(data=[media_dir / "pose_1.mp4"], out=out, config="tiny", epochs=5, batch_size=4, lr=1e-3,
@@ -54,7 +54,7 @@ def test_loss_goes_down_and_the_run_folder_is_complete(trained):
 
 @pytest.mark.slow
 def test_resume_continues_and_refuses_to_overwrite(trained, media_dir, capsys):
-    from realtime.cli import main
+    from realtime.app.cli import main
 
     out, _ = trained
     base = ["train", "--data", str(media_dir / "pose_1.mp4"), "--out", str(out), "--config", "tiny",
@@ -71,7 +71,7 @@ def test_resume_continues_and_refuses_to_overwrite(trained, media_dir, capsys):
 def test_unusable_data_is_refused(tmp_path, media_dir):
     import cv2
 
-    from engines.datasets import DataOptions, load_data
+    from engines.learned.datasets import DataOptions, load_data
 
     with pytest.raises(InputError, match="no such file"):
         load_data([tmp_path / "missing.mp4"], tmp_path)

@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from engines.demo_figure import draw_figure
+from realtime.app.demo.figure import draw_figure
 from engines.evaluation import ssim
 from engines.renderer import create_renderer
-from engines.warp import WarpRenderer
+from engines.warp.renderer import WarpRenderer
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -161,7 +161,7 @@ def test_depth_order_follows_z(fig_renderer, figure):
 
 def test_skinned_maps_are_exact_without_bending():
     """With every transform the same affine, the blended map is that affine's inverse, pixel for pixel."""
-    from engines.warp_blend import Joint, source_maps
+    from engines.warp.blend import Joint, source_maps
 
     m = np.array([[0.9, -0.2, 30.0], [0.25, 1.1, -12.0]])
     inv = cv2.invertAffineTransform(m)
@@ -177,7 +177,7 @@ def test_skinned_maps_are_exact_without_bending():
 
 def test_both_sides_of_a_soft_joint_agree(fig_renderer, figure):
     """Upper arm and forearm layers map the output elbow to the same reference point."""
-    from engines.warp_blend import source_maps
+    from engines.warp.blend import source_maps
 
     r = create_renderer("warp", blend="skin")
     r.prepare(figure.image, figure.pose, figure.mask)

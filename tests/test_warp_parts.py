@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engines.warp_parts import LENGTH_SCALE_RANGE, apply, limb_transform, similarity, torso_transform
+from engines.warp.parts import LENGTH_SCALE_RANGE, apply, limb_transform, similarity, torso_transform
 
 pt = st.tuples(st.floats(-500, 500), st.floats(-500, 500)).map(lambda t: np.array(t, np.float64))
 

@@ -1,0 +1,284 @@
+"""Preparation of the warp renderer: the reference photo cut into premultiplied body-part layers,
+their soft joints, and the background (see engines.warp.renderer for the method).
+
+All coordinates are reference pixels (x right, y down); images BGR uint8; masks float in [0, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
+from realtime.layouts import COCO17
+from realtime.pose import Pose
+
+NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "green": (0, 177, 64), "grey": (128, 128, 128),
+    "gray": (128, 128, 128), "blue": (255, 0, 0),
+}
+
+@dataclass
+class Layer:
+    """One body part of the reference, ready to warp."""
+
+    name: str
+    patch: np.ndarray        # (h, w, 4) uint8: B, G, R premultiplied by alpha, and alpha
+    origin: tuple[int, int]  # (x0, y0) of the patch in reference pixels
+    rank: int
+    keypoints: tuple[int, ...]  # COCO-17 indices whose mean depth orders the layer
+
+
+
+def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of pixel centres (px, py) to the segment a-b."""
+    v = b - a
+    ll = float(v @ v)
+    if ll < 1e-9:
+        return np.hypot(px - a[0], py - a[1])
+    t = np.clip(((px - a[0]) * v[0] + (py - a[1]) * v[1]) / ll, 0.0, 1.0)
+    return np.hypot(px - (a[0] + t * v[0]), py - (a[1] + t * v[1]))
+
+
+def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
+                spine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Normalised distance of pixels to the shoulder-hip quadrilateral, with pixels below the hip
+    line or beside the shoulders pushed away three times faster (they belong to the thighs and the
+    upper arms); inside the quad a constant 0.8 (see the return)."""
+    ix = COCO17.index
+    quad = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
+    d = cv2.distanceTransform(1 - quad, cv2.DIST_L2, 5)[py.astype(np.int64), px.astype(np.int64)]
+    top, bottom = spine
+    axis = bottom - top
+    axis = axis / (np.linalg.norm(axis) or 1.0)
+    along = (px - top[0]) * axis[0] + (py - top[1]) * axis[1]
+    length = float(np.linalg.norm(bottom - top)) or 1.0
+    below = np.maximum(0.0, along - length)
+    # beside the shoulders (top quarter of the torso) pixels outside the quad are the arm's deltoid
+    # and sleeve: pushed away as fast as those below the hips, so they move with the upper arm
+    near_top = np.clip(1.0 - along / (0.3 * length), 0.0, 1.0)
+    # inside the quad: 0.8, so a limb lying over the torso keeps the pixels within 0.8 of its
+    # radius from its bone
+    return np.where(d > 0, (d * (1.0 + 2.0 * near_top) + 2.0 * below) / r, 0.8)
+
+
+def _segments(xy: np.ndarray, ok: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The bone segment of every part that the reference shows, in reference pixels."""
+    ix = COCO17.index
+    segs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    nk = neck(xy, ix)
+    hip_mid = (xy[ix["left_hip"]] + xy[ix["right_hip"]]) / 2
+    segs["torso"] = (nk, hip_mid)
+    face = [ix[n] for n in FACE_POINTS if ok[ix[n]]]
+    if face:
+        centre = xy[face].mean(axis=0)
+        up = centre - nk
+        segs["head"] = (nk + 0.35 * up, centre + 0.35 * up)
+    for part in PARTS:
+        if part.kind != "limb":
+            continue
+        a, b = ix[part.start], ix[part.end]
+        if ok[a] and ok[b]:
+            segs[part.name] = (xy[a], xy[b] + part.extend * (xy[b] - xy[a]))
+    return segs
+
+
+def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
+                  feather: int) -> tuple[list[Layer], dict, dict[str, float]]:
+    """The layers of the reference, plus the bone segments and thickness (px) of every part."""
+    h, w = mask.shape
+    ix = COCO17.index
+    hard = (mask >= 0.5).astype(np.uint8)
+    inside = cv2.distanceTransform(hard, cv2.DIST_L2, 5)
+    segs = _segments(xy, ok)
+    shoulder_w = float(np.linalg.norm(xy[ix["left_shoulder"]] - xy[ix["right_shoulder"]]))
+    torso_len = float(np.linalg.norm(segs["torso"][1] - segs["torso"][0]))
+    body = max(torso_len, shoulder_w, 8.0)
+
+    quad_pts = np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.float32).reshape(-1, 1, 2)
+    # thickness (radius) of each part, measured on the mask along its bone
+    radius: dict[str, float] = {}
+    for name, (a, b) in segs.items():
+        if name == "torso":
+            r = max(0.5 * shoulder_w, 0.25 * torso_len)
+        elif name == "head":
+            r = max(0.5 * float(np.linalg.norm(b - a)), 0.15 * body)
+        else:
+            # the mask's inner distance along the bone, where the limb is not over the torso (there
+            # the distance to the background says nothing about the limb's thickness)
+            leg = name.endswith(("thigh", "shin"))
+            cap = (0.22 if leg else 0.13) * body
+            samples = [a + f * (b - a) for f in (0.2, 0.35, 0.5, 0.65, 0.8)]
+            vals = [inside[int(np.clip(p[1], 0, h - 1)), int(np.clip(p[0], 0, w - 1))] for p in samples
+                    if leg or cv2.pointPolygonTest(quad_pts, (float(p[0]), float(p[1])), False) < 0]
+            r = float(np.median(vals)) if vals else (0.15 if leg else 0.09) * body
+            r = min(r, cap)
+        radius[name] = float(np.clip(r, 0.04 * body, 0.6 * body))
+
+    # label every person pixel with the nearest capsule (distance / radius)
+    ys, xs = np.nonzero(hard)
+    px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
+    names = list(segs)
+    dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
+                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"])
+                     for n in names])
+    lab = np.argmin(dist, axis=0)
+    labels = np.full((h, w), -1, np.int16)
+    labels[ys, xs] = lab
+
+    texture = _extend_colours(img, hard)
+    soft = np.clip(mask, 0, 1).astype(np.float32)
+    # arms lying over the torso in the reference hide part of it: the torso layer gets those pixels
+    # too, coloured by inpainting from the torso around them, so that an arm moving away uncovers
+    # shirt rather than background
+    arm_ids = [i for i, n in enumerate(names) if n.endswith(("upper_arm", "forearm"))]
+    torso_id = names.index("torso")
+    quad = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
+    hidden = (np.isin(labels, arm_ids) & (quad > 0)).astype(np.uint8)
+    torso_texture = texture
+    if hidden.any():
+        # grown by a few pixels: the arm's own edge (labelled torso) must not colour the fill
+        grow = max(3, int(0.4 * min(radius[n] for n in names if n.endswith(("upper_arm", "forearm")))))
+        hidden = cv2.dilate(hidden, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
+        hidden &= (quad > 0) & (hard > 0)
+        torso_texture = texture.copy()
+        filled = _inpaint_region(img, hidden, keep=(labels == torso_id) & (hidden == 0))
+        torso_texture[hidden > 0] = filled[hidden > 0]
+    k = 2 * feather + 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    layers: list[Layer] = []
+    for li, name in enumerate(names):
+        own = labels == li
+        if li == torso_id:
+            own = own | (hidden > 0)
+        region = own.astype(np.uint8)
+        if not region.any():
+            continue
+        region = cv2.dilate(region, kernel)
+        spec = PART_BY_NAME[name]
+        joint = _proximal_joint(spec, xy, ix)
+        if joint is not None:
+            r = 1.1 * radius[name]
+            cv2.circle(region, (int(round(joint[0])), int(round(joint[1]))), int(round(r)), 1, -1,
+                       lineType=cv2.LINE_AA)
+        a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
+        a = np.where(own, soft, a)  # own pixels fully opaque (as opaque as the person mask)
+        ys_, xs_ = np.nonzero(a > 1.0 / 512)
+        if len(ys_) == 0:
+            continue
+        x0, x1, y0, y1 = xs_.min(), xs_.max() + 1, ys_.min(), ys_.max() + 1
+        pa = a[y0:y1, x0:x1, None]
+        tex = torso_texture if li == torso_id else texture
+        patch = np.concatenate([tex[y0:y1, x0:x1].astype(np.float32) * pa, pa * 255.0], axis=2)
+        patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+        kps = _depth_keypoints(spec, ix)
+        layers.append(Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
+    return layers, segs, radius
+
+
+def soft_joints(segs: dict[str, tuple[np.ndarray, np.ndarray]], radius: dict[str, float],
+                 xy: np.ndarray) -> dict:
+    """The soft joints of every layer (engines.warp.blend), from the parts the reference shows."""
+    from engines.warp.blend import build_joints
+
+    ix = COCO17.index
+    parents, starts = {}, {}
+    for part in PARTS:
+        if part.name in segs and part.parent:
+            parents[part.name] = part.parent
+            starts[part.name] = xy[ix[part.start]] if part.kind == "limb" else neck(xy, ix)
+    return build_joints(segs, radius, parents, starts)
+
+
+def _inpaint_region(img: np.ndarray, region: np.ndarray, keep: np.ndarray, work_px: int = 256) -> np.ndarray:
+    """Colours for ``region`` pixels filled in from the ``keep`` pixels around them (OpenCV Telea,
+    at <= work_px on the region's long side); pixels that are neither are treated as unknown too."""
+    ys, xs = np.nonzero(region | keep)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = img[y0:y1, x0:x1]
+    unknown = ((region[y0:y1, x0:x1] > 0) | ~keep[y0:y1, x0:x1]).astype(np.uint8)
+    f = min(1.0, work_px / max(crop.shape[:2]))
+    size = (max(1, int(crop.shape[1] * f)), max(1, int(crop.shape[0] * f)))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    small_m = (cv2.resize(unknown.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    filled = cv2.resize(cv2.inpaint(small, small_m, 7, cv2.INPAINT_TELEA), crop.shape[1::-1],
+                        interpolation=cv2.INTER_LINEAR)
+    out = img.copy()
+    out[y0:y1, x0:x1] = filled
+    return out
+
+
+def _proximal_joint(spec: PartSpec, xy: np.ndarray, ix: dict[str, int]) -> np.ndarray | None:
+    if spec.kind == "limb":
+        return xy[ix[spec.start]]
+    if spec.kind == "head":
+        return neck(xy, ix)
+    return None
+
+
+def _depth_keypoints(spec: PartSpec, ix: dict[str, int]) -> tuple[int, ...]:
+    if spec.kind == "limb":
+        return (ix[spec.start], ix[spec.end])
+    if spec.kind == "head":
+        return tuple(ix[n] for n in FACE_POINTS)
+    return tuple(ix[n] for n in TORSO_POINTS)
+
+
+def _extend_colours(img: np.ndarray, hard: np.ndarray) -> np.ndarray:
+    """The image with every non-person pixel given the colour of the nearest person pixel."""
+    if not hard.any():
+        return img
+    _, lab = cv2.distanceTransformWithLabels((1 - hard).astype(np.uint8), cv2.DIST_L2, 5,
+                                             labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(hard == 1)
+    # labels number the zero pixels (person pixels) in row-major scan order, starting at 1
+    lut_y = np.concatenate([[0], ys])
+    lut_x = np.concatenate([[0], xs])
+    return img[lut_y[lab], lut_x[lab]]
+
+
+def make_background(img: np.ndarray, mask: np.ndarray, bg) -> np.ndarray:
+    h, w = img.shape[:2]
+    if bg == "transparent":
+        return np.zeros((h, w, 3), np.uint8)
+    if isinstance(bg, tuple) or bg in NAMED_COLOURS:
+        colour = bg if isinstance(bg, tuple) else NAMED_COLOURS[bg]
+        return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3)).copy()
+    return inpaint_person(img, mask)
+
+
+def inpaint_person(img: np.ndarray, mask: np.ndarray, work_px: int = 320) -> np.ndarray:
+    """The photo with the person removed: OpenCV Telea inpainting at <= work_px on the long side."""
+    h, w = img.shape[:2]
+    hard = (mask >= 0.3).astype(np.uint8)
+    grow = max(2, int(0.008 * max(h, w)))
+    hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    f = min(1.0, work_px / max(h, w))
+    small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    small_m = (cv2.resize(hard.astype(np.float32), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0)
+    small_m = cv2.dilate(small_m.astype(np.uint8), np.ones((3, 3), np.uint8))
+    filled = cv2.inpaint(small, small_m, 5, cv2.INPAINT_TELEA)
+    big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    out = img.copy()
+    out[hard > 0] = big[hard > 0]
+    return out
+
+
+def mask_from_pose(pose: Pose, h: int, w: int, min_score: float) -> np.ndarray:
+    """A rough person mask of capsules around the bones (when segmentation finds nobody)."""
+    m = np.zeros((h, w), np.uint8)
+    ok = pose.present(min_score)
+    xy = pose.xy
+    ix = COCO17.index
+    sw = float(np.linalg.norm(xy[ix["left_shoulder"]] - xy[ix["right_shoulder"]])) or 0.1 * h
+    torso = np.array([xy[ix[n]] for n in TORSO_POINTS], np.int32)
+    cv2.fillConvexPoly(m, torso, 255)
+    for a, b in COCO17.bones:
+        ia, ib = ix[a], ix[b]
+        if ok[ia] and ok[ib]:
+            cv2.line(m, tuple(int(v) for v in xy[ia]), tuple(int(v) for v in xy[ib]), 255,
+                     max(2, int(0.25 * sw)))
+    return m.astype(np.float32) / 255.0

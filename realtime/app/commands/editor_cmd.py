@@ -1,0 +1,89 @@
+"""Start the interactive pose editor: a local web page where you choose a photo of a person, drag
+the joints of their skeleton, render them in the new pose, take the pose of another photo, evaluate
+(AKD, MKR) and download the output PNG and the pose as OpenPose JSON. Serves only on the loopback
+address unless --allow-remote is given. Stop it with Ctrl+C.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from realtime.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0 picks a free one)")
+    parser.add_argument("--renderer", default="warp",
+                        help="renderer name: warp (default, no weights) or learned (needs --checkpoint)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="checkpoint of the learned renderer (repose train output)")
+    parser.add_argument("--backend", default="auto",
+                        help="inference backend of the learned renderer (auto, torch, onnxruntime, tensorrt)")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a --host other than loopback (anyone who can reach it can use the editor)")
+    parser.add_argument("--max-upload-mb", type=float, default=12.0, help="largest upload in MB (default 12)")
+    parser.add_argument("--max-side", type=int, default=1280,
+                        help="photos are scaled so their longer side is at most this many pixels (default 1280)")
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Refuse bad flag combinations with one clear line (InputError)."""
+    from realtime.app.editor.app import is_loopback
+
+    if not is_loopback(args.host) and not args.allow_remote:
+        raise InputError(f"--host {args.host} would let other machines use the editor; pass --allow-remote "
+                         "as well if you mean it, or use --host 127.0.0.1")
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port must be 0..65535, got {args.port}")
+    if args.max_upload_mb <= 0 or args.max_side < 64:
+        raise InputError("--max-upload-mb must be positive and --max-side at least 64")
+    if args.renderer == "learned" and args.checkpoint is None:
+        raise InputError("--renderer learned needs --checkpoint PATH (a checkpoint written by repose train)")
+    if args.checkpoint is not None and args.renderer != "learned":
+        raise InputError(f"--checkpoint is for --renderer learned; the {args.renderer} renderer takes no "
+                         "checkpoint (drop --checkpoint or add --renderer learned)")
+    if args.checkpoint is not None and not args.checkpoint.exists():
+        raise InputError(f"--checkpoint {args.checkpoint}: no such file; expected a repose checkpoint")
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    validate(args)
+    from realtime.app.editor import EditorOptions, EditorService
+    from realtime.app.editor.app import create_app, serve
+
+    options = EditorOptions(renderer=args.renderer, checkpoint=args.checkpoint, backend=args.backend,
+                            max_upload_bytes=int(args.max_upload_mb * 2**20), max_side=args.max_side)
+    service = EditorService(options)   # creates the renderer now: a bad checkpoint fails here
+    app = create_app(options, service=service, allow_remote=args.allow_remote)
+    try:
+        server = serve(app, args.host, args.port)
+    except OSError as e:
+        service.close()
+        raise InputError(f"cannot listen on {args.host}:{args.port} ({e.strerror or e}); "
+                         "choose another --port") from None
+    # per-request access lines only with -v; SIGTERM stops the server as Ctrl+C does
+    logging.getLogger("werkzeug").setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"repose editor ({service.renderer_name} renderer): http://{shown}:{server.port}/  (Ctrl+C stops)",
+          flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        service.close()
+    return 0

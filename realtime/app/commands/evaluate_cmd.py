@@ -1,0 +1,91 @@
+"""Measure a renderer on a driver video: AKD, MKR, render fps; with --self also L1, SSIM and PSNR.
+
+AKD: mean distance (px, and normalized to a 256-px output height) between the target keypoints and
+the keypoints MediaPipe finds again on the rendered frame; MKR: share of target keypoints it no
+longer finds (both in COCO-17, keypoints with score >= 0.5).
+Without --self: the reference photo is driven by the video's poses, retargeted (auto-calibrated on
+the first steady frames, or --calibration).
+--self (self-reenactment): the reference is the video's first frame and the targets are the poses of
+the later frames, unchanged (same person, same camera); each output is compared with the real frame,
+over the full frame and inside the person's box (the target's keypoint box plus 10%).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from realtime.app.commands.learned_args import add_learned_arguments, learned_options
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reference", metavar="IMAGE", help="the avatar photo (not needed with --self)")
+    p.add_argument("--driver", metavar="VIDEO", required=True, help="the driver video")
+    p.add_argument("--renderer", default="warp", help="renderer name (default warp)")
+    add_learned_arguments(p)
+    p.add_argument("--self", dest="self_reenact", action="store_true",
+                   help="self-reenactment: reference = first frame, compare outputs with the real frames")
+    p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
+    p.add_argument("--mirror", action="store_true", help="mirror the driver (not with --self)")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="use at most N driver frames")
+    p.add_argument("--json", action="store_true", help="print the measures as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    import itertools
+
+    from engines.reenact import VideoPoses, evaluate_sequence
+    from engines.renderer import create_renderer
+    from realtime.app.commands.common import kind_of_input, progress
+    from realtime.errors import InputError
+
+    if kind_of_input(args.driver) != "video":
+        raise InputError(f"{args.driver}: --driver must be a video file (mp4, avi, mov, ...)")
+    if args.max_frames is not None and args.max_frames < 2:
+        raise InputError(f"--max-frames must be at least 2, got {args.max_frames}")
+    if args.self_reenact and (args.calibration or args.mirror):
+        raise InputError("--self uses the driver's own poses: drop --calibration and --mirror")
+    if not args.self_reenact and not args.reference:
+        raise InputError("give --reference IMAGE (the avatar photo), or --self to reenact the driver's first frame")
+    profile = None
+    if args.calibration:
+        from calibration.profile import CalibrationProfile
+
+        profile = CalibrationProfile.load(args.calibration)
+    if not args.self_reenact and kind_of_input(args.reference) != "image":
+        raise InputError(f"{args.reference}: --reference must be an image")
+    renderer = create_renderer(args.renderer, **learned_options(args))
+    # frames are streamed: estimated, rendered and scored one at a time
+    with VideoPoses(args.driver, args.max_frames) as video:
+        frames = iter(video)
+        first = next(frames, None)
+        if first is None:
+            raise InputError(f"{args.driver}: holds no frames")
+        total = video.total
+        if args.self_reenact:
+            renderer.prepare(first.image)
+            items = ((f.index - 1, f.pose, f.image) for f in frames)
+            total = total - 1 if total else None
+        else:
+            from calibration.retargeter import Retargeter
+            from realtime.media import read_image
+
+            renderer.prepare(read_image(args.reference))
+            retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
+            items = ((f.index, retarget(f.pose, f.time_s), None) for f in itertools.chain([first], frames))
+        res = evaluate_sequence(renderer, items, total, progress=progress)
+    renderer.close()
+    if res.frames == 0:
+        raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
+    if res.rendered == 0:
+        raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
+    summary = {"driver": str(args.driver), "reference": "first frame" if args.self_reenact else str(args.reference),
+               "renderer": args.renderer, **res.summary()}
+    if args.json:
+        print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                          for k, v in summary.items()}, indent=1))
+    else:
+        for k, v in summary.items():
+            print(f"{k:>12}: {v:.4g}" if isinstance(v, float) else f"{k:>12}: {v}", file=sys.stdout)
+    return 0

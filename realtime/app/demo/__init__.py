@@ -1,0 +1,1 @@
+"""What `repose demo` shows: a drawn reference figure and scripted driver motions."""
