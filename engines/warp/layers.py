@@ -1,5 +1,5 @@
 """Preparation of the warp renderer: the reference photo cut into premultiplied body-part layers,
-their soft joints, and the background (see engines.warp.renderer for the method).
+their soft joints (see engines.warp.renderer for the method; the background: engines.warp.background).
 
 All coordinates are reference pixels (x right, y down); images BGR uint8; masks float in [0, 1].
 """
@@ -13,11 +13,6 @@ import numpy as np
 from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
 from realtime.layouts import COCO17
 from realtime.pose import Pose
-
-NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
-    "black": (0, 0, 0), "white": (255, 255, 255), "green": (0, 177, 64), "grey": (128, 128, 128),
-    "gray": (128, 128, 128), "blue": (255, 0, 0),
-}
 
 @dataclass
 class Layer:
@@ -238,33 +233,6 @@ def _extend_colours(img: np.ndarray, hard: np.ndarray) -> np.ndarray:
     lut_y = np.concatenate([[0], ys])
     lut_x = np.concatenate([[0], xs])
     return img[lut_y[lab], lut_x[lab]]
-
-
-def make_background(img: np.ndarray, mask: np.ndarray, bg) -> np.ndarray:
-    h, w = img.shape[:2]
-    if bg == "transparent":
-        return np.zeros((h, w, 3), np.uint8)
-    if isinstance(bg, tuple) or bg in NAMED_COLOURS:
-        colour = bg if isinstance(bg, tuple) else NAMED_COLOURS[bg]
-        return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3)).copy()
-    return inpaint_person(img, mask)
-
-
-def inpaint_person(img: np.ndarray, mask: np.ndarray, work_px: int = 320) -> np.ndarray:
-    """The photo with the person removed: OpenCV Telea inpainting at <= work_px on the long side."""
-    h, w = img.shape[:2]
-    hard = (mask >= 0.3).astype(np.uint8)
-    grow = max(2, int(0.008 * max(h, w)))
-    hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    f = min(1.0, work_px / max(h, w))
-    small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    small_m = (cv2.resize(hard.astype(np.float32), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0)
-    small_m = cv2.dilate(small_m.astype(np.uint8), np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_m, 5, cv2.INPAINT_TELEA)
-    big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    out = img.copy()
-    out[hard > 0] = big[hard > 0]
-    return out
 
 
 def mask_from_pose(pose: Pose, h: int, w: int, min_score: float) -> np.ndarray:

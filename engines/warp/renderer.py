@@ -9,8 +9,9 @@ No weights, no training, CPU real time. Prepared once from the reference photo:
   chains of capsules, no cracks. Layer edges inside the body overlap the neighbour by a few pixels
   and are feathered; the outer edge follows the soft person mask. Texture colours are extended past
   the mask so feathered edges never pull in the old background;
-- a background: the photo with the person removed (OpenCV inpainting), a solid colour, or none
-  (transparent).
+- a background (engines.warp.background): the photo with the person removed (its hole grown past
+  the halo and shadow, filled across by interpolation that follows the scene's bands: no ghost of
+  the body), that blurred, a picture, a solid colour, or none (transparent).
 Per frame: one affine per part (engines.warp.parts), layers warped into their bounding box only and
 composited back to front. Order: the target's relative depth z (MediaPipe: smaller = nearer) when the
 target has it, else the reference's, plus a small bias per part rank (limbs before the torso, the
@@ -28,7 +29,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from engines.warp.layers import NAMED_COLOURS, Layer, build_layers, make_background, mask_from_pose, soft_joints
+from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
+from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.parts import TORSO_POINTS, apply, neck, part_transforms
 from realtime.errors import InputError
 from realtime.layouts import COCO17
@@ -36,14 +38,15 @@ from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
 
-BACKGROUNDS = ("inpaint", "transparent", *NAMED_COLOURS)
+BACKGROUNDS = (*KEYWORDS, *NAMED_COLOURS)
 
 
 @dataclass
 class WarpOptions:
     """Options of the warp renderer.
 
-    background: "inpaint" (the photo without the person), "transparent", a colour name
+    background: "inpaint" (the photo without the person: engines.warp.background), "blur" (the same,
+      blurred), a picture file (scaled to cover the frame), "transparent", a colour name
       (black, white, green, grey, blue) or a (B, G, R) tuple.
     alpha: return BGRA (alpha = person) instead of BGR.
     min_score: keypoint score at or above which a keypoint counts as present.
@@ -68,10 +71,16 @@ class WarpOptions:
                 bg = tuple(int(v) for v in bg.split(","))
             except ValueError:
                 raise InputError(f"background {bg!r}: expected a name or three integers B,G,R") from None
-        if isinstance(bg, str):
+        if is_picture(bg):
+            from pathlib import Path
+
+            if not Path(bg).is_file():
+                raise InputError(f"background picture {bg}: no such file; expected an image file "
+                                 f"(jpg, png, ...) or one of {', '.join(BACKGROUNDS)}")
+        elif isinstance(bg, str):
             if bg not in BACKGROUNDS:
-                raise InputError(f"unknown background {bg!r}: expected one of {', '.join(BACKGROUNDS)} "
-                                 "or a B,G,R colour")
+                raise InputError(f"unknown background {bg!r}: expected one of {', '.join(BACKGROUNDS)}, "
+                                 "a B,G,R colour or a picture file")
         else:
             bg = tuple(int(c) for c in bg)
             if len(bg) != 3 or not all(0 <= c <= 255 for c in bg):

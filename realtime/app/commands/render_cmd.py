@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--renderer", default="warp", help="renderer name (default warp)")
     add_learned_arguments(p)
     p.add_argument("--background", default="inpaint",
-                   help="warp background: inpaint (default), black, white, green, grey, blue or B,G,R")
+                   help="warp background: inpaint (default), blur, transparent, black, white, green, grey, "
+                        "blue, B,G,R or a picture file (scaled to cover)")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (repose calibrate)")
     p.add_argument("--mirror", action="store_true", help="mirror the driver left/right")
     p.add_argument("--no-retarget", action="store_true",

@@ -1,0 +1,201 @@
+"""Backgrounds of the warp renderer: the reference photo without its person, a picture, a blur or a
+colour, made once at prepare time.
+
+The person is removed without leaving a body-shaped ghost:
+- the hole is the person mask (soft mask >= 0.15, so the halo is included) grown by a margin that
+  takes the shadow and the segmentation's uncertain edge (2.5 % of the image's long side, at least
+  6 px): no pixel of the person's colours is left to be smeared into the fill;
+- the hole is filled by push-pull interpolation (a mask-weighted image pyramid, averaged down and
+  interpolated back up), at <= ``work_px`` on the long side: every hole pixel is a smooth blend of
+  the background around the whole hole, not a streak continued from the nearest edge pixel, so no
+  limb shape survives (OpenCV's Telea inpainting continues edge colours inwards and leaves pale
+  copies of the limbs; OpenCV contrib's FSR and shift-map fills take 4-60 s here at 160-320 px);
+- the fill's low-frequency colour gets back the background's grain: a noise of the background's
+  own measured amplitude, so the fill is not a smooth patch that reads as "something was here";
+- the fill meets the kept photo through a feathered edge.
+Choices (WarpOptions.background): "inpaint" (above), "blur" (above, then the whole background
+blurred strongly: a soft backdrop where no fill error can show), a picture file (scaled to cover
+the frame, centred), "transparent", or a colour.
+Images BGR uint8, masks float in [0, 1], HxW of the reference.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "green": (0, 177, 64), "grey": (128, 128, 128),
+    "gray": (128, 128, 128), "blue": (255, 0, 0),
+}
+KEYWORDS = ("inpaint", "blur", "transparent")
+
+
+def hole_mask(mask: np.ndarray, margin_frac: float = 0.025, min_margin: int = 6) -> np.ndarray:
+    """The region to refill (uint8 0/1): the person's soft mask >= 0.15 grown by the margin."""
+    h, w = mask.shape
+    hole = (mask >= 0.15).astype(np.uint8)
+    g = max(min_margin, int(round(margin_frac * max(h, w))))
+    return cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * g + 1, 2 * g + 1)))
+
+
+def push_pull(img: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill the pixels where ``known`` is 0 by push-pull interpolation. img float32 HxWxC, known
+    float32 HxW weights in [0, 1]; returns float32 HxWxC."""
+    w = known.astype(np.float32)[..., None]
+    levels = [(img * w, w)]
+    while min(levels[-1][1].shape[:2]) > 2:
+        c, k = levels[-1]
+        size = (max(1, c.shape[1] // 2), max(1, c.shape[0] // 2))
+        c2 = cv2.resize(c, size, interpolation=cv2.INTER_AREA)
+        k2 = cv2.resize(k, size, interpolation=cv2.INTER_AREA)
+        levels.append((c2.reshape(size[1], size[0], -1), k2.reshape(size[1], size[0], 1)))
+    c, k = levels[-1]
+    tot = k.sum()
+    out = np.broadcast_to(c.sum(axis=(0, 1)) / max(float(tot), 1e-6), c.shape).astype(np.float32) \
+        if tot > 0 else np.zeros_like(c)
+    for c, k in reversed(levels[:-1]):
+        up = cv2.resize(out, (c.shape[1], c.shape[0]), interpolation=cv2.INTER_LINEAR).reshape(c.shape)
+        kk = np.clip(k * 4.0, 0.0, 1.0)   # a pixel with a quarter of known support trusts itself
+        own = c / np.maximum(k, 1e-6)
+        out = kk * own + (1.0 - kk) * up
+    return out
+
+
+def _line_fill(img: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's unknown pixels interpolated linearly between the known pixels left and right of
+    them (constant beyond the last one); rows with no known pixel stay 0. Returns (fill, row_ok)."""
+    h, w = known.shape
+    out = img.copy()
+    row_ok = np.zeros(h, bool)
+    xs = np.arange(w, dtype=np.float32)
+    for y in range(h):
+        k = known[y] > 0
+        if k.all():
+            row_ok[y] = True
+            continue
+        if not k.any():
+            continue
+        row_ok[y] = True
+        kx = xs[k]
+        for c in range(img.shape[2]):
+            out[y, ~k, c] = np.interp(xs[~k], kx, img[y, k, c])
+    return out, row_ok
+
+
+def structure_weight(img: np.ndarray, hole: np.ndarray) -> float:
+    """How much the background around the hole is made of horizontal bands (0..1): the share of the
+    vertical gradient energy in a ring around the hole (a horizon, a floor line, a table edge)."""
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32) if img.ndim == 3 else img
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    r = max(3, int(0.05 * max(hole.shape)))
+    ring = (cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0) & (hole == 0)
+    if not ring.any():
+        return 0.5
+    ex, ey = float((gx[ring] ** 2).mean()), float((gy[ring] ** 2).mean())
+    return ey / (ex + ey) if ex + ey > 1e-9 else 0.5
+
+
+def fill_hole(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """float32 BGR image with the ``hole`` (uint8 0/1) filled: row-wise and column-wise linear
+    interpolation between the hole's edges, blended by how banded the surroundings are
+    (``structure_weight``; a horizon continues across the hole instead of bending round it), over a
+    push-pull fill (rows or columns that the hole spans whole). Edge colours are taken from a
+    slightly smoothed copy of the known pixels so one noisy pixel does not streak."""
+    known = (hole == 0).astype(np.float32)
+    f = img.astype(np.float32)
+    k3 = known[..., None]
+    smooth = cv2.GaussianBlur(f * k3, (0, 0), 1.5) / np.maximum(cv2.GaussianBlur(known, (0, 0), 1.5)[..., None], 1e-3)
+    base = np.where(k3 > 0, smooth, 0)
+    pp = push_pull(base, known)
+    rows, row_ok = _line_fill(base, known)
+    cols_t, col_ok = _line_fill(np.ascontiguousarray(base.transpose(1, 0, 2)), np.ascontiguousarray(known.T))
+    cols = cols_t.transpose(1, 0, 2)
+    rows = np.where(row_ok[:, None, None], rows, pp)
+    cols = np.where(col_ok[None, :, None], cols, pp)
+    a = structure_weight(img, hole)
+    a = a * a / (a * a + (1 - a) * (1 - a))        # sharpened: a clear structure wins outright
+    fill = a * rows + (1 - a) * cols
+    # the line fills are exact at the hole's edges but can disagree across it: a light blur along
+    # the hole keeps their seams out of sight
+    fill = cv2.GaussianBlur(fill, (0, 0), 1.0)
+    return np.where(k3 > 0, f, fill)
+
+
+def remove_person(img: np.ndarray, mask: np.ndarray, work_px: int = 480, grain: bool = True) -> np.ndarray:
+    """The photo with the person removed (see the module doc). img BGR uint8, mask float HxW."""
+    h, w = img.shape[:2]
+    hole = hole_mask(mask)
+    if not hole.any():
+        return img.copy()
+    if hole.all():
+        return np.full_like(img, 128)
+    f = min(1.0, work_px / max(h, w))
+    size = (max(1, int(round(w * f))), max(1, int(round(h * f))))
+    small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    small_hole = (cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    filled = fill_hole(small, small_hole)
+    big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
+    if grain:
+        big = big + _grain(img, hole)
+    # feathered seam between the fill and the kept photo (sigma well inside the hole's margin: the
+    # person's own pixels always get the full fill)
+    soft = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), max(1.5, 0.004 * max(h, w)))[..., None]
+    out = img.astype(np.float32) * (1.0 - soft) + big * soft
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _grain(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Noise with the background's own local fine-detail amplitude (push-pulled into the hole)."""
+    g = img.astype(np.float32)
+    detail = np.abs(g - cv2.GaussianBlur(g, (0, 0), 1.5))
+    known = (hole == 0).astype(np.float32)
+    h, w = hole.shape
+    f = min(1.0, 240 / max(h, w))
+    size = (max(1, int(w * f)), max(1, int(h * f)))
+    amp = push_pull(cv2.resize(detail * known[..., None], size, interpolation=cv2.INTER_AREA),
+                    cv2.resize(known, size, interpolation=cv2.INTER_AREA))
+    amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((h, w, 1)).astype(np.float32)
+    return noise * (1.25 * amp)     # E|N(0, 1)| = 0.8: the noise matches the mean absolute detail
+
+
+def picture_background(path: str | Path, w: int, h: int) -> np.ndarray:
+    """A picture file scaled to cover w x h (centre crop), BGR uint8."""
+    from realtime.media import read_image
+
+    pic = read_image(path)
+    ph, pw = pic.shape[:2]
+    s = max(w / pw, h / ph)
+    size = (max(w, int(np.ceil(pw * s))), max(h, int(np.ceil(ph * s))))
+    pic = cv2.resize(pic, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    x0, y0 = (size[0] - w) // 2, (size[1] - h) // 2
+    return np.ascontiguousarray(pic[y0:y0 + h, x0:x0 + w])
+
+
+def is_picture(bg: object) -> bool:
+    """Whether a background option names a picture file (anything with an image suffix)."""
+    return isinstance(bg, str) and Path(bg).suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def make_background(img: np.ndarray, mask: np.ndarray, bg) -> np.ndarray:
+    """The background for option ``bg`` (see WarpOptions.background), BGR uint8 HxW of the reference."""
+    h, w = img.shape[:2]
+    if bg == "transparent":
+        return np.zeros((h, w, 3), np.uint8)
+    if isinstance(bg, tuple) or bg in NAMED_COLOURS:
+        colour = bg if isinstance(bg, tuple) else NAMED_COLOURS[bg]
+        return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3)).copy()
+    if is_picture(bg):
+        return picture_background(bg, w, h)
+    clean = remove_person(img, mask, grain=bg != "blur")
+    if bg == "blur":
+        sigma = 0.02 * max(h, w)
+        return cv2.GaussianBlur(clean, (0, 0), sigma)
+    return clean
