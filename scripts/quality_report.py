@@ -40,7 +40,9 @@ class WorstFrames:
         self._heap: list = []
         self._count = 0
 
-    def offer(self, score: float, label: str, driver, output) -> None:
+    def offer(self, score: float, label: str, driver, output, box=None) -> None:
+        """Keep this frame if it is among the worst; ``box`` (x0, y0, x1, y1): crop the output (and a
+        driver frame of the same size) to it, so the person fills the panel."""
         import numpy as np
 
         from realtime.drawing import put_label, side_by_side
@@ -50,6 +52,11 @@ class WorstFrames:
         self._count += 1
         if len(self._heap) >= self.n and score <= self._heap[0][0]:
             return
+        if box is not None:
+            x0, y0, x1, y1 = box
+            if driver.shape == output.shape:        # a real frame of the same scene: the same crop
+                driver = driver[y0:y1, x0:x1]
+            output = output[y0:y1, x0:x1]
         panel = np.ascontiguousarray(side_by_side(driver, output, height=PANEL_H))
         put_label(panel, label, org=(6, 18))
         item = (score, self._count, panel)
@@ -97,7 +104,7 @@ def self_reenact(path: Path, args, progress):
 
     def keep(i, out, target, real, res):
         worst.offer(res.l1_box[-1], f"{path.stem} {i + 1}: box L1 {res.l1_box[-1]:.3f} "
-                    f"bone {res.bone_deg[-1]:.1f}deg", real, out)
+                    f"bone {res.bone_deg[-1]:.1f}deg", real, out, _box(target, out, 0.3))
 
     with VideoPoses(path, args.max_frames) as video:
         frames = iter(video)
@@ -130,7 +137,7 @@ def cross_identity(photo: Path, path: Path, args, progress):
 
     def keep(i, out, target, real, res):
         worst.offer(res.bone_deg[-1], f"{photo.stem} by {path.stem} {i}: bone {res.bone_deg[-1]:.1f}deg",
-                    drivers.pop(i), out)
+                    drivers.pop(i), out, _box(target, out, 0.3))
 
     with VideoPoses(path, args.max_frames) as video:
         rt = Retargeter(renderer.rest_pose)
@@ -147,6 +154,12 @@ def cross_identity(photo: Path, path: Path, args, progress):
     row = {"photo": photo.name, "driver": path.name, "frames": s["rendered"], "akd_256": s["akd_256"],
            "mkr": s["mkr"], "bone_deg": s["bone_deg"], "render_ms": s["render_ms"]}
     return row, worst.sheet()
+
+
+def _box(target, out, pad: float):
+    from engines.reenact import person_box
+
+    return person_box(target, out.shape[1], out.shape[0], pad=pad)
 
 
 def _table(rows: list[dict]) -> str:

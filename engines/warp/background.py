@@ -5,13 +5,13 @@ The person is removed without leaving a body-shaped ghost:
 - the hole is the person mask (soft mask >= 0.15, so the halo is included) grown by a margin that
   takes the shadow and the segmentation's uncertain edge (2.5 % of the image's long side, at least
   6 px): no pixel of the person's colours is left to be smeared into the fill;
-- the hole is filled by push-pull interpolation (a mask-weighted image pyramid, averaged down and
-  interpolated back up), at <= ``work_px`` on the long side: every hole pixel is a smooth blend of
-  the background around the whole hole, not a streak continued from the nearest edge pixel, so no
-  limb shape survives (OpenCV's Telea inpainting continues edge colours inwards and leaves pale
-  copies of the limbs; OpenCV contrib's FSR and shift-map fills take 4-60 s here at 160-320 px);
-- the fill's low-frequency colour gets back the background's grain: a noise of the background's
-  own measured amplitude, so the fill is not a smooth patch that reads as "something was here";
+- the hole is filled across, at <= ``work_px`` on the long side: each row (and each column) is
+  interpolated linearly between the background at the hole's two edges, and the two fills are
+  blended by how banded the surroundings are (a horizon, a floor line continue straight across);
+  rows or columns the hole spans whole take a push-pull fill (a mask-weighted image pyramid). No
+  hole pixel copies the colour of a nearby edge pixel along the body's outline, so no limb shape
+  survives (OpenCV's Telea inpainting continues edge colours inwards and leaves pale copies of the
+  limbs; OpenCV contrib's FSR and shift-map fills take 4-60 s here at 160-320 px);
 - the fill meets the kept photo through a feathered edge.
 Choices (WarpOptions.background): "inpaint" (above), "blur" (above, then the whole background
 blurred strongly: a soft backdrop where no fill error can show), a picture file (scaled to cover
@@ -127,7 +127,7 @@ def fill_hole(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.where(k3 > 0, f, fill)
 
 
-def remove_person(img: np.ndarray, mask: np.ndarray, work_px: int = 480, grain: bool = True) -> np.ndarray:
+def remove_person(img: np.ndarray, mask: np.ndarray, work_px: int = 480) -> np.ndarray:
     """The photo with the person removed (see the module doc). img BGR uint8, mask float HxW."""
     h, w = img.shape[:2]
     hole = hole_mask(mask)
@@ -141,29 +141,11 @@ def remove_person(img: np.ndarray, mask: np.ndarray, work_px: int = 480, grain: 
     small_hole = (cv2.resize(hole.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
     filled = fill_hole(small, small_hole)
     big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    if grain:
-        big = big + _grain(img, hole)
     # feathered seam between the fill and the kept photo (sigma well inside the hole's margin: the
     # person's own pixels always get the full fill)
     soft = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), max(1.5, 0.004 * max(h, w)))[..., None]
     out = img.astype(np.float32) * (1.0 - soft) + big * soft
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def _grain(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
-    """Noise with the background's own local fine-detail amplitude (push-pulled into the hole)."""
-    g = img.astype(np.float32)
-    detail = np.abs(g - cv2.GaussianBlur(g, (0, 0), 1.5))
-    known = (hole == 0).astype(np.float32)
-    h, w = hole.shape
-    f = min(1.0, 240 / max(h, w))
-    size = (max(1, int(w * f)), max(1, int(h * f)))
-    amp = push_pull(cv2.resize(detail * known[..., None], size, interpolation=cv2.INTER_AREA),
-                    cv2.resize(known, size, interpolation=cv2.INTER_AREA))
-    amp = cv2.resize(amp, (w, h), interpolation=cv2.INTER_LINEAR)
-    rng = np.random.default_rng(0)
-    noise = rng.standard_normal((h, w, 1)).astype(np.float32)
-    return noise * (1.25 * amp)     # E|N(0, 1)| = 0.8: the noise matches the mean absolute detail
 
 
 def picture_background(path: str | Path, w: int, h: int) -> np.ndarray:
@@ -194,7 +176,7 @@ def make_background(img: np.ndarray, mask: np.ndarray, bg) -> np.ndarray:
         return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3)).copy()
     if is_picture(bg):
         return picture_background(bg, w, h)
-    clean = remove_person(img, mask, grain=bg != "blur")
+    clean = remove_person(img, mask)
     if bg == "blur":
         sigma = 0.02 * max(h, w)
         return cv2.GaussianBlur(clean, (0, 0), sigma)
