@@ -17,6 +17,8 @@ composited back to front. Order: the target's relative depth z (MediaPipe: small
 target has it, else the reference's, plus a small bias per part rank (limbs before the torso, the
 head before the torso); without any z the rank alone (legs, torso, head, arms).
 Missing target keypoints: a limb whose end is missing keeps its rest angle relative to its parent.
+A limb much shorter in 2-D than at rest (pointing at the camera) keeps its length but not its noisy
+direction: engines.warp.foreshortening (render() is stateful across frames there; call in order).
 
 Output: BGR uint8 at the reference size, or BGRA (alpha = person) with ``alpha=True``.
 """
@@ -30,6 +32,7 @@ import cv2
 import numpy as np
 
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
+from engines.warp.foreshortening import LimbDirections
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.parts import TORSO_POINTS, apply, neck, part_transforms
 from realtime.errors import InputError
@@ -39,6 +42,7 @@ from realtime.pose import Pose
 log = logging.getLogger(__name__)
 
 BACKGROUNDS = (*KEYWORDS, *NAMED_COLOURS)
+BLENDS = ("seams", "rigid", "skin")
 
 
 @dataclass
@@ -51,20 +55,22 @@ class WarpOptions:
     alpha: return BGRA (alpha = person) instead of BGR.
     min_score: keypoint score at or above which a keypoint counts as present.
     feather_px: width of the soft seam between neighbouring layers, in reference pixels.
-    blend: "rigid" (every layer one affine; joint discs fill the gaps; default: measured as good
-      and 2-3x faster) or "skin" (pixels near elbows and knees follow a blend of both bones:
-      engines.warp.blend; rounder bends).
+    blend: "seams" (default: upper arms and thighs skinned to the torso at the shoulders and hips,
+      engines.warp.skin: no wings or tears there, skirts follow both legs; elbows and knees rigid
+      with joint discs), "rigid" (every layer one affine; joint discs fill the gaps) or "skin"
+      (pixels near elbows and knees follow a blend of both bones: engines.warp.blend; rounder bends;
+      2-3x slower).
     """
 
     background: str | tuple[int, int, int] = "inpaint"
     alpha: bool = False
     min_score: float = 0.5
     feather_px: int = 3
-    blend: str = "rigid"
+    blend: str = "seams"
 
     def __post_init__(self) -> None:
-        if self.blend not in ("skin", "rigid"):
-            raise InputError(f"unknown blend {self.blend!r}: expected skin or rigid")
+        if self.blend not in BLENDS:
+            raise InputError(f"unknown blend {self.blend!r}: expected one of {', '.join(BLENDS)}")
         bg = self.background
         if isinstance(bg, str) and "," in bg:  # "B,G,R" from a command line
             try:
@@ -98,6 +104,7 @@ class WarpRenderer:
         self._layers: list[Layer] = []
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
+        self._skins: dict = {}
 
     # -- preparation -------------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
@@ -136,6 +143,15 @@ class WarpRenderer:
         self._size = (w, h)
         self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
         self._joints = soft_joints(segs, radius, self._ref_xy)
+        self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
+        self._skins = {}
+        if self.options.blend == "seams":
+            from engines.warp.skin import covers_between_thighs, weight_maps
+
+            skirt = covers_between_thighs(m, segs, radius)
+            self._skins = weight_maps(self._layers, segs, radius, skirt)
+            if skirt:
+                log.info("the reference's clothing covers the space between the thighs: it follows both legs")
         self._bg = make_background(img, m, self.options.background)
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
         self._torso_h = float(np.linalg.norm(neck(self._ref_xy, COCO17.index)
@@ -165,7 +181,8 @@ class WarpRenderer:
             raise RuntimeError("call prepare() before render()")
         t = target.to_layout(COCO17)
         ok = t.present(self.options.min_score)
-        mats = part_transforms(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
+        xy = self._directions(t.xy, ok, t.z)       # foreshortened limbs steadied (engines.warp.foreshortening)
+        mats = part_transforms(self._ref_xy, self._ref_ok, xy, ok, COCO17.index)
         w, h = self._size
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
@@ -179,7 +196,10 @@ class WarpRenderer:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
             for layer in self._ordered(t, ok):
-                self._draw(layer, mats[layer.name], canvas, alpha)
+                if layer.name in self._skins:
+                    self._draw_skin(layer, mats, canvas, alpha)
+                else:
+                    self._draw(layer, mats[layer.name], canvas, alpha)
         if alpha is None:
             return canvas
         if transparent:
@@ -253,6 +273,21 @@ class WarpRenderer:
         warped = cv2.remap(layer.patch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+
+    def _draw_skin(self, layer: Layer, mats: dict[str, np.ndarray], canvas: np.ndarray,
+                   alpha: np.ndarray | None) -> None:
+        """Sample one layer skinned to the torso at its proximal joint (engines.warp.skin)."""
+        from engines.warp.skin import skin_box, skin_maps
+
+        weight, joint = self._skins[layer.name]
+        box = skin_box(layer, mats[layer.name], mats["torso"], self._size)
+        if box is None:
+            return
+        mx, my = skin_maps(box, layer, weight, joint, mats[layer.name], mats["torso"])
+        warped = cv2.remap(layer.patch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=(0, 0, 0, 0))
+        _composite(warped, *box, canvas, alpha)
 
 
 def _composite(warped: np.ndarray, rx0: int, ry0: int, rx1: int, ry1: int, canvas: np.ndarray,

@@ -1,0 +1,132 @@
+"""Skinned shoulders and hips for the warp renderer: no wings, no tears, skirts that follow both legs.
+
+With one rigid affine per part, an upper arm or thigh that turns at its shoulder or hip swings its
+top edge out of the torso's outline (pointed "wings") and opens a wedge on the other side. Here the
+pixels of the upper arms and thighs near their proximal joint follow a blend of the limb's and the
+torso's transforms (linear blend skinning with the weights of one image per layer, as Animated
+Drawings binds mesh vertices to bones; the blend is of rotation angle, stretch and joint position,
+engines.warp.blend, so a large bend does not collapse the limb):
+    w_torso(q) = 1 - smoothstep((s + r/2) / (ZONE r)),  s = (q - J) . u
+J the shoulder or hip, u the bone's unit direction, r the limb's thickness (px). The torso layer stays
+rigid (one warpAffine); the limb's top stretches like cloth between the two.
+Skirts, dresses and long coats: when the reference's person mask fills the space between the thighs
+(``covers_between_thighs``), the thigh pixels towards the body's middle follow the torso too
+(weight by the pixel's lateral place between the two thigh bones), so the cloth between the legs
+stretches across instead of splitting into two trouser legs; the middle follows the hips' mean.
+
+Per frame, for each skinned layer, the backward map (output pixel -> reference pixel) is found on a
+coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` steps, starting
+from the limb's own inverse), resized to the output box and sampled once with cv2.remap. Only the
+four layers next to the torso are skinned and their boxes are small, so the cost stays near the
+rigid path's. Coordinates: reference pixels (x right, y down); weight maps float32 over the patch.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from engines.warp.blend import _blend_inverse, _blend_setup, Joint
+
+GRID = 6
+ITERATIONS = 3
+ZONE = 2.5
+SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def covers_between_thighs(mask: np.ndarray, segs: dict, radius: dict[str, float]) -> bool:
+    """Whether the person mask fills the space between the thighs below the crotch (a skirt, a
+    dress, a long coat) in the reference: the mask at 55-95 % of the way from the hips' middle to
+    the knees' middle, with the knees far enough apart to tell (else False: trousers assumed)."""
+    if "left_thigh" not in segs or "right_thigh" not in segs:
+        return False
+    (lh, lk), (rh, rk) = segs["left_thigh"], segs["right_thigh"]
+    gap = float(np.linalg.norm(lk - rk))
+    if gap < 2.2 * max(radius["left_thigh"], radius["right_thigh"]):
+        return False
+    top, bottom = (lh + rh) / 2, (lk + rk) / 2
+    h, w = mask.shape
+    for f in (0.55, 0.75, 0.95):
+        x, y = top + f * (bottom - top)
+        if mask[int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))] < 0.5:
+            return False
+    return True
+
+
+def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool) -> dict[str, tuple[np.ndarray, Joint]]:
+    """Torso weight map (over the layer's patch) and blend joint of every skinned layer."""
+    out: dict[str, tuple[np.ndarray, Joint]] = {}
+    for layer in layers:
+        if layer.name not in SKINNED or layer.name not in segs:
+            continue
+        a, b = (np.asarray(v, np.float64) for v in segs[layer.name])
+        length = float(np.linalg.norm(b - a))
+        if length < 1e-6:
+            continue
+        u = (b - a) / length
+        r = radius[layer.name]
+        ph, pw = layer.patch.shape[:2]
+        x0, y0 = layer.origin
+        qx, qy = np.meshgrid(np.arange(pw, dtype=np.float32) + x0, np.arange(ph, dtype=np.float32) + y0)
+        s = (qx - a[0]) * u[0] + (qy - a[1]) * u[1]
+        w = 1.0 - _smoothstep((s + 0.5 * r) / (ZONE * r))
+        if skirt and layer.name.endswith("thigh"):
+            other = segs["right_thigh" if layer.name.startswith("left") else "left_thigh"]
+            d_own = _seg_dist(qx, qy, a, b)
+            d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
+            t = d_own / np.maximum(d_own + d_other, 1e-6)
+            w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
+        joint = Joint(a, -u, r, r, "torso")
+        out[layer.name] = (np.ascontiguousarray(w.astype(np.float32)), joint)
+    return out
+
+
+def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    v = b - a
+    ll = float(v @ v) or 1e-9
+    t = np.clip(((px - a[0]) * v[0] + (py - a[1]) * v[1]) / ll, 0.0, 1.0)
+    return np.hypot(px - (a[0] + t * v[0]), py - (a[1] + t * v[1]))
+
+
+def skin_box(layer, own: np.ndarray, torso: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Output box (x0, y0, x1, y1) that the skinned layer can reach (its patch under both maps)."""
+    ph, pw = layer.patch.shape[:2]
+    x0, y0 = layer.origin
+    c = np.array([[x0, y0], [x0 + pw, y0], [x0, y0 + ph], [x0 + pw, y0 + ph]], np.float64)
+    pts = np.vstack([c @ own[:, :2].T + own[:, 2], c @ torso[:, :2].T + torso[:, 2]])
+    w, h = size
+    bx0 = max(int(np.floor(pts[:, 0].min())) - GRID, 0)
+    by0 = max(int(np.floor(pts[:, 1].min())) - GRID, 0)
+    bx1 = min(int(np.ceil(pts[:, 0].max())) + GRID, w)
+    by1 = min(int(np.ceil(pts[:, 1].max())) + GRID, h)
+    if bx1 <= bx0 or by1 <= by0:
+        return None
+    return bx0, by0, bx1, by1
+
+
+def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: Joint, own: np.ndarray,
+              torso: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(map_x, map_y) float32 over the output box: the patch pixel (patch coordinates) that lands on
+    each output pixel under the skinned blend of ``own`` and ``torso`` (2x3 reference->output)."""
+    x0, y0, x1, y1 = box
+    gw = (x1 - x0 + GRID - 1) // GRID
+    gh = (y1 - y0 + GRID - 1) // GRID
+    c = GRID / 2.0 - 0.5
+    px, py = np.meshgrid(x0 + c + np.arange(gw) * GRID, y0 + c + np.arange(gh) * GRID)
+    inv = cv2.invertAffineTransform(own)
+    qx = inv[0, 0] * px + inv[0, 1] * py + inv[0, 2]
+    qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
+    setup = _blend_setup(joint, own, torso)
+    ox, oy = layer.origin
+    for _ in range(ITERATIONS):
+        w = cv2.remap(weight, (qx - ox).astype(np.float32), (qy - oy).astype(np.float32), cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)
+        qx, qy = _blend_inverse(setup, w.astype(np.float64), px, py)
+    full = (gw * GRID, gh * GRID)
+    mx = cv2.resize((qx - ox).astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+    my = cv2.resize((qy - oy).astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
+    return mx, my
