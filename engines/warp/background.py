@@ -7,7 +7,8 @@ The person is removed without leaving a body-shaped ghost:
   6 px): no pixel of the person's colours is left to be smeared into the fill;
 - the hole is filled across, at <= ``work_px`` on the long side: each row (and each column) is
   interpolated linearly between the background at the hole's two edges, and the two fills are
-  blended by how banded the surroundings are (a horizon, a floor line continue straight across);
+  blended per pixel, the shorter gap weighing more, biased by how banded the surroundings are (a
+  horizon, a floor line continue straight across);
   rows or columns the hole spans whole take a push-pull fill (a mask-weighted image pyramid). No
   hole pixel copies the colour of a nearby edge pixel along the body's outline, so no limb shape
   survives (OpenCV's Telea inpainting continues edge colours inwards and leaves pale copies of the
@@ -68,23 +69,33 @@ def push_pull(img: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 def _line_fill(img: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's unknown pixels interpolated linearly between the known pixels left and right of
-    them (constant beyond the last one); rows with no known pixel stay 0. Returns (fill, row_ok)."""
+    them (constant beyond the last one). Returns (fill, span): span = the length (px) of the gap
+    each pixel was interpolated across (inf on rows without a known pixel, 0 on known pixels)."""
     h, w = known.shape
     out = img.copy()
-    row_ok = np.zeros(h, bool)
+    span = np.zeros((h, w), np.float32)
     xs = np.arange(w, dtype=np.float32)
     for y in range(h):
         k = known[y] > 0
         if k.all():
-            row_ok[y] = True
             continue
         if not k.any():
+            span[y] = np.inf
             continue
-        row_ok[y] = True
         kx = xs[k]
+        ux = xs[~k]
         for c in range(img.shape[2]):
-            out[y, ~k, c] = np.interp(xs[~k], kx, img[y, k, c])
-    return out, row_ok
+            out[y, ~k, c] = np.interp(ux, kx, img[y, k, c])
+        right = np.searchsorted(kx, ux)
+        left_x = np.where(right > 0, kx[np.maximum(right - 1, 0)], -np.inf)
+        right_x = np.where(right < len(kx), kx[np.minimum(right, len(kx) - 1)], np.inf)
+        gap = right_x - left_x
+        # beyond the last known pixel the fill is a constant copy: as uncertain as a gap twice as long
+        one_sided = ~np.isfinite(gap)
+        gap[one_sided] = 2.0 * np.minimum(ux[one_sided] - np.where(np.isfinite(left_x[one_sided]), left_x[one_sided], -w),
+                                          np.where(np.isfinite(right_x[one_sided]), right_x[one_sided], 2 * w) - ux[one_sided])
+        span[y, ~k] = gap
+    return out, span
 
 
 def structure_weight(img: np.ndarray, hole: np.ndarray) -> float:
@@ -103,9 +114,10 @@ def structure_weight(img: np.ndarray, hole: np.ndarray) -> float:
 
 def fill_hole(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
     """float32 BGR image with the ``hole`` (uint8 0/1) filled: row-wise and column-wise linear
-    interpolation between the hole's edges, blended by how banded the surroundings are
-    (``structure_weight``; a horizon continues across the hole instead of bending round it), over a
-    push-pull fill (rows or columns that the hole spans whole). Edge colours are taken from a
+    interpolation between the hole's edges, blended per pixel by the inverse square of each
+    direction's gap and by how banded the surroundings are (``structure_weight``; a horizon
+    continues across the hole instead of bending round it), over a push-pull fill (rows or columns
+    that the hole spans whole). Edge colours are taken from a
     slightly smoothed copy of the known pixels so one noisy pixel does not streak."""
     known = (hole == 0).astype(np.float32)
     f = img.astype(np.float32)
@@ -113,14 +125,18 @@ def fill_hole(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
     smooth = cv2.GaussianBlur(f * k3, (0, 0), 1.5) / np.maximum(cv2.GaussianBlur(known, (0, 0), 1.5)[..., None], 1e-3)
     base = np.where(k3 > 0, smooth, 0)
     pp = push_pull(base, known)
-    rows, row_ok = _line_fill(base, known)
-    cols_t, col_ok = _line_fill(np.ascontiguousarray(base.transpose(1, 0, 2)), np.ascontiguousarray(known.T))
-    cols = cols_t.transpose(1, 0, 2)
-    rows = np.where(row_ok[:, None, None], rows, pp)
-    cols = np.where(col_ok[None, :, None], cols, pp)
+    rows, row_span = _line_fill(base, known)
+    cols_t, col_span_t = _line_fill(np.ascontiguousarray(base.transpose(1, 0, 2)), np.ascontiguousarray(known.T))
+    cols, col_span = cols_t.transpose(1, 0, 2), col_span_t.T
+    rows = np.where(np.isfinite(row_span)[..., None], rows, pp)
+    cols = np.where(np.isfinite(col_span)[..., None], cols, pp)
+    # per pixel: the direction with the shorter gap is the better guess (a tall person is filled
+    # across, not from ceiling to floor), biased by how banded the surroundings are
     a = structure_weight(img, hole)
-    a = a * a / (a * a + (1 - a) * (1 - a))        # sharpened: a clear structure wins outright
-    fill = a * rows + (1 - a) * cols
+    inv_r = 1.0 / np.maximum(np.where(np.isfinite(row_span), row_span, 1e6), 1.0) ** 2
+    inv_c = 1.0 / np.maximum(np.where(np.isfinite(col_span), col_span, 1e6), 1.0) ** 2
+    wr = a * inv_r / (a * inv_r + (1 - a) * inv_c + 1e-12)
+    fill = wr[..., None] * rows + (1 - wr[..., None]) * cols
     # the line fills are exact at the hole's edges but can disagree across it: a light blur along
     # the hole keeps their seams out of sight
     fill = cv2.GaussianBlur(fill, (0, 0), 1.0)

@@ -10,8 +10,9 @@ Per target pose, for every limb (thighs, shins, upper arms, forearms; parents fi
 - c >= ``FORESHORTENED``: the direction is trusted and remembered;
 - below it: the limb keeps its measured (short) length, but its direction is the remembered one
   blended towards the measured one by c / FORESHORTENED, and a measured direction more than 90
-  degrees from the remembered one is ignored (a flip is noise: a real turn passes through long,
-  confident frames). The end point and the limb's children move with it.
+  degrees from the remembered one is ignored (a flip is noise), for at most ``MAX_HELD`` frames in
+  a row: a limb that stays turned round (it really moved there while short) is then followed.
+  The end point and the limb's children move with it.
 Poses without z (OpenPose/COCO files) follow the same rule on length alone, keeping the direction of
 the last confident frame. The renderer's depth order uses the target's z (engines.warp.renderer).
 Coordinates: COCO-17 pixels of the reference image.
@@ -22,7 +23,8 @@ import numpy as np
 
 from engines.warp.parts import PARTS
 
-FORESHORTENED = 0.45
+FORESHORTENED = 0.3
+MAX_HELD = 4
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
 
@@ -42,9 +44,11 @@ class LimbDirections:
                 if rest > 1e-6:
                     self._limbs.append((part.name, a, b, rest, part.end))
         self._last: dict[str, np.ndarray] = {}
+        self._held: dict[str, int] = {}
 
     def reset(self) -> None:
         self._last.clear()
+        self._held.clear()
 
     def __call__(self, xy: np.ndarray, ok: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
         """The target's keypoints (K, 2) with foreshortened limbs steadied (a new array)."""
@@ -59,13 +63,18 @@ class LimbDirections:
                 c = min(c, 0.5 * FORESHORTENED)
             if c >= FORESHORTENED and length > 1e-6:
                 self._last[name] = v / length
+                self._held[name] = 0
                 continue
             prev = self._last.get(name)
             if prev is None:
                 continue
             u = v / length if length > 1e-6 else prev
-            if float(u @ prev) < 0.0:
+            if float(u @ prev) < 0.0 and self._held.get(name, 0) < MAX_HELD:
+                self._held[name] = self._held.get(name, 0) + 1
                 u = prev
+            elif float(u @ prev) < 0.0:          # turned round for good: follow it from now on
+                self._last[name] = u
+                self._held[name] = 0
             else:
                 k = c / FORESHORTENED
                 u = k * u + (1.0 - k) * prev

@@ -122,6 +122,10 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     lab = np.argmin(dist, axis=0)
     labels = np.full((h, w), -1, np.int16)
     labels[ys, xs] = lab
+    dropped = merge_fragments(hard, labels, dist.min(axis=0), ys, xs)
+    merge_islands(labels, len(segs))
+    if dropped.any():
+        mask = np.where(dropped, 0.0, mask).astype(np.float32)
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
@@ -172,6 +176,59 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
         kps = _depth_keypoints(spec, ix)
         layers.append(Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
     return layers, segs, radius
+
+
+def merge_fragments(hard: np.ndarray, labels: np.ndarray, nearest: np.ndarray, ys: np.ndarray,
+                    xs: np.ndarray, reach: float = 2.0) -> np.ndarray:
+    """Pieces of the person mask cut off from the body (a hair tuft, a fingertip sliver, a blob of
+    background the segmentation took for the person): a piece within ``reach`` capsule radii of a
+    bone joins the part that most of its pixels are nearest to (it moves whole, never split
+    between two parts); a piece further away is dropped (``labels`` set to -1 there). Edits
+    ``hard`` and ``labels`` in place; returns the dropped pixels (bool HxW), which the caller takes
+    out of the soft mask too. nearest: each person pixel's (ys, xs) normalized capsule distance."""
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
+    dropped = np.zeros(hard.shape, bool)
+    if n <= 2:
+        return dropped
+    body = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    cid = comp[ys, xs]
+    for c in range(1, n):
+        if c == body:
+            continue
+        sel = cid == c
+        py, px = ys[sel], xs[sel]
+        if float(nearest[sel].min()) > reach:
+            labels[py, px] = -1
+            hard[py, px] = 0
+            dropped[py, px] = True
+        else:
+            labels[py, px] = np.bincount(labels[py, px]).argmax()
+    return dropped
+
+
+def merge_islands(labels: np.ndarray, n_labels: int) -> None:
+    """Every part keeps one connected piece: a smaller island of a part's label (a sliver of an arm's
+    edge that lay nearer the torso's outline, cut off from the torso by the background) joins the
+    part that surrounds it most, so no part leaves pixels at its rest position when the other moves.
+    Edits ``labels`` (HxW int, -1 = not person) in place."""
+    ring = np.ones((3, 3), np.uint8)
+    for lab in range(n_labels):
+        own = (labels == lab).astype(np.uint8)
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(own, connectivity=8)
+        if n <= 2:
+            continue
+        main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        for c in range(1, n):
+            if c == main:
+                continue
+            x, y, w, h = stats[c, :4]
+            y0, y1, x0, x1 = max(y - 1, 0), y + h + 1, max(x - 1, 0), x + w + 1
+            piece = (comp[y0:y1, x0:x1] == c).astype(np.uint8)
+            border = (cv2.dilate(piece, ring) > 0) & (piece == 0)
+            around = labels[y0:y1, x0:x1][border]
+            around = around[(around >= 0) & (around != lab)]
+            if around.size:
+                labels[y0:y1, x0:x1][piece > 0] = np.bincount(around).argmax()
 
 
 def soft_joints(segs: dict[str, tuple[np.ndarray, np.ndarray]], radius: dict[str, float],

@@ -6,9 +6,14 @@ pixels of the upper arms and thighs near their proximal joint follow a blend of 
 torso's transforms (linear blend skinning with the weights of one image per layer, as Animated
 Drawings binds mesh vertices to bones; the blend is of rotation angle, stretch and joint position,
 engines.warp.blend, so a large bend does not collapse the limb):
-    w_torso(q) = 1 - smoothstep((s + r/2) / (ZONE r)),  s = (q - J) . u
-J the shoulder or hip, u the bone's unit direction, r the limb's thickness (px). The torso layer stays
-rigid (one warpAffine); the limb's top stretches like cloth between the two.
+    w_torso(q) = (1 - smoothstep((s + r/2) / (ZONE r))) * (1 - smoothstep((|q - J| - r) / (FALLOFF r)))
+    s = (q - J) . u,  J the shoulder or hip, u the bone's unit direction, r the limb's thickness (px).
+The zone is kept small (about one limb thickness round the joint): a wide one turns an arm raised
+overhead into a bat wing of jacket stretched from the hip to the elbow. The torso layer stays
+rigid (one warpAffine); the limb's top stretches like cloth between the two. A limb squashed to
+under 0.7 of its rest length (foreshortened) is skinned less, and not at all under 0.35; so is a
+limb turned more than 70 degrees from its rest angle to the torso (not at all past 120: an arm
+raised overhead), where the blend would fan the sleeve out into shards.
 Skirts, dresses and long coats: when the reference's person mask fills the space between the thighs
 (``covers_between_thighs``), the thigh pixels towards the body's middle follow the torso too
 (weight by the pixel's lateral place between the two thigh bones), so the cloth between the legs
@@ -29,7 +34,8 @@ from engines.warp.blend import _blend_inverse, _blend_setup, Joint
 
 GRID = 6
 ITERATIONS = 3
-ZONE = 2.5
+ZONE = 1.3
+FALLOFF = 1.4
 SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
 
 
@@ -74,6 +80,7 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
         qx, qy = np.meshgrid(np.arange(pw, dtype=np.float32) + x0, np.arange(ph, dtype=np.float32) + y0)
         s = (qx - a[0]) * u[0] + (qy - a[1]) * u[1]
         w = 1.0 - _smoothstep((s + 0.5 * r) / (ZONE * r))
+        w *= 1.0 - _smoothstep((np.hypot(qx - a[0], qy - a[1]) - r) / (FALLOFF * r))
         if skirt and layer.name.endswith("thigh"):
             other = segs["right_thigh" if layer.name.startswith("left") else "left_thigh"]
             d_own = _seg_dist(qx, qy, a, b)
@@ -122,10 +129,18 @@ def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: 
     qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
     setup = _blend_setup(joint, own, torso)
     ox, oy = layer.origin
-    for _ in range(ITERATIONS):
+    # a limb much shorter than at rest (pointing at the camera) is drawn squashed along its bone:
+    # its top must not stay hanging from the torso, so the skinning fades out (rigid with its disc)
+    stretch = float(np.linalg.norm(own[:, :2] @ joint.axis))
+    k = float(np.clip((stretch - 0.35) / 0.35, 0.0, 1.0))
+    # past a right angle between limb and torso the blend would fan the sleeve out into shards
+    # (every weight a different angle): it fades out between 70 and 120 degrees
+    turn = abs(np.degrees(setup[2]))
+    k *= float(np.clip((120.0 - turn) / 50.0, 0.0, 1.0))
+    for _ in range(ITERATIONS if k > 0 else 0):
         w = cv2.remap(weight, (qx - ox).astype(np.float32), (qy - oy).astype(np.float32), cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE)
-        qx, qy = _blend_inverse(setup, w.astype(np.float64), px, py)
+        qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
     full = (gw * GRID, gh * GRID)
     mx = cv2.resize((qx - ox).astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
     my = cv2.resize((qy - oy).astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
