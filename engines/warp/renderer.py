@@ -277,15 +277,21 @@ class WarpRenderer:
 
     def _draw_skin(self, layer: Layer, mats: dict[str, np.ndarray], canvas: np.ndarray,
                    alpha: np.ndarray | None) -> None:
-        """Sample one layer skinned to the torso at its proximal joint (engines.warp.skin)."""
-        from engines.warp.skin import skin_box, skin_maps
+        """Sample one layer skinned to the torso at its proximal joint (engines.warp.skin); rigid
+        when the blend has nothing to do this frame."""
+        from engines.warp.skin import blend_strength, skin_box, skin_maps
 
         weight, joint = self._skins[layer.name]
-        box = skin_box(layer, mats[layer.name], mats["torso"], self._size)
+        own = mats[layer.name]
+        k, setup = blend_strength(joint, own, mats["torso"])
+        if k <= 0.0:
+            self._draw(layer, own, canvas, alpha)
+            return
+        box = skin_box(layer, own, mats["torso"], self._size)
         if box is None:
             return
-        mx, my = skin_maps(box, layer, weight, joint, mats[layer.name], mats["torso"])
-        warped = cv2.remap(layer.patch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        maps = skin_maps(box, layer, weight, joint, own, k, setup)
+        warped = cv2.remap(layer.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)
 

@@ -20,10 +20,11 @@ Skirts, dresses and long coats: when the reference's person mask fills the space
 stretches across instead of splitting into two trouser legs; the middle follows the hips' mean.
 
 Per frame, for each skinned layer, the backward map (output pixel -> reference pixel) is found on a
-coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` steps, starting
-from the limb's own inverse), resized to the output box and sampled once with cv2.remap. Only the
-four layers next to the torso are skinned and their boxes are small, so the cost stays near the
-rigid path's. Coordinates: reference pixels (x right, y down); weight maps float32 over the patch.
+coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), starting
+from the limb's own inverse; the weights are smooth, so one step is within a pixel or two), resized to the output box and sampled once with cv2.remap. Only the
+four layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
+and a frame where limb and torso move as one (or the blend has faded out) draws the layer rigid, so
+the cost stays near the rigid path's. Coordinates: reference pixels (x right, y down); weight maps float32 over the patch.
 """
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ import numpy as np
 
 from engines.warp.blend import _blend_inverse, _blend_setup, Joint
 
-GRID = 6
-ITERATIONS = 3
+GRID = 8
+ITERATIONS = 1
 ZONE = 1.3
 FALLOFF = 1.4
 SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
@@ -103,22 +104,42 @@ def skin_box(layer, own: np.ndarray, torso: np.ndarray, size: tuple[int, int]) -
     """Output box (x0, y0, x1, y1) that the skinned layer can reach (its patch under both maps)."""
     ph, pw = layer.patch.shape[:2]
     x0, y0 = layer.origin
-    c = np.array([[x0, y0], [x0 + pw, y0], [x0, y0 + ph], [x0 + pw, y0 + ph]], np.float64)
-    pts = np.vstack([c @ own[:, :2].T + own[:, 2], c @ torso[:, :2].T + torso[:, 2]])
+    cx = np.array([x0, x0 + pw, x0, x0 + pw], np.float64)
+    cy = np.array([y0, y0, y0 + ph, y0 + ph], np.float64)
+    xs = np.concatenate([own[0, 0] * cx + own[0, 1] * cy + own[0, 2], torso[0, 0] * cx + torso[0, 1] * cy + torso[0, 2]])
+    ys = np.concatenate([own[1, 0] * cx + own[1, 1] * cy + own[1, 2], torso[1, 0] * cx + torso[1, 1] * cy + torso[1, 2]])
     w, h = size
-    bx0 = max(int(np.floor(pts[:, 0].min())) - GRID, 0)
-    by0 = max(int(np.floor(pts[:, 1].min())) - GRID, 0)
-    bx1 = min(int(np.ceil(pts[:, 0].max())) + GRID, w)
-    by1 = min(int(np.ceil(pts[:, 1].max())) + GRID, h)
+    bx0, by0 = max(int(xs.min()) - GRID, 0), max(int(ys.min()) - GRID, 0)
+    bx1, by1 = min(int(xs.max()) + 1 + GRID, w), min(int(ys.max()) + 1 + GRID, h)
     if bx1 <= bx0 or by1 <= by0:
         return None
     return bx0, by0, bx1, by1
 
 
+def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[float, tuple]:
+    """(k, setup): how much of the torso weight applies this frame (0 = draw the layer rigid) and the
+    blend's per-frame constants (engines.warp.blend)."""
+    setup = _blend_setup(joint, own, torso)
+    # a limb much shorter than at rest (pointing at the camera) is drawn squashed along its bone:
+    # its top must not stay hanging from the torso, so the skinning fades out (rigid with its disc)
+    ax, ay = joint.axis
+    stretch = float(np.hypot(own[0, 0] * ax + own[0, 1] * ay, own[1, 0] * ax + own[1, 1] * ay))
+    k = min(max((stretch - 0.35) / 0.35, 0.0), 1.0)
+    # past a right angle between limb and torso the blend would fan the sleeve out into shards
+    # (every weight a different angle): it fades out between 70 and 120 degrees
+    turn = abs(float(np.degrees(setup[2])))
+    k *= min(max((120.0 - turn) / 50.0, 0.0), 1.0)
+    # limb and torso moving as one (within a degree and a pixel at the joint): nothing to blend
+    if turn < 1.0 and float(np.hypot(*setup[6])) < 1.0:
+        k = 0.0
+    return k, setup
+
+
 def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: Joint, own: np.ndarray,
-              torso: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(map_x, map_y) float32 over the output box: the patch pixel (patch coordinates) that lands on
-    each output pixel under the skinned blend of ``own`` and ``torso`` (2x3 reference->output)."""
+              k: float, setup: tuple) -> np.ndarray:
+    """The (h, w, 2) float32 map over the output box: the patch pixel (patch coordinates) that lands on
+    each output pixel under the skinned blend (``blend_strength``) of the layer's and the torso's
+    maps. Only grid nodes that start within reach of the joint are iterated."""
     x0, y0, x1, y1 = box
     gw = (x1 - x0 + GRID - 1) // GRID
     gh = (y1 - y0 + GRID - 1) // GRID
@@ -127,21 +148,17 @@ def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: 
     inv = cv2.invertAffineTransform(own)
     qx = inv[0, 0] * px + inv[0, 1] * py + inv[0, 2]
     qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
-    setup = _blend_setup(joint, own, torso)
     ox, oy = layer.origin
-    # a limb much shorter than at rest (pointing at the camera) is drawn squashed along its bone:
-    # its top must not stay hanging from the torso, so the skinning fades out (rigid with its disc)
-    stretch = float(np.linalg.norm(own[:, :2] @ joint.axis))
-    k = float(np.clip((stretch - 0.35) / 0.35, 0.0, 1.0))
-    # past a right angle between limb and torso the blend would fan the sleeve out into shards
-    # (every weight a different angle): it fades out between 70 and 120 degrees
-    turn = abs(np.degrees(setup[2]))
-    k *= float(np.clip((120.0 - turn) / 50.0, 0.0, 1.0))
-    for _ in range(ITERATIONS if k > 0 else 0):
-        w = cv2.remap(weight, (qx - ox).astype(np.float32), (qy - oy).astype(np.float32), cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REPLICATE)
-        qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
-    full = (gw * GRID, gh * GRID)
-    mx = cv2.resize((qx - ox).astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
-    my = cv2.resize((qy - oy).astype(np.float32), full, interpolation=cv2.INTER_LINEAR)[: y1 - y0, : x1 - x0]
-    return mx, my
+    reach = (1.0 + FALLOFF + 1.0) * joint.r
+    near = (qx - joint.centre[0]) ** 2 + (qy - joint.centre[1]) ** 2 < reach * reach
+    if near.any():
+        npx, npy, nqx, nqy = px[near], py[near], qx[near], qy[near]
+        for _ in range(ITERATIONS):
+            w = cv2.remap(weight, (nqx - ox).astype(np.float32).reshape(1, -1),
+                          (nqy - oy).astype(np.float32).reshape(1, -1), cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE).ravel()
+            nqx, nqy = _blend_inverse(setup, k * w.astype(np.float64), npx, npy)
+        qx[near], qy[near] = nqx, nqy
+    grid = np.dstack([qx - ox, qy - oy]).astype(np.float32)
+    full = cv2.resize(grid, (gw * GRID, gh * GRID), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(full[: y1 - y0, : x1 - x0])
