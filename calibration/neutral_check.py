@@ -32,11 +32,11 @@ class NeutralLimits:
 
     min_head_height: float = 0.3
     max_head_roll_deg: float = 15.0
-    max_head_pitch: float = 0.25
+    max_head_pitch: float = 0.3
     max_shoulder_tilt_deg: float = 10.0
     min_facing: float = 0.45
     max_nose_offset: float = 0.3
-    max_arm_raise_deg: float = 35.0
+    max_arm_raise_deg: float = 45.0
 
 
 def _angle_deg(v: np.ndarray, ref: np.ndarray) -> float:

@@ -277,21 +277,23 @@ class WarpRenderer:
 
     def _draw_skin(self, layer: Layer, mats: dict[str, np.ndarray], canvas: np.ndarray,
                    alpha: np.ndarray | None) -> None:
-        """Sample one layer skinned to the torso at its proximal joint (engines.warp.skin); rigid
-        when the blend has nothing to do this frame."""
+        """Draw one layer skinned to the torso at its proximal joint (engines.warp.skin): the part
+        the blend moves through its map, the rest rigid; all rigid when the blend has nothing to do."""
         from engines.warp.skin import blend_strength, skin_box, skin_maps
 
-        weight, joint = self._skins[layer.name]
+        skin = self._skins[layer.name]
         own = mats[layer.name]
-        k, setup = blend_strength(joint, own, mats["torso"])
+        k, setup = blend_strength(skin.joint, own, mats["torso"])
         if k <= 0.0:
             self._draw(layer, own, canvas, alpha)
             return
-        box = skin_box(layer, own, mats["torso"], self._size)
+        if skin.far is not None:
+            self._draw(skin.far, own, canvas, alpha)
+        box = skin_box(skin.near, own, mats["torso"], self._size)
         if box is None:
             return
-        maps = skin_maps(box, layer, weight, joint, own, k, setup)
-        warped = cv2.remap(layer.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup)
+        warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)
 

@@ -23,15 +23,20 @@ Per frame, for each skinned layer, the backward map (output pixel -> reference p
 coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), starting
 from the limb's own inverse; the weights are smooth, so one step is within a pixel or two), resized to the output box and sampled once with cv2.remap. Only the
 four layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
-and a frame where limb and torso move as one (or the blend has faded out) draws the layer rigid, so
-the cost stays near the rigid path's. Coordinates: reference pixels (x right, y down); weight maps float32 over the patch.
+each layer is cut at prepare time into the pixels the blend can move (sampled through the map, in a
+small box round the joint) and the rest (one warpAffine, as rigid layers), and a frame where limb
+and torso move as one (or the blend has faded out) draws the whole layer rigid, so the cost stays
+near the rigid path's. Coordinates: reference pixels (x right, y down); weight maps float32 over the patch.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from engines.warp.blend import _blend_inverse, _blend_setup, Joint
+from engines.warp.blend import Joint, _blend_inverse, _blend_setup
+from engines.warp.layers import Layer
 
 GRID = 8
 ITERATIONS = 1
@@ -64,9 +69,34 @@ def covers_between_thighs(mask: np.ndarray, segs: dict, radius: dict[str, float]
     return True
 
 
-def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool) -> dict[str, tuple[np.ndarray, Joint]]:
-    """Torso weight map (over the layer's patch) and blend joint of every skinned layer."""
-    out: dict[str, tuple[np.ndarray, Joint]] = {}
+@dataclass
+class Skin:
+    """A skinned layer cut in two: ``near`` (the pixels with a torso weight, plus a 2-px overlap;
+    sampled through the blend) and ``far`` (the rest, None if empty; one warpAffine like any rigid
+    layer). The overlap is drawn by both with the same map (weight 0 there): no seam."""
+
+    near: Layer
+    far: Layer | None
+    weight: np.ndarray   # float32 torso weight over near.patch
+    joint: Joint
+
+
+def _piece(layer: Layer, keep: np.ndarray) -> tuple[Layer, tuple[int, int, int, int]] | None:
+    """The layer's pixels where ``keep`` (bool over its patch), cropped: (layer, crop box in patch)."""
+    keep = keep & (layer.patch[..., 3] > 0)
+    ys, xs = np.nonzero(keep)
+    if len(ys) == 0:
+        return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    patch = layer.patch[y0:y1, x0:x1].copy()
+    patch[~keep[y0:y1, x0:x1]] = 0
+    ox, oy = layer.origin
+    return replace(layer, patch=patch, origin=(int(ox + x0), int(oy + y0))), (int(x0), int(y0), int(x1), int(y1))
+
+
+def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool) -> dict[str, Skin]:
+    """The skinned form (torso weights, near and far pieces, blend joint) of every skinned layer."""
+    out: dict[str, Skin] = {}
     for layer in layers:
         if layer.name not in SKINNED or layer.name not in segs:
             continue
@@ -89,7 +119,14 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
             t = d_own / np.maximum(d_own + d_other, 1e-6)
             w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
         joint = Joint(a, -u, r, r, "torso")
-        out[layer.name] = (np.ascontiguousarray(w.astype(np.float32)), joint)
+        core = w > 1e-3
+        near = _piece(layer, cv2.dilate(core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+        if near is None:
+            continue
+        far = _piece(layer, ~core)
+        bx0, by0, bx1, by1 = near[1]
+        weight = np.ascontiguousarray(w[by0:by1, bx0:bx1].astype(np.float32))
+        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint)
     return out
 
 
@@ -139,7 +176,7 @@ def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: 
               k: float, setup: tuple) -> np.ndarray:
     """The (h, w, 2) float32 map over the output box: the patch pixel (patch coordinates) that lands on
     each output pixel under the skinned blend (``blend_strength``) of the layer's and the torso's
-    maps. Only grid nodes that start within reach of the joint are iterated."""
+    maps (the near piece's box: every node is near the joint)."""
     x0, y0, x1, y1 = box
     gw = (x1 - x0 + GRID - 1) // GRID
     gh = (y1 - y0 + GRID - 1) // GRID
@@ -149,16 +186,10 @@ def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: 
     qx = inv[0, 0] * px + inv[0, 1] * py + inv[0, 2]
     qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
     ox, oy = layer.origin
-    reach = (1.0 + FALLOFF + 1.0) * joint.r
-    near = (qx - joint.centre[0]) ** 2 + (qy - joint.centre[1]) ** 2 < reach * reach
-    if near.any():
-        npx, npy, nqx, nqy = px[near], py[near], qx[near], qy[near]
-        for _ in range(ITERATIONS):
-            w = cv2.remap(weight, (nqx - ox).astype(np.float32).reshape(1, -1),
-                          (nqy - oy).astype(np.float32).reshape(1, -1), cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE).ravel()
-            nqx, nqy = _blend_inverse(setup, k * w.astype(np.float64), npx, npy)
-        qx[near], qy[near] = nqx, nqy
+    hw = np.array([weight.shape[1] - 1, weight.shape[0] - 1], np.float64)
+    for _ in range(ITERATIONS):
+        w = weight[np.clip(qy - oy + 0.5, 0, hw[1]).astype(np.intp), np.clip(qx - ox + 0.5, 0, hw[0]).astype(np.intp)]
+        qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
     grid = np.dstack([qx - ox, qy - oy]).astype(np.float32)
     full = cv2.resize(grid, (gw * GRID, gh * GRID), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(full[: y1 - y0, : x1 - x0])
