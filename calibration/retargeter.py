@@ -3,8 +3,8 @@
 ``Retargeter(avatar_pose, profile=None)`` maps each driver pose to a target pose on the avatar
 (calibration.retarget.retarget_pose). Without a profile it calibrates itself: until the driver has
 held still in a neutral pose for a moment (calibration.neutral.NeutralCapture, short window; only
-frames that pass calibration.neutral_check count), the most neutral pose seen so far with a visible
-torso stands in (a better one replaces it, with a log line); once steady neutral frames are seen,
+frames that pass calibration.neutral_check count), the first pose with a visible torso stands in,
+replaced (with a log line) by a later pose that passes the neutral checks when the stand-in did not; once steady neutral frames are seen,
 their robust average becomes the neutral pose for the rest of the run. ``recalibrate()`` starts that over (the live
 pipeline's `c` hotkey).
 """
@@ -70,7 +70,9 @@ class Retargeter:
     def _stand_in(self, driver: Pose) -> None:
         """Keep the most neutral pose seen so far as the stand-in neutral (before a steady capture)."""
         bad = neutral_badness(driver, self.options.min_score)
-        if self.neutral is not None and not bad < self._badness - 0.1:
+        # replaced only by a pose that passes every neutral check (badness below its 0.05 share of
+        # room), and clearly better: a stand-in is not swapped for another non-neutral pose
+        if self.neutral is not None and not (bad <= 0.05 and bad < self._badness - 0.1):
             return
         if self.neutral is not None:
             log.info("stand-in neutral pose replaced by a more neutral one at %.2f s (badness %.2f -> %.2f)",
