@@ -34,6 +34,7 @@ import numpy as np
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
 from engines.warp.foreshortening import LimbDirections
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
+from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
 from engines.warp.parts import TORSO_POINTS, apply, neck, part_transforms
 from realtime.errors import InputError
 from realtime.layouts import COCO17
@@ -146,8 +147,6 @@ class WarpRenderer:
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._skins = {}
         if self.options.blend == "seams":
-            from engines.warp.skin import covers_between_thighs, weight_maps
-
             skirt = covers_between_thighs(m, segs, radius)
             self._skins = weight_maps(self._layers, segs, radius, skirt)
             if skirt:
@@ -279,8 +278,6 @@ class WarpRenderer:
                    alpha: np.ndarray | None) -> None:
         """Draw one layer skinned to the torso at its proximal joint (engines.warp.skin): the part
         the blend moves through its map, the rest rigid; all rigid when the blend has nothing to do."""
-        from engines.warp.skin import blend_strength, skin_box, skin_maps
-
         skin = self._skins[layer.name]
         own = mats[layer.name]
         k, setup = blend_strength(skin.joint, own, mats["torso"])

@@ -157,6 +157,10 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     """(k, setup): how much of the torso weight applies this frame (0 = draw the layer rigid) and the
     blend's per-frame constants (engines.warp.blend)."""
     setup = _blend_setup(joint, own, torso)
+    turn = abs(setup[2]) * (180.0 / np.pi)
+    # limb and torso moving as one (within a degree and a pixel at the joint): nothing to blend
+    if turn < 1.0 and abs(setup[6][0]) + abs(setup[6][1]) < 1.0:
+        return 0.0, setup
     # a limb much shorter than at rest (pointing at the camera) is drawn squashed along its bone:
     # its top must not stay hanging from the torso, so the skinning fades out (rigid with its disc)
     ax, ay = joint.axis
@@ -164,11 +168,7 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     k = min(max((stretch - 0.35) / 0.35, 0.0), 1.0)
     # past a right angle between limb and torso the blend would fan the sleeve out into shards
     # (every weight a different angle): it fades out between 70 and 120 degrees
-    turn = abs(float(np.degrees(setup[2])))
     k *= min(max((120.0 - turn) / 50.0, 0.0), 1.0)
-    # limb and torso moving as one (within a degree and a pixel at the joint): nothing to blend
-    if turn < 1.0 and float(np.hypot(*setup[6])) < 1.0:
-        k = 0.0
     return k, setup
 
 
