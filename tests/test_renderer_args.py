@@ -156,3 +156,39 @@ def test_learned_renderer_takes_a_given_mask(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="mask size"):
         r.prepare(fig.image, fig.pose, fig.mask[:10])
     r.close()
+
+
+@pytest.fixture(scope="module")
+def figure_files(tmp_path_factory):
+    """The demo's drawn figure as a reference photo, and a two-pose file in its pixels."""
+    from dataclasses import replace
+
+    from realtime.app.demo.figure import draw_figure
+    from realtime.fileio import write_image, write_json
+    from realtime.poseio import video_to_dict
+
+    folder = tmp_path_factory.mktemp("figure")
+    fig = draw_figure()
+    h, w = fig.image.shape[:2]
+    write_image(folder / "figure.png", fig.image)
+    raised = fig.pose.xy.copy()
+    raised[fig.pose.layout.index["left_wrist"], 1] -= 60
+    poses = [fig.pose, replace(fig.pose, xy=raised)]
+    write_json(folder / "poses.json", video_to_dict(poses, 5.0, w, h, fig.pose.layout))
+    return folder
+
+
+@pytest.mark.parametrize("renderer", ["skeleton", "warp", "learned"])
+def test_render_with_every_renderer(figure_files, tmp_path, capsys, renderer):
+    flags = ["--renderer", renderer]
+    if renderer == "learned":
+        pytest.importorskip("torch", reason="a learned checkpoint needs torch (pip install '.[train]')")
+        from tests.patn_helpers import save_tiny_checkpoint
+
+        flags += ["--checkpoint", str(save_tiny_checkpoint(tmp_path)), "--backend", "torch"]
+    out = tmp_path / "out.mp4"
+    rc = main(["render", "--reference", str(figure_files / "figure.png"), "--pose", str(figure_files / "poses.json"),
+               "--no-retarget", "-o", str(out), "--background", "reference" if renderer != "warp" else "green",
+               *flags])
+    assert rc == 0, capsys.readouterr().err
+    assert count_frames(out) == 2
