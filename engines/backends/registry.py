@@ -43,6 +43,7 @@ class BackendRequest:
     checkpoint: a repose checkpoint (safetensors weights + JSON config), for torch.
     onnx_path: an ONNX model, for onnxruntime and tensorrt (exported from the checkpoint when absent).
     device: "auto", "cpu" or "cuda". precision: "fp32", "fp16" or "bf16".
+    cache_dir: the model cache folder (engines/backends/model_cache.py; None: the default).
     """
 
     checkpoint: Path | None = None

@@ -38,6 +38,9 @@ class LearnedOptions:
     """checkpoint: repose checkpoint (NAME.safetensors/.json or a run folder); onnx: an exported model
     (used by onnxruntime/tensorrt instead of exporting the checkpoint). backend: auto, torch,
     onnxruntime or tensorrt. feather_px: fade width at the crop edge in crop pixels.
+    inpaint_background: composite onto the reference with the person removed (the ``background``
+    option "inpaint"), else onto the reference as it is ("reference"). cache_dir: the model cache
+    folder for exports and engines (engines/backends/model_cache.py).
     """
 
     checkpoint: Path | None = None
