@@ -126,8 +126,11 @@ def build_renderer(args: argparse.Namespace, reference: np.ndarray | None = None
     try:
         renderer = create_renderer(args.renderer, **opts)
     except TypeError as e:   # an option the renderer does not take
-        shown = " ".join(f"{k}={v}" for k, v in opts.items() if not isinstance(v, Path))
-        raise InputError(f"renderer {args.renderer!r} does not accept {shown}: {e}") from None
+        given = list(getattr(args, "renderer_opt", None) or [])
+        if getattr(args, "background", None) is not None:
+            given.insert(0, f"--background {args.background}")
+        raise InputError(f"renderer {args.renderer!r} does not accept {' '.join(given) or 'these options'}: "
+                         f"{e}") from None
     if reference is None:
         return renderer
     try:
