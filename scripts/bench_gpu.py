@@ -1,4 +1,4 @@
-"""Benchmark suite `gpu`: the learned renderer (PATN generator, issue 6) on one CUDA GPU, batch 1.
+"""Benchmark suite `gpu`: the learned renderer (PATN generator) on one CUDA GPU, batch 1.
 
 Variants, all measured in one run on the same GPU and timed the way the live pipeline sees
 them (NumPy float32 NCHW in, NumPy float32 out: host-to-device copy, run, device-to-host copy,
