@@ -192,3 +192,38 @@ def test_render_with_every_renderer(figure_files, tmp_path, capsys, renderer):
                *flags])
     assert rc == 0, capsys.readouterr().err
     assert count_frames(out) == 2
+
+
+@pytest.mark.parametrize("renderer", ["skeleton", "warp", "learned"])
+def test_editor_service_with_every_renderer(tmp_path, renderer):
+    """The editor renders with whatever build_renderer makes from the shared flags."""
+    import cv2
+
+    from realtime.app.demo.figure import draw_figure
+    from realtime.app.editor import EditorOptions, EditorService
+
+    fig = draw_figure()
+
+    class FigureEstimator:   # the figure's own pose: no MediaPipe needed for the upload
+        def estimate(self, bgr):
+            return fig.pose
+
+        def close(self):
+            pass
+
+    kw = {"renderer": renderer}
+    if renderer == "learned":
+        pytest.importorskip("torch", reason="a learned checkpoint needs torch (pip install '.[train]')")
+        from tests.patn_helpers import save_tiny_checkpoint
+
+        kw.update(checkpoint=str(save_tiny_checkpoint(tmp_path)), backend="torch", background="reference")
+    args = _args(**kw)
+    service = EditorService(EditorOptions(renderer=renderer, renderer_options=renderer_options(args)),
+                            estimator=FigureEstimator(), renderer=build_renderer(args))
+    try:
+        ref = service.add_reference(cv2.imencode(".png", fig.image)[1].tobytes())
+        out = service.render(ref.image_id, ref.pose)
+        assert service.renderer_name == renderer
+        assert out.bgr.shape == fig.image.shape and out.bgr.dtype == np.uint8
+    finally:
+        service.close()
