@@ -4,17 +4,19 @@ A forearm pointing at the camera is short in 2-D, and the direction of a short 2
 estimator noise: frame to frame it swings, and a rigid part that follows it points the opposite way
 (errors of 140-177 degrees were measured), a hand in front of the chest becoming a bare stub.
 Per target pose, for every limb (thighs, shins, upper arms, forearms; parents first):
-- confidence c = 2-D length / rest length (the reference's bone, in the same pixels); with depth z
-  (MediaPipe's, smaller = nearer) a bone whose depth change exceeds twice its 2-D length counts as
-  foreshortened whatever c says;
+- confidence c = 2-D length / rest length (the reference's bone, in the same pixels). MediaPipe's
+  z was tried as a second test (depth change over twice the 2-D length = foreshortened): its depth
+  is noisy enough that arms brought from overhead to the chest were held up for frames, so z only
+  orders the parts (engines.warp.renderer);
 - c >= ``FORESHORTENED``: the direction is trusted and remembered;
-- below it: the limb keeps its measured (short) length, but its direction is the remembered one
-  blended towards the measured one by c / FORESHORTENED, and a measured direction more than 90
-  degrees from the remembered one is ignored (a flip is noise), for at most ``MAX_HELD`` frames in
-  a row: a limb that stays turned round (it really moved there while short) is then followed.
+- below it: the limb keeps its measured (short) length and, within 90 degrees of the remembered
+  direction, its measured direction (a limb really moves while short: hands brought to the chest
+  from overhead; blending towards the old direction kept such arms up); a measured direction more
+  than 90 degrees from the remembered one is taken for noise and the remembered one drawn instead,
+  for at most ``MAX_HELD`` frames in a row: a limb that stays turned round is then followed.
   The end point and the limb's children move with it.
-Poses without z (OpenPose/COCO files) follow the same rule on length alone, keeping the direction of
-the last confident frame. The renderer's depth order uses the target's z (engines.warp.renderer).
+Poses without z (OpenPose/COCO files) follow the same rule, keeping the direction of the last
+confident frame.
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
@@ -51,7 +53,8 @@ class LimbDirections:
         self._held.clear()
 
     def __call__(self, xy: np.ndarray, ok: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
-        """The target's keypoints (K, 2) with foreshortened limbs steadied (a new array)."""
+        """The target's keypoints (K, 2) with foreshortened limbs steadied (a new array). ``z`` is
+        accepted for the renderer's convenience and not used (see the module doc)."""
         out = np.asarray(xy, np.float64).copy()
         for name, a, b, rest, end in self._limbs:
             if not (ok[a] and ok[b]):
@@ -59,8 +62,6 @@ class LimbDirections:
             v = out[b] - out[a]
             length = float(np.hypot(*v))
             c = length / rest
-            if z is not None and abs(float(z[b] - z[a])) > 2.0 * length:
-                c = min(c, 0.5 * FORESHORTENED)
             if c >= FORESHORTENED and length > 1e-6:
                 self._last[name] = v / length
                 self._held[name] = 0
@@ -72,13 +73,9 @@ class LimbDirections:
             if float(u @ prev) < 0.0 and self._held.get(name, 0) < MAX_HELD:
                 self._held[name] = self._held.get(name, 0) + 1
                 u = prev
-            elif float(u @ prev) < 0.0:          # turned round for good: follow it from now on
+            else:       # within a right angle (or turned round for good): follow the measurement
                 self._last[name] = u
                 self._held[name] = 0
-            else:
-                k = c / FORESHORTENED
-                u = k * u + (1.0 - k) * prev
-                u = u / (float(np.hypot(*u)) or 1.0)
             delta = out[a] + u * length - out[b]
             out[b] += delta
             for child in CHILDREN.get(end, ()):
