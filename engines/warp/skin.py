@@ -158,8 +158,9 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     blend's per-frame constants (engines.warp.blend)."""
     setup = _blend_setup(joint, own, torso)
     turn = abs(setup[2]) * (180.0 / np.pi)
-    # limb and torso moving as one (within a degree and a pixel at the joint): nothing to blend
-    if turn < 1.0 and abs(setup[6][0]) + abs(setup[6][1]) < 1.0:
+    # limb and torso moving nearly as one (within 3 degrees and 2 px at the joint): the rigid part
+    # and its disc show no seam there, and the blend is not worth its cost
+    if turn < 3.0 and abs(setup[6][0]) + abs(setup[6][1]) < 2.0:
         return 0.0, setup
     # a limb much shorter than at rest (pointing at the camera) is drawn squashed along its bone:
     # its top must not stay hanging from the torso, so the skinning fades out (rigid with its disc)
