@@ -90,12 +90,14 @@ class LearnedRenderer:
 
     # -- once per reference ----------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None) -> None:
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-
+        """MediaPipe runs only to find a missing pose or the person mask (inpaint_background=True);
+        with a given pose and inpaint_background=False nothing here needs mediapipe."""
         if reference_bgr is None or reference_bgr.ndim != 3 or reference_bgr.shape[2] != 3 or reference_bgr.dtype != np.uint8:
             raise InputError("the reference must be a BGR uint8 HxWx3 image")
         mask = None
         if reference_pose is None or self.options.inpaint_background:
+            from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+
             with MediaPipeEstimator(EstimatorOptions(mode="image", segmentation=True)) as est:
                 found = est.detect(reference_bgr)
             mask = found.mask
