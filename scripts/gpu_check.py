@@ -167,9 +167,9 @@ def _rate(per: str) -> str:
     return "fps" if per == "frame" else f"{per}s/s"
 
 
-def skipped(report: Report, section: str, row: dict, why: str) -> None:
+def skipped(report: Report, section: str, row: dict, why: str, per: str = "frame") -> None:
     log.info("%s %s %s: skipped: %s", row.get("config", ""), row.get("size", ""), row["variant"], why)
-    report.add(section, {**row, "ms/frame": None, "fps": None, "speedup": None, "max |diff|": None,
+    report.add(section, {**row, f"ms/{per}": None, _rate(per): None, "speedup": None, "max |diff|": None,
                          "note": f"skipped: {why}"})
 
 
@@ -359,7 +359,7 @@ def generator_onnxruntime(report: Report, args, tmp: Path) -> None:
                 row = {"config": config, "size": f"{h}x{w}", "variant": f"onnxruntime CUDA {'fp16' if fp16 else 'fp32'}"}
                 if "CUDAExecutionProvider" not in providers:
                     skipped(report, "generator", row, f"this onnxruntime has no CUDA provider ({', '.join(providers)})")
-                elif report.left() < 15:
+                elif report.left() < 30:  # an export and a CUDA session take a while; finish() needs a few s
                     skipped(report, "generator", row, f"time budget ({report.left():.0f} s left)")
                 else:
                     measure(report, "generator", row, lambda: bench.onnxruntime_cuda(base, feeds, tmp, fp16), args.warmup,
@@ -514,8 +514,8 @@ def training_section(report: Report, args, tmp: Path, device: str) -> None:
         base_ms = None
         for name, kw in variants:
             row = {"config": config, "size": "{}x{}".format(*NATIVE[config]), "batch": batch, "variant": name}
-            if report.left() < (10 if device == "cuda" else 20):
-                skipped(report, "training", row, f"time budget ({report.left():.0f} s left)")
+            if report.left() < (15 if device == "cuda" else 20):
+                skipped(report, "training", row, f"time budget ({report.left():.0f} s left)", per="step")
                 continue
 
             def make(name=name, kw=kw):
