@@ -502,7 +502,7 @@ def training_section(report: Report, args, tmp: Path, device: str) -> None:
     from engines.learned.datasets import DataOptions
     from engines.learned.training import Trainer, TrainOptions
 
-    folder = drawn_dataset(tmp / "drawn", 12 if device == "cuda" else 5)
+    folder = drawn_dataset(tmp / "drawn", 8 if device == "cuda" else 5)  # 56 or 20 pairs
     batch = 4 if device == "cuda" else 2
     if device == "cuda":
         configs = GEN_CONFIGS

@@ -166,6 +166,13 @@ def test_gpu_sections_bookkeeping_with_fake_cuda(monkeypatch, tmp_path):
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "gpu_check.png").stat().st_size > 10_000
 
+    late = check.Report(tmp_path / "late", budget_s=0)  # out of time: every row says so, nothing runs
+    (tmp_path / "late").mkdir()
+    late.data["environment"] = report.data["environment"]
+    check.generator_torch(late, args, tmp_path)
+    assert len(late.data["generator"]) == 16
+    assert all(r["note"].startswith("skipped: time budget") for r in late.data["generator"])
+
 
 @pytest.mark.slow
 def test_compile_child_failure_is_reported_not_raised(monkeypatch, tmp_path):
