@@ -18,7 +18,7 @@ a row with a note.
                on its CUDA provider (fp32, fp16) when it has one; torch.compile in a child process
                that is killed after --compile-timeout seconds
   renderer     the whole learned renderer per frame (pose maps, crop, generator, paste) on a drawn
-               1280x720 reference whose pose is given, each config at its own size
+               1280x720 reference whose pose and person mask are given, each config at its own size
   training     train steps (G + D_A + D_S, batch 4): fp32, fp16 autocast (the CUDA default), bf16
                autocast, on a drawn DeepFashion-style folder
   tensorrt     whether tensorrt and pycuda import (neither can be installed on the lent machine)
@@ -255,7 +255,8 @@ def environment(report: Report) -> str | None:
 # -- pictures and data that need no footage ---------------------------------------------------------
 
 def drawn_reference(width: int = 1280, height: int = 720):
-    """(BGR uint8 HxWx3, COCO-17 Pose): the demo's drawn figure on a 1280x720 frame, pose known."""
+    """(BGR uint8 HxWx3, COCO-17 Pose, person mask HxW float32): the demo's drawn figure on a 1280x720
+    frame, its pose and mask known by construction (so nothing needs an estimator)."""
     import cv2
     import numpy as np
 
@@ -269,10 +270,12 @@ def drawn_reference(width: int = 1280, height: int = 720):
     canvas[:] = fig.image[4, 4]
     x0, y0 = (width - small.shape[1]) // 2, 20
     canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+    mask = np.zeros((height, width), np.float32)
+    mask[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = cv2.resize(fig.mask, (small.shape[1], small.shape[0]))
     p = fig.pose
     pose = Pose(xy=p.xy * s + np.float32([x0, y0]), score=p.score, layout=p.layout, width=width, height=height,
                 z=None if p.z is None else p.z * s)
-    return canvas, pose
+    return canvas, pose, mask
 
 
 def driver_poses(rest) -> list:
@@ -459,7 +462,7 @@ def renderer_section(report: Report, args, tmp: Path, device: str) -> None:
     from engines.learned.checkpoint import save_generator
     from engines.renderer import create_renderer
 
-    reference, pose = drawn_reference()
+    reference, pose, mask = drawn_reference()
     poses = driver_poses(pose)
     if device == "cuda":
         configs = GEN_CONFIGS
@@ -481,8 +484,8 @@ def renderer_section(report: Report, args, tmp: Path, device: str) -> None:
                 continue
 
             def make(opts=opts):
-                r = create_renderer("learned", checkpoint=ckpt, device=device, cache_dir=tmp, inpaint_background=False, **opts)
-                r.prepare(reference, pose)
+                r = create_renderer("learned", checkpoint=ckpt, device=device, cache_dir=tmp, **opts)
+                r.prepare(reference, pose, mask)  # the default inpainted plate, from the known mask
                 providers = getattr(r.backend, "providers", None)
                 if providers and device == "cuda" and providers[0] != "CUDAExecutionProvider":
                     r.close()
