@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     from realtime.pipeline import Pipeline, PipelineOptions
     from realtime.sinks import SinkOptions, parse_sink_spec
     from realtime.smoothing import OneEuroOptions
-    from realtime.sources import SourceOptions, open_source
+    from realtime.inputs import open_source
+    from realtime.sources import SourceOptions
 
     outputs = args.output or ["virtualcam"]
     for spec in outputs:
