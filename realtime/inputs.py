@@ -146,21 +146,22 @@ class InputFrame:
 class PoseInput:
     """The frames of a spec with their poses, streamed one at a time (long videos never sit in memory).
 
-    Owns its source and its estimator; use as a context manager. mode: the estimator's mode
+    Owns its source and its estimator; use as a context manager. accept, what, expected: which kinds
+    the caller takes and how it words them (see :func:`parse_input`). mode: the estimator's mode
     (default by kind: image for stills and folders, video for videos and cameras). estimate=False
     gives frames only. every: keep every Nth item; max_frames: stop after this many kept items.
-    need_person: a single image (or a one-pose file) without a person is an InputError here, at open.
+    need_person: a still image without a person is an InputError here, at open.
     Attributes: ``kind``, ``fps``, ``total`` (items to come, None when unknown), ``width`` and
     ``height`` (None when unknown).
     """
 
     def __init__(self, spec: str | Path, *, accept: Collection[str] | None = None, what: str | None = None,
-                 mode: str | None = None, estimate: bool = True, every: int = 1, max_frames: int | None = None,
+                 expected: str | None = None, mode: str | None = None, estimate: bool = True, every: int = 1, max_frames: int | None = None,
                  folder_fps: float = 30.0, need_person: bool = False,
                  estimator_options: Mapping[str, Any] | None = None) -> None:
         if every < 1:
             raise ValueError(f"every must be at least 1, got {every}")
-        self.spec = parse_input(spec, accept, what)
+        self.spec = parse_input(spec, accept, what, expected)
         self.kind = self.spec.kind
         self.every, self.max_frames = every, max_frames
         self.width: int | None = None
@@ -209,14 +210,8 @@ class PoseInput:
         self.total = n if self.max_frames is None else self.max_frames if n is None else min(n, self.max_frames)
 
     def _check_person(self) -> None:
-        """A still (an image, or a pose file of one pose) must show a person."""
-        if self._still is not None and self._est is not None:
-            missing = self._still.pose is None
-        elif self._poses is not None and len(self._poses) == 1:
-            missing = self._poses[0] is None
-        else:
-            return
-        if missing:
+        """A still image must show a person."""
+        if self._still is not None and self._est is not None and self._still.pose is None:
             raise InputError(f"{self.spec.text}: no person found; {NO_PERSON_HINT}")
 
     def _next_frame(self) -> InputFrame | None:

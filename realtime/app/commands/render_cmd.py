@@ -43,14 +43,15 @@ def run(args: argparse.Namespace) -> int:
 
     from calibration.profile import CalibrationProfile
     from calibration.retargeter import Retargeter
-    from engines.reenact import DriverFrame, VideoPoses, estimate_image_frame
+    from engines.reenact import hold_last
     from engines.renderer import create_renderer
-    from realtime.app.commands.common import kind_of_input, output_suffix, progress
+    from realtime.app.commands.common import output_suffix, progress
     from realtime.drawing import draw_skeleton, side_by_side, skeleton_image
     from realtime.errors import InputError
     from realtime.fileio import write_image, write_json
+    from realtime.inputs import kind_of_input, open_input
     from realtime.media import read_image
-    from realtime.poseio import load_pose_video, video_to_dict
+    from realtime.poseio import video_to_dict
     from realtime.videoio import H264Writer
 
     ext = output_suffix(args.output, (".png", ".jpg", ".mp4"), "-o")
@@ -61,26 +62,19 @@ def run(args: argparse.Namespace) -> int:
     profile = CalibrationProfile.load(args.calibration) if args.calibration else None
 
     # the driver: streamed frames (video), one frame (image) or the poses of a pose file
-    video = None
     if args.driver:
         kind = kind_of_input(args.driver)
-        if kind == "video":
-            if ext != ".mp4":
-                raise InputError(f"{args.driver} is a video: write the result to a video (-o OUT.mp4)")
-            video = VideoPoses(args.driver)
-            frames, fps, total = video, video.info.fps, video.total
-        elif kind == "image":
-            frames, fps, total = [estimate_image_frame(args.driver)], 1.0, 1
-        else:
+        if kind not in ("video", "image"):
             raise InputError(f"{args.driver}: --driver must be an image or a video file")
-    else:
-        if kind_of_input(args.pose) != "json":
-            raise InputError(f"{args.pose}: --pose must be a .json pose file")
-        poses = load_pose_video(args.pose)
-        fps, total = poses.fps, len(poses.poses)
-        frames = [DriverFrame(i, i / fps, None, p) for i, p in enumerate(poses.poses)]
-        if ext != ".mp4" and total != 1:
-            raise InputError(f"{args.pose} holds {total} poses: write them to a video (-o OUT.mp4)")
+        if kind == "video" and ext != ".mp4":
+            raise InputError(f"{args.driver} is a video: write the result to a video (-o OUT.mp4)")
+    elif kind_of_input(args.pose) != "json":
+        raise InputError(f"{args.pose}: --pose must be a .json pose file")
+    video = open_input(args.driver or args.pose, need_person=True)
+    frames, fps, total = video, video.fps, video.total
+    if args.pose and ext != ".mp4" and total != 1:
+        video.close()
+        raise InputError(f"{args.pose} holds {total} poses: write them to a video (-o OUT.mp4)")
 
     try:
         reference = read_image(args.reference)
@@ -101,13 +95,12 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         held: list = []          # the pose rendered for every frame (the last target held over gaps)
         seen = False
-        last = rest
         writer = None
+        driven = ((f, f.pose if retarget is None else retarget(f.pose, f.time_s))
+                  for f in progress(frames, total, "rendering"))
         try:
-            for frame in progress(frames, total, "rendering"):
-                target = frame.pose if retarget is None else retarget(frame.pose, frame.time_s)
-                if target is not None:
-                    last, seen = target, True
+            for frame, last, new in hold_last(driven, rest):
+                seen = seen or new
                 held.append(last)
                 image = compose(frame, last, renderer.render(last))
                 if ext != ".mp4":
@@ -125,8 +118,7 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - t0
         renderer.close()
     finally:
-        if video is not None:
-            video.close()
+        video.close()
     if not held:
         raise InputError("the driver holds no frames")
     if not seen:
