@@ -18,7 +18,6 @@ since the first frame for cameras and streams.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection, Iterator, Mapping
@@ -30,8 +29,6 @@ from realtime.media import IMAGE_EXTS, VIDEO_EXTS
 from realtime.pose import Pose
 from realtime.sources import (CvCaptureSource, ImageSequenceSource, Source, SourceError, SourceOptions,
                               VideoFileSource)
-
-log = logging.getLogger(__name__)
 
 NO_PERSON_HINT = "expected a photo that shows one person, ideally the whole body, well lit"
 

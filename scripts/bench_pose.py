@@ -23,12 +23,12 @@ def _frames(media: Path, n: int) -> list[np.ndarray]:
 
 
 def _estimator_rows(frames: list[np.ndarray]) -> list[dict]:
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.estimator import create_estimator
 
     rows = []
     for mode in ("image", "video"):
         for seg in (False, True):
-            with MediaPipeEstimator(EstimatorOptions(mode=mode, segmentation=seg)) as est:
+            with create_estimator(mode, segmentation=seg) as est:
                 for f in frames[:5]:  # warm-up (first-frame graph set-up)
                     est.estimate(f)
                 times = []

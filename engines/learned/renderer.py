@@ -90,14 +90,13 @@ class LearnedRenderer:
 
     # -- once per reference ----------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None) -> None:
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+        from realtime.inputs import estimate_still
 
         if reference_bgr is None or reference_bgr.ndim != 3 or reference_bgr.shape[2] != 3 or reference_bgr.dtype != np.uint8:
             raise InputError("the reference must be a BGR uint8 HxWx3 image")
         mask = None
         if reference_pose is None or self.options.inpaint_background:
-            with MediaPipeEstimator(EstimatorOptions(mode="image", segmentation=True)) as est:
-                found = est.detect(reference_bgr)
+            found = estimate_still(reference_bgr, segmentation=True)
             mask = found.mask
             reference_pose = reference_pose or found.pose
         if reference_pose is None:
