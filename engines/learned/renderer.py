@@ -106,10 +106,9 @@ class LearnedRenderer:
                 raise InputError(f"mask size {mask.shape[1]}x{mask.shape[0]} differs from the reference "
                                  f"{reference_bgr.shape[1]}x{reference_bgr.shape[0]}")
         if reference_pose is None or (self.options.inpaint_background and mask is None):
-            from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+            from realtime.inputs import estimate_still
 
-            with MediaPipeEstimator(EstimatorOptions(mode="image", segmentation=True)) as est:
-                found = est.detect(reference_bgr)
+            found = estimate_still(reference_bgr, segmentation=True)
             mask = found.mask if mask is None else mask
             reference_pose = reference_pose or found.pose
         if reference_pose is None:
