@@ -96,8 +96,9 @@ def _renderer(args):
 
 def self_reenact(path: Path, args, progress):
     """Self-reenactment of one clip: (row, curves, sheet)."""
-    from engines.reenact import VideoPoses, evaluate_sequence
-    from realtime.app.commands.evaluate_cmd import self_items
+    from engines.reenact import self_reenactment
+    from realtime.app.commands.evaluate_cmd import auto_retarget
+    from realtime.inputs import open_input
 
     worst = WorstFrames()
     renderer = _renderer(args)
@@ -106,14 +107,12 @@ def self_reenact(path: Path, args, progress):
         worst.offer(res.l1_box[-1], f"{path.stem} {i + 1}: box L1 {res.l1_box[-1]:.3f} "
                     f"bone {res.bone_deg[-1]:.1f}deg", real, out, _box(target, out, 0.3))
 
-    with VideoPoses(path, args.max_frames) as video:
+    with open_input(path, accept=("video",), max_frames=args.max_frames) as video:
         frames = iter(video)
         first = next(frames)
         h, w = first.image.shape[:2]
-        renderer.prepare(first.image)
-        items = self_items(renderer, first, frames, retarget=not args.no_retarget)
-        res = evaluate_sequence(renderer, items, (video.total or 1) - 1, progress=progress, keep=keep,
-                                reference_frame=first.image)
+        res = self_reenactment(renderer, first, frames, (video.total or 1) - 1, progress=progress, keep=keep,
+                               retarget_for=None if args.no_retarget else auto_retarget)
     renderer.close()
     s = res.summary()
     row = {"clip": path.name, "size": f"{w}x{h}", "frames": s["rendered"], "akd_256": s["akd_256"],
@@ -127,7 +126,8 @@ def self_reenact(path: Path, args, progress):
 def cross_identity(photo: Path, path: Path, args, progress):
     """``photo`` driven by one clip (retargeted): (row, sheet)."""
     from calibration.retargeter import Retargeter
-    from engines.reenact import VideoPoses, evaluate_sequence
+    from engines.reenact import evaluate_sequence
+    from realtime.inputs import open_input
     from realtime.media import read_image
 
     worst = WorstFrames()
@@ -139,7 +139,7 @@ def cross_identity(photo: Path, path: Path, args, progress):
         worst.offer(res.bone_deg[-1], f"{photo.stem} by {path.stem} {i}: bone {res.bone_deg[-1]:.1f}deg",
                     drivers.pop(i), out, _box(target, out, 0.3))
 
-    with VideoPoses(path, args.max_frames) as video:
+    with open_input(path, accept=("video",), max_frames=args.max_frames) as video:
         rt = Retargeter(renderer.rest_pose)
 
         def items():

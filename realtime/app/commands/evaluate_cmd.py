@@ -40,9 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import itertools
 
-    from engines.reenact import VideoPoses, evaluate_sequence
-    from realtime.app.commands.common import kind_of_input, progress
+    from engines.reenact import evaluate_sequence, self_reenactment
+    from realtime.app.commands.common import progress
     from realtime.errors import InputError
+    from realtime.inputs import kind_of_input, open_input
 
     if kind_of_input(args.driver) != "video":
         raise InputError(f"{args.driver}: --driver must be a video file (mp4, avi, mov, ...)")
@@ -63,18 +64,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.reference}: --reference must be an image")
     renderer = build_renderer(args)   # prepared below, once the reference is known
     # frames are streamed: estimated, rendered and scored one at a time
-    with VideoPoses(args.driver, args.max_frames) as video:
+    with open_input(args.driver, max_frames=args.max_frames) as video:
         frames = iter(video)
         first = next(frames, None)
         if first is None:
             raise InputError(f"{args.driver}: holds no frames")
         total = video.total
-        reference_frame = None
         if args.self_reenact:
-            renderer.prepare(first.image)
-            items = self_items(renderer, first, frames, retarget=not args.no_retarget)
-            total = total - 1 if total else None
-            reference_frame = first.image
+            res = self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress,
+                                   retarget_for=None if args.no_retarget else auto_retarget)
         else:
             from calibration.retargeter import Retargeter
             from realtime.media import read_image
@@ -84,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                         else Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None))
             items = ((f.index, f.pose if retarget is None else retarget(f.pose, f.time_s), None)
                      for f in itertools.chain([first], frames))
-        res = evaluate_sequence(renderer, items, total, progress=progress, reference_frame=reference_frame)
+            res = evaluate_sequence(renderer, items, total, progress=progress)
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
@@ -101,14 +99,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def self_items(renderer, first, frames, retarget: bool = True):
-    """(index, target, real frame) of a self-reenactment: the targets are the later frames' poses,
-    retargeted onto the prepared first frame as `repose render` does (the first frame fed to the
-    auto-calibration too), or unchanged with ``retarget=False``."""
+def auto_retarget(rest_pose):
+    """The retargeting of `repose render` without a profile (auto-calibrated), for a prepared
+    renderer's rest pose: the ``retarget_for`` of engines.reenact.self_reenactment."""
     from calibration.retargeter import Retargeter
 
-    if not retarget:
-        return ((f.index - 1, f.pose, f.image) for f in frames)
-    rt = Retargeter(renderer.rest_pose)
-    rt(first.pose, first.time_s)
-    return ((f.index - 1, rt(f.pose, f.time_s), f.image) for f in frames)
+    return Retargeter(rest_pose)
