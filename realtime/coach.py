@@ -74,15 +74,14 @@ def load_benchmark(path: str | Path, progress: bool = True) -> Benchmark:
             raise InputError(f"benchmark {p}: no person found; expected an image of one person's whole body")
         return Benchmark([pose], 1.0, str(p))
     if ext in VIDEO_EXTS:
-        from tqdm import tqdm
-
         from realtime.media import VideoReader
+        from realtime.progress import bar
 
         poses: list[Pose | None] = []
         with VideoReader(p) as reader, MediaPipeEstimator(EstimatorOptions(mode="video")) as est:
             fps = reader.info.fps
-            for _, t, img in tqdm(reader, total=reader.info.frame_count or None, disable=not progress,
-                                  desc="benchmark poses", unit="frame"):
+            for _, t, img in bar(reader, total=reader.info.frame_count or None, desc="benchmark poses",
+                                 show=progress):
                 poses.append(est.estimate(img, t))
         if all(q is None for q in poses):
             raise InputError(f"benchmark {p}: no person found in any frame")

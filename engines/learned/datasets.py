@@ -98,10 +98,9 @@ def _video_key(path: Path, opts: DataOptions) -> str:
 
 def extract_video(path: str | Path, cache_dir: str | Path, opts: DataOptions = DataOptions()) -> list[Frame | None]:
     """Frames and poses of a video, from the cache when present; None for frames without a person."""
-    from tqdm import tqdm
-
     from realtime.estimator import EstimatorOptions, MediaPipeEstimator
     from realtime.media import VideoReader
+    from realtime.progress import bar
 
     path = Path(path)
     folder = Path(cache_dir) / f"{path.stem}-{_video_key(path, opts) if path.is_file() else 'missing'}"
@@ -118,7 +117,7 @@ def extract_video(path: str | Path, cache_dir: str | Path, opts: DataOptions = D
     est = MediaPipeEstimator(EstimatorOptions(mode="video"))
     try:
         with reader:
-            for i, t, bgr in tqdm(reader, total=reader.info.frame_count or None, desc=f"poses {path.name}", unit="frame"):
+            for i, t, bgr in bar(reader, total=reader.info.frame_count or None, desc=f"poses {path.name}"):
                 if i % opts.every:
                     continue
                 if opts.max_frames is not None and len(rows) >= opts.max_frames:

@@ -401,7 +401,8 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         import torch
-        from tqdm import tqdm
+
+        from realtime.progress import bar as progress_bar
 
         opts = self.opts
         if self.is_main:
@@ -432,8 +433,8 @@ class Trainer:
             while self.epoch < opts.epochs and not stop:
                 if sampler is not None:
                     sampler.set_epoch(self.epoch)
-                bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{opts.epochs}", unit="step",
-                           disable=not (self.is_main and opts.progress), leave=False)
+                bar = progress_bar(loader, desc=f"epoch {self.epoch + 1}/{opts.epochs}", unit="step",
+                                   show=self.is_main and opts.progress)
                 for batch in bar:
                     values = self.train_step(batch)
                     self.step += 1
