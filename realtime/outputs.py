@@ -206,6 +206,19 @@ def new_temporary(near: str | Path, suffix: str = "", prefix: str | None = None)
     return Path(tmp)
 
 
+def temporary_for(path: str | Path, suffix: str = "") -> Path:
+    """A registered temporary file from which ``finalize(tmp, path)`` will make ``path``: beside the
+    file (or the symlink's target) it replaces; in the system's temporary folder for devices and ``-``."""
+    if is_stdout(path) or _special(real_target(path)):
+        fd, name = tempfile.mkstemp(prefix=".repose.", suffix=suffix)
+        os.close(fd)
+        register_temporary(name)
+        return Path(name)
+    target = real_target(path)
+    with translate_disk_full(path):
+        return new_temporary(target, suffix, prefix=f".{target.name}.")
+
+
 def written() -> list[str]:
     """Outputs finalized so far in this process (the CLI names them when a run is interrupted)."""
     return list(_written)
@@ -245,16 +258,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     target for a symlink, and in the system's temporary folder for devices, FIFOs and ``-``.
     """
     dst = Path(path)
-    sfx = suffix if suffix is not None else dst.suffix
-    if is_stdout(path) or _special(real_target(dst)):
-        fd, name = tempfile.mkstemp(prefix=".repose.", suffix=sfx)
-        os.close(fd)
-        tmp = Path(name)
-        register_temporary(tmp)
-    else:
-        target = real_target(dst)
-        with translate_disk_full(dst):
-            tmp = new_temporary(target, sfx, prefix=f".{target.name}.")
+    tmp = temporary_for(dst, suffix if suffix is not None else dst.suffix)
     try:
         with translate_disk_full(dst):
             yield tmp
