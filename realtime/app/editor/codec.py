@@ -36,12 +36,12 @@ def _bounded_int(text: str) -> int:
 def _finite_float(text: str) -> float:
     v = float(text)
     if not math.isfinite(v):
-        raise ValueError(f"number {text[:20]} out of range")
+        raise ValueError(f"number {text[:20]} is not finite")
     return v
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise ValueError(f"{name} is not a finite number")
 
 
 def _depth(obj: Any, limit: int) -> int:
