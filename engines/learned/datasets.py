@@ -133,6 +133,11 @@ def extract_video(path: str | Path, cache_dir: str | Path, opts: DataOptions = D
                     cv2.imwrite(str(folder / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
                 rows.append({"index": i, "time_s": t, "file": name, "keypoints": None if kps is None else kps.tolist()})
                 frames.append(None if kps is None else Frame(folder / name, kps))
+    except BaseException:   # an unfinished video's frames are no cache: remove them
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     finally:
         est.close()
     write_json(index_file, {"version": CACHE_VERSION, "video": str(path), "width": reader.info.width,
