@@ -105,10 +105,12 @@ class StderrFilter:
         global _filter_active
         if _verbose or _filter_active:
             return self
-        try:
-            fd = sys.stderr.fileno()
+        fd = 2   # what C/C++ code writes to, whatever sys.stderr is
+        with contextlib.suppress(Exception):
             sys.stderr.flush()
-        except (AttributeError, ValueError, OSError):
+        try:
+            os.fstat(fd)
+        except OSError:
             return self
         r, self._w = os.pipe()
         self._fd, self._saved = fd, os.dup(fd)
