@@ -148,6 +148,23 @@ def save_training(path: str | Path, generator, discriminators: dict, optimizers:
     return save_generator(generator, weights, {**(extra or {}), "training": {**counters, "optimizers": opt_meta}})
 
 
+def check_training(path: str | Path) -> None:
+    """Refuse a damaged training state (headers only, cheap) before a resumed run does any work."""
+    from safetensors import safe_open
+
+    weights, _ = resolve(path)
+    for f in (weights, weights.with_name(weights.stem + ".train.safetensors")):
+        if not f.is_file():
+            raise InputError(f"{f}: missing; a resumable run holds last.safetensors, last.json and "
+                             "last.train.safetensors; start a new run with another --out")
+        try:
+            with safe_open(str(f), framework="pt") as handle:
+                handle.keys()
+        except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
+            raise InputError(f"{f}: not a readable safetensors file ({' '.join(str(e).split())[:100]}); "
+                             "restore it or start a new run with another --out") from None
+
+
 def load_training(path: str | Path, generator, discriminators: dict, optimizers: dict) -> dict[str, Any]:
     """Restore a training checkpoint in place; returns its counters (step, epoch, ...)."""
     from safetensors.torch import load_file

@@ -241,10 +241,14 @@ class Trainer:
         if opts.resume and not last.exists():
             raise InputError(f"--resume: {self.out} holds no checkpoint (last.safetensors); start without --resume")
         if opts.resume:
-            from engines.learned.checkpoint import read_meta
+            from engines.learned.checkpoint import check_training, read_meta
             from engines.learned.config import GeneratorConfig as _GC
 
-            self.cfg = _GC.from_dict(read_meta(last)["generator"])
+            check_training(last)   # a damaged state fails now, not after the data is prepared
+            try:
+                self.cfg = _GC.from_dict(read_meta(last)["generator"])
+            except (KeyError, TypeError, ValueError) as e:
+                raise InputError(f"{last.with_suffix('.json')}: bad generator config ({e})") from None
 
         cache = opts.cache_dir or (self.out.parent / ".frame-cache")
         if self.world > 1 and not self.is_main:
