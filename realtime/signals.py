@@ -17,6 +17,14 @@ from typing import Iterator
 HANDLED = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())
 
 
+_received: list[int] = []
+
+
+def received() -> int | None:
+    """The first signal ``handle_signals`` turned into ``Interrupted`` in this process, if any."""
+    return _received[0] if _received else None
+
+
 class Interrupted(KeyboardInterrupt):
     """The run was stopped by a signal; ``exit_code`` is 128 + the signal number."""
 
@@ -49,6 +57,7 @@ def handle_signals() -> Iterator[None]:
         if state["fired"]:
             return   # already unwinding: let the clean-up finish
         state["fired"] = True
+        _received.append(signum)
         raise Interrupted(signum)
 
     old = {}

@@ -10,6 +10,7 @@ exception inside a ``with`` block, or a signal) deletes it. A full disk is one `
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -93,12 +94,15 @@ class H264Writer:
         if self._closed:
             return
         self._closed = True
+        ffmpeg_log = logging.getLogger("imageio_ffmpeg")
+        quiet_level, ffmpeg_log.level = ffmpeg_log.level, logging.ERROR   # "no frames written": we know
         try:
             if self._gen is not None:
                 self._gen.close()
         except Exception:  # noqa: BLE001 - ffmpeg already failed; the temporary goes anyway
             pass
         finally:
+            ffmpeg_log.setLevel(quiet_level)
             self._drop()
 
     def _drop(self) -> None:

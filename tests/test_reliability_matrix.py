@@ -364,15 +364,16 @@ def test_matrix(case: Case, corpus, tmp_path, monkeypatch, capfd):
 
 
 # -- signals: subprocesses, one line, 130/143/129, nothing left ----------------------------------------
+# (what, signal, argv, a file name pattern that shows the command is in its work; None: wait 12 s)
 SIGNAL_CASES = [
-    ("render", "SIGTERM", ["render", "--reference", "{good_img}", "--driver", "{long_mp4}", "-o", "o.mp4"], ".o.mp4"),
-    ("render", "SIGINT", ["render", "--reference", "{good_img}", "--driver", "{long_mp4}", "-o", "o.mp4"], ".o.mp4"),
-    ("pose --draw", "SIGTERM", ["pose", "{long_mp4}", "-o", "p.json", "--draw", "p.mp4"], ".p.mp4"),
-    ("demo", "SIGTERM", ["demo", "-o", "d.mp4", "--no-score"], ".d.mp4"),
-    ("demo", "SIGHUP", ["demo", "-o", "d.mp4", "--no-score"], ".d.mp4"),
-    ("evaluate", "SIGTERM", ["evaluate", "--driver", "{long_mp4}", "--self"], None),
-    ("train", "SIGINT", ["train", "--data", "{long_mp4}", "--out", "run", "--config", "tiny", "--cache", "cache"],
-     "cache"),
+    ("render", "SIGTERM", ["render", "--reference", "{good_img}", "--driver", "{long_mp4}", "-o", "o.mp4"], ".o.mp4.*"),
+    ("render", "SIGINT", ["render", "--reference", "{good_img}", "--driver", "{long_mp4}", "-o", "o.mp4"], ".o.mp4.*"),
+    ("pose --draw", "SIGTERM", ["pose", "{long_mp4}", "-o", "p.json", "--draw", "p.mp4"], ".p.mp4.*"),
+    ("demo", "SIGTERM", ["demo", "-o", "d.mp4", "--no-score"], ".d.mp4.*"),
+    ("demo", "SIGHUP", ["demo", "-o", "d.mp4", "--no-score"], ".d.mp4.*"),
+    ("evaluate", "SIGTERM", ["evaluate", "--driver", "{person_mp4}", "--self"], None),
+    ("train", "SIGINT", ["train", "--data", "{person_mp4}", "--out", "run", "--config", "tiny", "--cache", "cache"],
+     "*.jpg"),
 ]
 
 
@@ -389,27 +390,36 @@ def long_mp4(corpus):
 
 
 @pytest.mark.parametrize("what,sig,argv,marker", SIGNAL_CASES, ids=[f"{w}-{s}" for w, s, *_ in SIGNAL_CASES])
-def test_signal_matrix(what, sig, argv, marker, corpus, long_mp4, tmp_path):
+def test_signal_matrix(what, sig, argv, marker, corpus, long_mp4, tmp_path, request):
+    """A signal in the middle of the work: one line, 128+signum, no temporary output left."""
+    from fnmatch import fnmatch
+
+    person = ""
+    if any("{person_mp4}" in a for a in argv):
+        person = str(request.getfixturevalue("media_dir") / "pose_1.mp4")
     work = tmp_path / "work"
     work.mkdir()
-    argv = [a.format(**corpus, long_mp4=long_mp4) for a in argv]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [a.format(**corpus, long_mp4=long_mp4, person_mp4=person) for a in argv]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
     p = subprocess.Popen([sys.executable, "-m", "realtime", *argv], cwd=work, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 90
+    t0 = time.monotonic()
     # wait until the command is in its work: its temporary output (or cache) exists, else a fixed time
-    while time.monotonic() < deadline and p.poll() is None:
-        names = [q.name for q in work.rglob("*")]
-        if marker is None and time.monotonic() > deadline - 75:
+    while time.monotonic() < t0 + 90 and p.poll() is None:
+        if marker is None and time.monotonic() > t0 + 12:
             break
-        if marker is not None and any(n == marker or n.startswith(marker + ".") or n.startswith(marker)
-                                      for n in names):
+        if marker is not None and any(fnmatch(q.name, marker) for q in work.rglob("*")):
             break
         time.sleep(0.2)
     assert p.poll() is None, f"finished before the signal: {p.stderr.read()}"
     time.sleep(0.5)
     p.send_signal(getattr(signal, sig))
-    _, err = p.communicate(timeout=60)
+    try:
+        _, err = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.send_signal(signal.SIGABRT)     # faulthandler prints every thread's stack
+        _, err = p.communicate(timeout=30)
+        pytest.fail(f"no exit 60 s after {sig}:\n{err[-6000:]}")
     lines = err.splitlines()
     assert "Traceback" not in err, err
     assert p.returncode == 128 + getattr(signal, sig), err

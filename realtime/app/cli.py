@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import logging
+import os
 import sys
 
 from realtime.errors import InputError
@@ -70,7 +71,7 @@ def _one_line(text: object) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from realtime import media, outputs, progress, quiet
-    from realtime.signals import exit_code_of, handle_signals
+    from realtime.signals import exit_code_of, handle_signals, received
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -109,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception as e:  # noqa: BLE001 - the last resort: one line, the traceback with -v
         outputs.remove_temporaries()
+        if received() is not None:   # the signal landed inside an import or C code that re-raised it
+            print(f"{name}: interrupted; nothing written", file=sys.stderr)
+            return 128 + received()
         if outputs.is_disk_full(e):
             print(f"{name}: error: {_one_line(outputs.disk_full_error('output', e))}", file=sys.stderr)
             return 2
@@ -120,7 +124,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry_point() -> None:
-    sys.exit(main())
+    from realtime.signals import received
+
+    code = main()
+    if received() is not None:
+        # interrupted: temporaries are gone; skip the finalizers of native libraries that a signal
+        # may have left half-initialized (MediaPipe can abort at exit then)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
