@@ -52,6 +52,7 @@ def handle_signals() -> Iterator[None]:
         yield
         return
     state = {"fired": False}
+    _received.clear()
 
     def on_signal(signum: int, _frame) -> None:
         if state["fired"]:
