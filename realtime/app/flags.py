@@ -110,14 +110,14 @@ def _pose_output_kind(args: argparse.Namespace) -> str:
 #: command -> {dest: kind}; kind "file", "file-" (a file or - for stdout), "folder", "stem" (STEM.csv and STEM.png), "sinks"
 #: (live --output specs) or a function of the args that answers one of those.
 OUTPUTS: dict[str, dict[str, str | Callable[[argparse.Namespace], str]]] = {
-    "pose": {"output": _pose_output_kind, "draw": "file-"},
-    "compare": {"output": "file-", "draw": "file-"},
+    "pose": {"output": _pose_output_kind, "draw": "file"},
+    "compare": {"output": "file-", "draw": "file"},
     "train": {"out": "folder", "cache": "folder"},
     "export": {"output": "file"},
     "live": {"stats_json": "file", "snapshot_dir": "folder", "output": "sinks",
              "coach_out": lambda a: "stem" if a.benchmark else "skip"},
-    "render": {"output": "file-", "targets_out": "file-"},
-    "demo": {"output": "file-"},
+    "render": {"output": "file", "targets_out": "file-"},
+    "demo": {"output": "file"},
     "calibrate": {"output": "file"},
     "build-engine": {"cache_dir": "folder", "timing_cache": "file"},
 }
