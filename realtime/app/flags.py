@@ -116,7 +116,7 @@ OUTPUTS: dict[str, dict[str, str | Callable[[argparse.Namespace], str]]] = {
     "export": {"output": "file"},
     "live": {"stats_json": "file", "snapshot_dir": "folder", "output": "sinks",
              "coach_out": lambda a: "stem" if a.benchmark else "skip"},
-    "render": {"output": "file", "targets_out": "file-"},
+    "render": {"output": "file", "targets_out": "file"},
     "demo": {"output": "file"},
     "calibrate": {"output": "file"},
     "build-engine": {"cache_dir": "folder", "timing_cache": "file"},
