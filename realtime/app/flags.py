@@ -27,8 +27,8 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "every": (1, 1_000_000, True),
     "max_frames": (1, 1_000_000_000, True),
     "max_steps": (1, 10**12, True),
-    "sample_every": (1, 10**9, True),
-    "checkpoint_every": (1, 10**9, True),
+    "sample_every": (0, 10**9, True),        # 0: none during the run
+    "checkpoint_every": (0, 10**9, True),    # 0: only at the end
     "workers": (0, 256, True),
     "seed": (0, 2**32 - 1, True),
     "max_batch": (1, 1024, True),
