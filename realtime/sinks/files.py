@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,10 @@ class Mp4Sink:
         self.max_gap_s = 10.0
         self._t0: float | None = None
         self._last: np.ndarray | None = None
+        # close() may come from another thread while a write waits on a slow ffmpeg: it stops the
+        # writes between frames and waits for the one in flight instead of closing under it
+        self._lock = threading.Lock()
+        self._closing = self._closed = False
 
     @property
     def frames(self) -> int:
@@ -56,8 +61,10 @@ class Mp4Sink:
 
     def send(self, frame_bgr: np.ndarray) -> None:
         """Append one frame (offline runs: every frame, 1/fps apart)."""
-        self._writer.write(frame_bgr)
-        self._last = frame_bgr
+        with self._lock:
+            if not self._closing:
+                self._writer.write(frame_bgr)
+                self._last = frame_bgr
 
     def send_at(self, frame_bgr: np.ndarray, t_s: float) -> None:
         """Place a frame at time t (seconds, any clock; live runs): the previous frame is repeated to
@@ -71,12 +78,22 @@ class Mp4Sink:
         repeats = min(slot - self.frames, int(self.max_gap_s * self.fps))
         if self._last is not None:
             for _ in range(repeats):
-                self._writer.write(self._last)
+                with self._lock:
+                    if self._closing:
+                        return
+                    self._writer.write(self._last)
         if repeats < slot - self.frames:       # a long stall: shift the clock rather than fill it all
             self._t0 += (slot - self.frames - repeats) / self.fps
         self.send(frame_bgr)
 
     def close(self, ok: bool = True) -> None:
+        self._closing = True
+        with self._lock:   # the frame in flight, if any, finishes first
+            if not self._closed:
+                self._closed = True
+                self._close(ok)
+
+    def _close(self, ok: bool) -> None:
         failed = None
         try:
             self._writer.close()  # flushes and waits for ffmpeg to finish the file
