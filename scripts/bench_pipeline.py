@@ -7,8 +7,9 @@ busy stage, thread scheduling), as a share of the sum. Output goes to a null sin
 pipeline is measured. The estimator is real MediaPipe Pose (video mode).
 
 ``--pipeline-sinks null,file,file-medium`` measures outputs too, in the same run, interleaved
-``--pipeline-repeats`` times: ``file`` is `live --output file:` as shipped (x264 ``veryfast`` +
-``zerolatency``), ``file-medium`` the same with ffmpeg's default preset (``medium``).
+``--pipeline-repeats`` times: ``file`` is `live --output file:` as shipped (x264 ``ultrafast`` +
+``zerolatency``), ``file-veryfast`` and ``file-medium`` the same with those presets (``medium`` is
+ffmpeg's default, what recordings used before).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--pipeline-renderers", default="", help="comma-separated renderer names (default: all)")
     g.add_argument("--pipeline-plot", metavar="PNG", help="also plot latency and stage times per frame to this PNG")
     g.add_argument("--pipeline-sinks", default="null",
-                   help="comma-separated: null, file (veryfast+zerolatency), file-medium (default null)")
+                   help="comma-separated: null, file (ultrafast+zerolatency), file-veryfast, file-medium (default null)")
     g.add_argument("--pipeline-repeats", type=int, default=1, help="runs of each sink, interleaved (default 1)")
 
 
@@ -56,7 +57,7 @@ def plot(series: dict[str, dict], path: str) -> None:
     plt.close(fig)
 
 
-SINK_PRESETS = {"null": None, "file": "veryfast", "file-medium": None}
+SINK_PRESETS = {"null": None, "file": "ultrafast", "file-veryfast": "veryfast", "file-medium": None}
 
 
 def _one(renderer_name: str, reference, clip: Path, seconds: float, series: dict | None = None,
