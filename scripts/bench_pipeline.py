@@ -66,8 +66,9 @@ def _one(renderer_name: str, reference, clip: Path, seconds: float, series: dict
 
     from engines.renderer import create_renderer
     from realtime.pipeline import Pipeline, PipelineOptions
+    from realtime.inputs import open_source
     from realtime.sinks import SinkOptions
-    from realtime.sources import SourceOptions, open_source
+    from realtime.sources import SourceOptions
 
     try:
         renderer = create_renderer(renderer_name)

@@ -147,9 +147,9 @@ class Validator:
     """AKD/MKR (MediaPipe on the outputs), L1 and SSIM against the real held-out frames."""
 
     def __init__(self, min_height: int = 256) -> None:
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+        from realtime.estimator import create_estimator
 
-        self.estimator = MediaPipeEstimator(EstimatorOptions(mode="image"))
+        self.estimator = create_estimator("image")
         self.min_height = min_height
 
     def estimate(self, bgr: np.ndarray):
