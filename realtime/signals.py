@@ -10,7 +10,9 @@ ignored, so the clean-up finishes. The CLI turns ``Interrupted`` into one line a
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 from typing import Iterator
 
@@ -61,6 +63,16 @@ def handle_signals() -> Iterator[None]:
         _received.append(signum)
         raise Interrupted(signum)
 
+    def on_unraisable(info) -> None:
+        # the exception landed where Python cannot raise it (a __del__, logging's lock release, ...)
+        # and was dropped: deliver the signal again, so the run still stops
+        if isinstance(info.exc_value, Interrupted) and not state.get("done"):
+            state["fired"] = False
+            os.kill(os.getpid(), info.exc_value.signum)
+            return
+        old_hook(info)
+
+    old_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     old = {}
     for sig in HANDLED:
         try:
@@ -70,5 +82,7 @@ def handle_signals() -> Iterator[None]:
     try:
         yield
     finally:
+        state["done"] = True
+        sys.unraisablehook = old_hook
         for sig, handler in old.items():
             signal.signal(sig, handler)

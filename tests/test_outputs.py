@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -167,6 +168,23 @@ def test_signals_unwind_remove_temporaries_and_exit_in_one_line(tmp_path, sig, c
     p.send_signal(getattr(__import__("signal"), sig))
     _, err = p.communicate(timeout=20)
     assert p.returncode == code and err == "interrupted\n" and os.listdir(tmp_path) == []
+
+
+def test_a_dropped_interrupt_is_delivered_again():
+    """A signal whose exception Python had to drop (raised in a __del__ or a logging lock release)
+    is sent again, so the run still stops."""
+    import signal
+    import types
+
+    from realtime.signals import Interrupted, handle_signals
+
+    with pytest.raises(Interrupted) as e:
+        with handle_signals():
+            sys.unraisablehook(types.SimpleNamespace(exc_type=Interrupted, exc_value=Interrupted(signal.SIGTERM),
+                                                     exc_traceback=None, err_msg=None, object=None))
+            for _ in range(1000):   # the re-sent signal is handled between these bytecodes
+                time.sleep(0.001)
+    assert e.value.signum == signal.SIGTERM
 
 
 def test_web_guard():
