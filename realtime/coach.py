@@ -50,14 +50,13 @@ class Benchmark:
 
 def load_benchmark(path: str | Path, progress: bool = True) -> Benchmark:
     """A benchmark from a pose JSON (image or video), an image, or a video (estimated here)."""
-    from tqdm import tqdm
-
     from realtime.inputs import open_input
+    from realtime.progress import bar
 
     with open_input(path, accept=("json", "image", "video"), what="benchmark",
                     expected="a pose JSON, an image or a video", need_person=True) as bench:
-        frames = bench if bench.kind != "video" else tqdm(bench, total=bench.total, disable=not progress,
-                                                          desc="benchmark poses", unit="frame")
+        frames = bench if bench.kind != "video" else bar(bench, total=bench.total, show=progress,
+                                                         desc="benchmark poses")
         poses = [f.pose for f in frames]
     if all(q is None for q in poses):
         raise InputError(f"benchmark {path}: " + ("holds no person" if bench.kind == "json"
