@@ -33,8 +33,9 @@ class Rep:
     end: int
 
     @property
-    def frames(self) -> int:
-        return self.end - self.start + 1
+    def span(self) -> int:
+        """Frames from start to end (the duration is span / fps)."""
+        return self.end - self.start
 
 
 @dataclass

@@ -22,11 +22,12 @@ d ~0.28, e ~12 deg (score ~33).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 
-from realtime.layouts import COCO17
+from realtime.layouts import COCO17, KeypointLayout, conversion_plan
 from realtime.matching import JOINTS, crop_normalize
 from realtime.pose import MIN_SCORE, Pose
 
@@ -72,15 +73,27 @@ def coco_arrays(poses: Sequence[Pose | None], mirror: bool = False,
                 min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
     """(T, 17, 2) COCO-17 points and (T, 17) presence of poses (mirrored: left and right swapped)."""
     xy = np.zeros((len(poses), len(COCO17), 2))
-    present = np.zeros((len(poses), len(COCO17)), bool)
+    score = np.zeros((len(poses), len(COCO17)))
     for t, p in enumerate(poses):
         if p is None:
             continue
-        c = p.to_layout(COCO17)
-        if mirror:
-            c = c.flipped(width=0.0)
-        xy[t], present[t] = c.xy, c.present(min_score)
-    return xy, present
+        idx = _coco_index(p.layout)
+        if idx is None:                     # a layout that derives some COCO-17 point: the slow way
+            c = p.to_layout(COCO17)
+            xy[t], score[t] = c.xy, c.score
+        else:
+            xy[t], score[t] = p.xy[idx], p.score[idx]
+    if mirror:
+        flip = COCO17.flip_indices
+        xy, score = xy[:, flip] * np.array([-1.0, 1.0]), score[:, flip]
+    return xy, score >= min_score
+
+
+@lru_cache(maxsize=None)
+def _coco_index(layout: KeypointLayout) -> np.ndarray | None:
+    """Indices of the COCO-17 keypoints in ``layout`` (None when one must be derived)."""
+    plan = conversion_plan(layout, COCO17)
+    return np.array([p[0] for p in plan]) if all(len(p) == 1 for p in plan) else None
 
 
 def features(poses: Sequence[Pose | None], keypoints: np.ndarray | None = None, mirror: bool = False,
