@@ -52,6 +52,7 @@ class RepResult:
     advice: list[str]
     path: np.ndarray              #: (P, 2) (person frame, benchmark frame)
     worst_pair: tuple[int, int]   #: the path's lowest-scoring pair
+    worst_score: float            #: and its score
 
 
 @dataclass
@@ -159,23 +160,37 @@ def _align_rep(fp: Features, fb: Features, rep: Rep, bench_reps: list[Rep], o: C
     tempo = (rep.span / fps_p) / max(br.span / fps_b, 1e-9)
     k = int(np.argmin(along))
     return RepResult(rep, q, br, float(along.mean()), tempo, worst, advice + _tempo_advice(tempo, o), path,
-                     (int(path[k, 0]), int(path[k, 1])))
+                     (int(path[k, 0]), int(path[k, 1])), float(along[k]))
 
 
-def _fill_map(n: int, path: np.ndarray) -> np.ndarray:
-    """(n,) benchmark frame per person frame: from the path where it covers a frame, else held from
-    the nearest covered frame."""
+def _fill_map(n: int, m: int, path: np.ndarray, reps: list[RepResult], ratio: float) -> np.ndarray:
+    """(n,) benchmark frame per person frame: from the path inside reps; between two reps matched
+    with benchmark reps in order, the benchmark's rest between them stretched over the person's;
+    before the first and after the last rep, the benchmark's own rest at ``ratio`` benchmark frames
+    per person frame."""
     from realtime.coaching.dtw import frame_map
 
-    out = np.full(n, -1, np.int64)
     order = np.argsort(path[:, 0], kind="stable")
     covered = np.unique(path[:, 0])
+    out = np.full(n, -1, np.int64)
     out[covered] = frame_map(path[order], n)[covered]
-    idx = np.where(out >= 0, np.arange(n), -1)
-    idx = np.maximum.accumulate(idx)                                  # hold forwards
-    first = int(covered[0])
-    idx[:first] = first                                               # and backwards at the start
-    return out[idx]
+    if not reps:
+        return out
+    first, last = reps[0], reps[-1]
+    i = np.arange(0, first.rep.start)
+    out[i] = np.clip(np.round(first.bench_rep.start - (first.rep.start - i) * ratio), 0, m - 1)
+    i = np.arange(last.rep.end + 1, n)
+    out[i] = np.clip(np.round(last.bench_rep.end + (i - last.rep.end) * ratio), 0, m - 1)
+    for r, nxt in zip(reps, reps[1:]):
+        i = np.arange(r.rep.end + 1, nxt.rep.start)
+        if len(i) == 0:
+            continue
+        j0, j1 = r.bench_rep.end, nxt.bench_rep.start
+        if j1 <= j0:                       # the next benchmark rep comes earlier: hold the rest pose
+            out[i] = j0
+        else:
+            out[i] = np.round(j0 + (i - r.rep.end) * (j1 - j0) / (nxt.rep.start - r.rep.end))
+    return out
 
 
 def analyze(person: Motion, benchmark: Motion, options: CoachOptions | None = None) -> CoachReport:
@@ -201,7 +216,7 @@ def analyze(person: Motion, benchmark: Motion, options: CoachOptions | None = No
         fb = features(bp, shared, mirror=mirrored)
         results.append(_score(fp, fb, person_reps, bench_reps, person, benchmark, o) + (mirrored, fb))
     score, tempo, reps, path, mirrored, fb = max(results, key=lambda r: r[0])
-    fmap = _fill_map(len(fp), path)
+    fmap = _fill_map(len(fp), len(fb), path, reps, benchmark.fps / person.fps)
     notice = None if person_reps else (f"no repetitions found in {person.name}: scored the whole clip "
                                        "against the whole benchmark")
     return CoachReport(score, tempo, reps, mirrored, person, benchmark, person_reps, bench_reps, path, fmap,
