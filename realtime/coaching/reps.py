@@ -5,7 +5,8 @@ with ``segment_reps``.
 1. The joint angles (elbows, shoulders, hips, knees; degrees, gaps interpolated) are smoothed over
    time (Gaussian, sigma ``smooth_s``) and projected on their first principal component: the one
    direction in joint-angle space along which the body moves most (a squat moves knees, hips and
-   arms together). The signal is in degrees.
+   arms together). The signal is in degrees: the weighted mean of the joints' angle changes, with
+   the component's loadings (scaled to sum to 1 in absolute value) as weights.
 2. Its rest side is the more neutral body: straighter elbows, hips and knees and lower arms (a
    squat bends knees and hips and raises the arms, a push-up bends the elbows, a jumping jack
    raises the arms); where the main direction is neither (weight under 10% of its length), the
@@ -88,7 +89,7 @@ def rep_signal(angles: np.ndarray, fps: float, options: RepOptions | None = None
         x = gaussian_filter1d(x, sigma, axis=0, mode="nearest")
     x = x - x.mean(axis=0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
-    direction = vt[0]
+    direction = vt[0] / np.abs(vt[0]).sum()      # a weighted mean of the joints' angle changes
     s = x @ direction
     lo, hi = np.percentile(s, [5, 95])
     if hi - lo <= 1e-9:
