@@ -13,14 +13,14 @@ from realtime.coaching.analysis import CoachReport
 from realtime.coaching.frames import MotionFrames, pair_image, panel
 from realtime.coaching.score import SIGMA_ANGLE_DEG, SIGMA_VECTOR
 
-KEY_FRAME_HEIGHT = 320
+KEY_FRAME_HEIGHT = 400
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1040px;color:#222;padding:0 12px}
 h1{margin-bottom:4px} .sub{color:#666;margin-top:0}
 table{border-collapse:collapse;width:100%;margin:12px 0} th,td{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4} .num{text-align:right;font-variant-numeric:tabular-nums}
-figure{display:inline-block;margin:8px 12px 16px 0} figcaption{font-size:14px;color:#444;max-width:640px}
+figure{display:inline-block;margin:8px 12px 16px 0} figcaption{font-size:14px;color:#444;max-width:480px}
 img{max-width:100%} .notice{background:#fff4d6;padding:8px 12px;border-radius:4px} code{background:#f4f4f4;padding:1px 4px}
 """
 
@@ -42,8 +42,8 @@ def key_frames(report: CoachReport, height: int = KEY_FRAME_HEIGHT) -> list[tupl
     out = []
     try:
         for label, (i, j), score, joints, advice in moments:
-            left = panel(a, i, report.person.poses[i], height, f"person {i / fp:.1f} s", highlight=joints)
-            right = panel(b, j, report.benchmark.poses[j], height, f"benchmark {j / fb:.1f} s",
+            left = panel(a, i, report.person.poses[i], height, f"you {i / fp:.1f} s", highlight=joints)
+            right = panel(b, j, report.benchmark.poses[j], height, f"bench {j / fb:.1f} s",
                           mirrored=report.mirrored, highlight=joints)
             caption = f"{label}: worst moment at {i / fp:.1f} s (benchmark {j / fb:.1f} s), frame score {score:.0f}"
             if advice:

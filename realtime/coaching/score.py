@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from realtime.layouts import COCO17, KeypointLayout, conversion_plan
+from realtime.layouts import COCO17, KeypointLayout
 from realtime.matching import JOINTS, crop_normalize
 from realtime.pose import MIN_SCORE, Pose
 
@@ -71,18 +71,16 @@ class Features:
 
 def coco_arrays(poses: Sequence[Pose | None], mirror: bool = False,
                 min_score: float = MIN_SCORE) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 17, 2) COCO-17 points and (T, 17) presence of poses (mirrored: left and right swapped)."""
+    """(T, 17, 2) COCO-17 points and (T, 17) presence of poses, matched by keypoint name (a keypoint
+    the pose's layout lacks is absent); mirrored: x negated, left and right swapped."""
     xy = np.zeros((len(poses), len(COCO17), 2))
     score = np.zeros((len(poses), len(COCO17)))
     for t, p in enumerate(poses):
         if p is None:
             continue
         idx = _coco_index(p.layout)
-        if idx is None:                     # a layout that derives some COCO-17 point: the slow way
-            c = p.to_layout(COCO17)
-            xy[t], score[t] = c.xy, c.score
-        else:
-            xy[t], score[t] = p.xy[idx], p.score[idx]
+        have = idx >= 0                     # COCO-17 keypoints the layout lacks stay absent
+        xy[t, have], score[t, have] = p.xy[idx[have]], p.score[idx[have]]
     if mirror:
         flip = COCO17.flip_indices
         xy, score = xy[:, flip] * np.array([-1.0, 1.0]), score[:, flip]
@@ -90,10 +88,9 @@ def coco_arrays(poses: Sequence[Pose | None], mirror: bool = False,
 
 
 @lru_cache(maxsize=None)
-def _coco_index(layout: KeypointLayout) -> np.ndarray | None:
-    """Indices of the COCO-17 keypoints in ``layout`` (None when one must be derived)."""
-    plan = conversion_plan(layout, COCO17)
-    return np.array([p[0] for p in plan]) if all(len(p) == 1 for p in plan) else None
+def _coco_index(layout: KeypointLayout) -> np.ndarray:
+    """(17,) index of each COCO-17 keypoint in ``layout`` by name, -1 where the layout has none."""
+    return np.array([layout.index.get(name, -1) for name in COCO17.names])
 
 
 def features(poses: Sequence[Pose | None], keypoints: np.ndarray | None = None, mirror: bool = False,
