@@ -49,6 +49,14 @@ def test_reps_come_from_the_driver_whatever_the_benchmark():
         coach.update(p, 0.1 + i / 5.0)
     assert coach.reps() == 3
     assert Coach(Benchmark(poses[:1], 1.0)).reps() == 0       # nothing recorded yet: no reps
+    # live: counted as the session goes, over a sliding 30 s window, each rep once
+    live = Coach(Benchmark([poses[59]], 1.0), rep_window_s=30.0)
+    counts = []
+    for i in range(10 * len(poses)):                         # the clip ten times: 130 s, 30 squats
+        live.update(poses[i % len(poses)], i / 5.0)
+        if i % 3 == 0:
+            counts.append(live.live_reps(0.5))
+    assert live.reps() == 30 and counts == sorted(counts)
     standing = Coach(Benchmark([poses[59]], 1.0))
     for i in range(40):                                       # standing still is not a repetition
         standing.update(poses[20], i / 5.0)

@@ -78,10 +78,13 @@ class Coach:
     advice_min_deg: float = 15.0
     show_reps: bool = False     #: show the running repetition count in the HUD
     rep_options: RepOptions = field(default_factory=RepOptions)
+    rep_window_s: float = 30.0  #: reps are counted in this much of the latest motion
     times_s: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     angles: list[np.ndarray] = field(default_factory=list)   #: the driver's joint angles per update
+    _counted: int = field(default=0, init=False, repr=False)
+    _last_peak: int = field(default=0, init=False, repr=False)
 
     def update(self, driver: Pose | None, t_s: float) -> CoachReading:
         """Compare the driver's pose at media time t with the benchmark and record it."""
@@ -106,14 +109,23 @@ class Coach:
         return CoachReading(float(t_s), sim, advice, score)
 
     def reps(self) -> int:
-        """The driver's repetitions so far (safe to call while another thread updates)."""
+        """The driver's repetitions so far (safe to call while another thread updates).
+
+        Each call segments the last ``rep_window_s`` of motion and adds the reps that start after
+        the last counted rep's peak, so the cost stays bounded however long the session runs.
+        """
         n = len(self.times_s)
         if n < 3:
-            return 0
+            return self._counted
         t = np.asarray(self.times_s[:n])
-        span = t[-1] - t[0]
-        fps = (n - 1) / span if span > 0 else 30.0
-        return len(segment_reps(np.stack(self.angles[:n]), fps, self.rep_options))
+        w0 = int(np.searchsorted(t, t[-1] - self.rep_window_s))
+        span = t[-1] - t[w0]
+        fps = (n - 1 - w0) / span if span > 0 else 30.0
+        for r in segment_reps(np.stack(self.angles[w0:n]), fps, self.rep_options):
+            if w0 + r.start >= self._last_peak:
+                self._counted += 1
+                self._last_peak = w0 + r.peak
+        return self._counted
 
     def live_reps(self, every_s: float = 0.5) -> int:
         """``reps()`` recomputed at most every ``every_s`` media seconds (cheap enough per frame)."""

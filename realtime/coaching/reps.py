@@ -58,7 +58,10 @@ def fill_gaps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cols, kept = [], []
     for c, col in enumerate(x.T):
         ok = np.isfinite(col)
-        if ok.sum() >= 2:
+        if ok.all():
+            cols.append(col)
+            kept.append(c)
+        elif ok.sum() >= 2:
             cols.append(np.interp(t, t[ok], col[ok]))
             kept.append(c)
     values = np.stack(cols, axis=1) if cols else np.zeros((len(x), 0))
