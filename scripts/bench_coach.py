@@ -14,7 +14,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 MINUTE_FPS, REPEAT = 30.0, 6
 

@@ -118,7 +118,7 @@ def estimate_period(signal: np.ndarray, fps: float, min_period_s: float = 0.6) -
     ac = np.fft.irfft(f * np.conj(f))[:n]
     ac = ac / ac[0] / (1.0 - np.arange(n) / n)            # unbiased, 1 at lag 0
     lo = max(1, int(min_period_s * fps))
-    peaks, props = find_peaks(ac[: max(lo + 2, int(0.75 * n))], height=0.2)
+    peaks, _ = find_peaks(ac[: max(lo + 2, int(0.75 * n))], height=0.2)
     peaks = peaks[peaks >= lo]
     return None if len(peaks) == 0 else float(peaks[0]) / fps
 
