@@ -192,3 +192,22 @@ def test_bad_inputs_raise_input_errors():
     lower = [p.with_scores(np.where(np.arange(33) >= 23, 1.0, 0.0)) for p in poses]  # legs only
     with pytest.raises(InputError, match="share 0 keypoints"):
         analyze(Motion(upper, 5.0, "upper.json"), Motion(lower, 5.0, "lower.json"))
+
+
+def test_feature_vectors_are_move_mirror_vectors():
+    from realtime.matching import crop_normalize, pose_vector
+
+    poses = squat_poses()
+    some = [p.with_scores(np.where(np.arange(33) % 5 == 0, 0.0, 1.0)) for p in poses[:10]]   # some missing
+    f = features(some + [None])
+    assert not f.found[-1] and not f.vectors[-1].any() and np.isnan(f.angles[-1]).all()
+    for p, v in zip(some, f.vectors):
+        assert np.allclose(v, pose_vector(p), atol=1e-6)
+    keep = np.zeros(17, bool)
+    keep[5:] = True                                              # no face
+    g = features(poses[:3], keep)
+    from realtime.layouts import COCO17
+
+    for p, v in zip(poses[:3], g.vectors):
+        c = p.to_layout(COCO17)
+        assert np.allclose(v, crop_normalize(c.xy, keep), atol=1e-6)

@@ -73,12 +73,15 @@ def panel(frames: MotionFrames, i: int, pose: Pose | None, height: int, title: s
           mirrored: bool = False, highlight: tuple[str, ...] = ()) -> np.ndarray:
     """Frame i with its pose drawn (mirrored left-right when asked), scaled to ``height``, titled."""
     img = frames[i]
+    scale = height / img.shape[0]
+    width = max(2, round(img.shape[1] * scale))
+    img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)   # draw on the small image
+    if pose is not None:
+        pose = pose.transformed(scale, width=width, height=height)
     if mirrored:
         img = cv2.flip(img, 1)
-        pose = None if pose is None else pose.flipped(width=float(img.shape[1]))
+        pose = None if pose is None else pose.flipped(width=float(width))
     img = draw_skeleton(img, pose, highlight={n: (0, 0, 255) for n in highlight})
-    scale = height / img.shape[0]
-    img = cv2.resize(img, (max(2, round(img.shape[1] * scale)), height), interpolation=cv2.INTER_AREA)
     put_label(img, title, org=(8, 24))
     return img
 

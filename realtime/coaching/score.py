@@ -3,8 +3,9 @@ benchmark pose. Offline (`repose coach`) and live coach mode both score with ``s
 
 Features of a pose (compared in COCO-17, by keypoint name):
 - Move Mirror's vector: the chosen keypoints cropped to their bounding box, scaled so the box's
-  longer side is 1, flattened and L2-normalized (``matching.crop_normalize``); a keypoint missing in
-  a frame is put at the centroid of the present ones (``matching.pose_vector``'s rule);
+  longer side is 1, flattened and L2-normalized (``matching.crop_normalize``, here vectorized over
+  frames); a keypoint missing in a frame is put at the centroid of the present ones
+  (``matching.pose_vector``'s rule);
 - the joint angles of ``matching.JOINTS`` (elbows, shoulders, hips, knees) in degrees, NaN where a
   joint's three points are not all present.
 
@@ -28,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from realtime.layouts import COCO17, KeypointLayout
-from realtime.matching import JOINTS, crop_normalize
+from realtime.matching import JOINTS
 from realtime.pose import MIN_SCORE, Pose
 
 SIGMA_VECTOR = 0.2
@@ -99,16 +100,19 @@ def features(poses: Sequence[Pose | None], keypoints: np.ndarray | None = None, 
     (default: all). ``mirror`` mirrors every pose first (x negated, left and right swapped)."""
     xy, present = coco_arrays(poses, mirror, min_score)
     keep = np.ones(len(COCO17), bool) if keypoints is None else np.asarray(keypoints, bool)
-    vectors = np.zeros((len(poses), 2 * int(keep.sum())))
-    found = present.any(axis=1)
-    for t in np.flatnonzero(found):
-        m = present[t] & keep
-        if m.sum() < 2:
-            found[t] = False
-            continue
-        p = xy[t, keep].copy()
-        p[~m[keep]] = xy[t, m].mean(axis=0)
-        vectors[t] = crop_normalize(p, np.ones(len(p), bool))
+    p, m = xy[:, keep], present[:, keep]                                  # (T, K, 2), (T, K)
+    found = m.sum(axis=1) >= 2
+    w = m[..., None]
+    centroid = (p * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1)          # (T, 2)
+    p = np.where(w, p, centroid[:, None, :])            # a missing keypoint sits at the centroid
+    lo = np.where(w, p, np.inf).min(axis=1)
+    hi = np.where(w, p, -np.inf).max(axis=1)
+    lo, hi = np.where(found[:, None], lo, 0.0), np.where(found[:, None], hi, 0.0)
+    extent = (hi - lo).max(axis=1)
+    found &= extent > 1e-9
+    v = ((p - lo[:, None, :]) / np.where(found, extent, 1.0)[:, None, None]).reshape(len(p), -1)
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    vectors = np.where(found[:, None], v / np.where(norm > 0, norm, 1.0), 0.0)   # = crop_normalize
     angles = _angles(xy, present)
     angles[~found] = np.nan
     return Features(vectors, angles, found)
