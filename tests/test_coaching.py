@@ -211,3 +211,22 @@ def test_feature_vectors_are_move_mirror_vectors():
     for p, v in zip(poses[:3], g.vectors):
         c = p.to_layout(COCO17)
         assert np.allclose(v, crop_normalize(c.xy, keep), atol=1e-6)
+
+
+def test_layouts_compare_by_keypoint_name():
+    from realtime.layouts import KeypointLayout
+
+    poses = squat_poses()
+    bench = Motion(poses, 5.0, "squats.json")
+    as_openpose = Motion([p.to_layout("openpose18") for p in poses], 5.0, "openpose.json")
+    assert analyze(as_openpose, bench).score == pytest.approx(100.0, abs=0.5)
+    # a layout without face keypoints (only the 12 body points) still compares, over those it has
+    body = ("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+            "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+    layout = KeypointLayout("body12", body, (("left_hip", "left_knee"),), (("left_hip", "right_hip"),))
+    idx = [poses[0].layout.index[n] for n in body]
+    from realtime.pose import Pose
+
+    body_poses = [Pose(p.xy[idx], p.score[idx], layout, 720, 1280) for p in poses]
+    report = analyze(Motion(body_poses, 5.0, "body.json"), bench)
+    assert report.score == pytest.approx(100.0, abs=0.5) and len(report.reps) == 3
