@@ -8,87 +8,30 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
 from engines.evaluation import KeypointScores, l1, psnr, ssim
-from realtime.errors import InputError
+from realtime.inputs import InputFrame
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class DriverFrame:
-    index: int
-    time_s: float
-    image: np.ndarray | None   # BGR, None when the driver is a pose file
-    pose: Pose | None
+T = TypeVar("T")
 
 
-class VideoPoses:
-    """The frames of a video with their MediaPipe poses (video mode: tracking between frames),
-    streamed one at a time so that long videos never sit in memory.
-
-    ``info``: fps, frame_count, width, height. Iterating yields DriverFrame objects (image kept
-    only while the caller holds it). Use as a context manager (closes reader and estimator).
-    """
-
-    def __init__(self, path: str | Path, max_frames: int | None = None) -> None:
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-        from realtime.media import VideoReader
-
-        self.reader = VideoReader(path)
-        self.info = self.reader.info
-        self.max_frames = max_frames
-        self._est = MediaPipeEstimator(EstimatorOptions(mode="video"))
-
-    @property
-    def total(self) -> int | None:
-        n = self.info.frame_count or None
-        return min(n or self.max_frames, self.max_frames) if self.max_frames else n
-
-    def __iter__(self) -> Iterator[DriverFrame]:
-        for i, t, img in self.reader:
-            if self.max_frames and i >= self.max_frames:
-                break
-            yield DriverFrame(i, t, img, self._est.estimate(img, t))
-
-    def close(self) -> None:
-        self.reader.close()
-        self._est.close()
-
-    def __enter__(self) -> "VideoPoses":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def estimate_image_frame(path: str | Path) -> DriverFrame:
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-    from realtime.media import read_image
-
-    img = read_image(path)
-    with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
-        pose = est.estimate(img, 0.0)
-    if pose is None:
-        raise InputError(f"{path}: no person found in the driver image; expected a photo of one person")
-    return DriverFrame(0, 0.0, img, pose)
-
-
-def hold_last(targets: Iterable[Pose | None], rest: Pose) -> Iterator[tuple[Pose, bool]]:
-    """(pose to render, whether it is new) per frame: a missing target repeats the last one
-    (the rest pose before the first)."""
+def hold_last(driven: Iterable[tuple[T, Pose | None]], rest: Pose) -> Iterator[tuple[T, Pose, bool]]:
+    """(item, pose to render, whether the pose is new) for each (item, target) pair: a missing target
+    repeats the last one (the rest pose before the first). The item (e.g. the driver frame) rides along."""
     last = rest
-    for t in targets:
-        if t is None:
-            yield last, False
+    for item, target in driven:
+        if target is None:
+            yield item, last, False
         else:
-            last = t
-            yield t, True
+            last = target
+            yield item, target, True
 
 
 def person_box(pose: Pose, width: int, height: int, pad: float = 0.1) -> tuple[int, int, int, int] | None:
@@ -153,13 +96,13 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
 
     keep(i, output, target, real, result_so_far) is called after every rendered frame.
     """
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.estimator import create_estimator
 
     res = EvalResult()
     it: Iterable = items
     if progress:
         it = progress(items, total, "rendering + scoring")
-    with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
+    with create_estimator("image") as est:
         for i, target, real in it:
             res.frames += 1
             if target is None:
@@ -191,3 +134,16 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
             if keep:
                 keep(i, out, target, real, res)
     return res
+
+
+def self_reenactment(renderer, first: InputFrame, later: Iterable[InputFrame], total: int | None = None,
+                     progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
+                     keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None
+                     ) -> EvalResult:
+    """Self-reenactment (`repose evaluate --self`): the renderer is prepared on the first frame, the later
+    frames' poses are the targets, unchanged (same person, same camera), and each output is scored
+    against the real later frame (:func:`evaluate_sequence`; item index = frame index - 1).
+    total: how many later frames (for the progress bar)."""
+    renderer.prepare(first.image)
+    items = ((f.index - 1, f.pose, f.image) for f in later)
+    return evaluate_sequence(renderer, items, total, progress=progress, keep=keep)

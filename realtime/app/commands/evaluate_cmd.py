@@ -34,9 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import itertools
 
-    from engines.reenact import VideoPoses, evaluate_sequence
-    from realtime.app.commands.common import kind_of_input, progress
+    from engines.reenact import evaluate_sequence, self_reenactment
+    from realtime.app.commands.common import progress
     from realtime.errors import InputError
+    from realtime.inputs import kind_of_input, open_input
 
     if kind_of_input(args.driver) != "video":
         raise InputError(f"{args.driver}: --driver must be a video file (mp4, avi, mov, ...)")
@@ -55,16 +56,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.reference}: --reference must be an image")
     renderer = build_renderer(args)   # prepared below, once the reference is known
     # frames are streamed: estimated, rendered and scored one at a time
-    with VideoPoses(args.driver, args.max_frames) as video:
+    with open_input(args.driver, max_frames=args.max_frames) as video:
         frames = iter(video)
         first = next(frames, None)
         if first is None:
             raise InputError(f"{args.driver}: holds no frames")
         total = video.total
         if args.self_reenact:
-            renderer.prepare(first.image)
-            items = ((f.index - 1, f.pose, f.image) for f in frames)
-            total = total - 1 if total else None
+            res = self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress)
         else:
             from calibration.retargeter import Retargeter
             from realtime.media import read_image
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
             renderer.prepare(read_image(args.reference))
             retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
             items = ((f.index, retarget(f.pose, f.time_s), None) for f in itertools.chain([first], frames))
-        res = evaluate_sequence(renderer, items, total, progress=progress)
+            res = evaluate_sequence(renderer, items, total, progress=progress)
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
