@@ -57,12 +57,13 @@ def _cases() -> list[Case]:
         "render": ["--reference", "{good_img}", "--pose", "{good_json}", "-o", "o.png"], "demo": [],
         "evaluate": ["--driver", "{tiny_mp4}"], "calibrate": ["--source", "{tiny_mp4}", "-o", "p.json"],
         "editor": [], "build-engine": ["--onnx", "m.onnx"],
+        "coach": ["{tiny_mp4}", "--benchmark", "{tiny_mp4}"],
     }
     for cmd, args in base.items():
         add("argparse: unknown flag", cmd, *args, "--no-such-flag")
         add("argparse: stray value", cmd, *args, "--verbose-typo=1")
     for cmd in ("pose", "compare", "search", "train", "export", "live", "render", "evaluate", "calibrate",
-                "build-engine"):
+                "build-engine", "coach"):
         add("argparse: missing required", cmd)
     add("argparse: bad choice", "pose", "{good_img}", "--layout", "bogus")
     add("argparse: bad choice", "pose", "{good_img}", "--format", "yaml")
@@ -136,6 +137,9 @@ def _cases() -> list[Case]:
         "--resume", "--max-steps", "1")
     add("input: editor checkpoint", "editor", "--renderer", "learned", "--checkpoint", "{missing_json}")
     add("input: build-engine onnx", "build-engine", "--onnx", "{missing_json}")
+    for f in bad_videos + bad_json[:4] + ["{text_img}"]:
+        add("input: coach video", "coach", f, "--benchmark", "{good_json}")
+        add("input: coach benchmark", "coach", "{good_json}", "--benchmark", f)
     add("input: truncated video --strict", "--strict", "pose", "{trunc_mp4}", "-o", "o.json")
 
     # -- bad outputs (refused before any work) ------------------------------------------------------
@@ -150,6 +154,10 @@ def _cases() -> list[Case]:
         "export -o": ["export", "--checkpoint", "ck", "-o"],
         "live --stats-json": ["live", "--reference", "{good_img}", "--output", "null", "--stats-json"],
         "build-engine --timing-cache": ["build-engine", "--onnx", "m.onnx", "--timing-cache"],
+        "coach -o": ["coach", "{good_json}", "--benchmark", "{good_json}", "-o"],
+        "coach --plot": ["coach", "{good_json}", "--benchmark", "{good_json}", "--plot"],
+        "coach --html": ["coach", "{good_json}", "--benchmark", "{good_json}", "--html"],
+        "coach --video": ["coach", "{good_json}", "--benchmark", "{good_json}", "--video"],
     }
     for what, argv in outs.items():
         add(f"output: folder ({what})", *argv, "{dir_json}")

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pose": ("realtime.app.commands.pose_cmd", "estimate the pose in an image or a video"),
     "compare": ("realtime.app.commands.compare_cmd", "compare two poses (images or pose JSON)"),
     "search": ("realtime.app.commands.search_cmd", "find the poses nearest to a query in a library"),
+    "coach": ("realtime.app.commands.coach_cmd", "score a recorded exercise against a benchmark video, rep by rep"),
     "train": ("realtime.app.commands.train_cmd", "train a learned pose-transfer model (PATN) on your footage"),
     "export": ("realtime.app.commands.export_cmd", "export a trained checkpoint to ONNX"),
     "live": ("realtime.app.commands.live_cmd", "drive the reference person live into a virtual camera, window, file or stream"),

@@ -51,7 +51,6 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "hold": (0, 3600, True),
     "smooth_min_cutoff": (0, 1000, False),
     "smooth_beta": (0, 1_000_000, True),
-    "rep_threshold": (0, 1, False),     # cosine similarity a peak must reach
     "seconds": (0, 3600, False),
     "steady": (0, 1, False),
     "timeout": (0, 86_400, False),
@@ -121,6 +120,7 @@ OUTPUTS: dict[str, dict[str, str | Callable[[argparse.Namespace], str]]] = {
     "evaluate": {"cache_dir": "folder"},
     "editor": {"cache_dir": "folder"},
     "calibrate": {"output": "file"},
+    "coach": {"output": "file", "plot": "file", "html": "file", "out_video": "file"},
     "build-engine": {"cache_dir": "folder", "timing_cache": "file"},
 }
 

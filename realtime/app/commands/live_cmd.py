@@ -87,9 +87,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     coach = p.add_argument_group("coach")
     coach.add_argument("--benchmark", metavar="POSE_OR_IMAGE_OR_VIDEO",
                        help="show live similarity to this pose (JSON/image) or video (plays along)")
-    coach.add_argument("--count-reps", action="store_true", help="count repetitions (similarity peaks)")
-    coach.add_argument("--rep-threshold", type=float, default=0.9,
-                       help="similarity a peak must reach to count as a repetition (default 0.9)")
+    coach.add_argument("--count-reps", action="store_true",
+                       help="count the driver's repetitions (from their own joint angles, as `repose coach` does)")
     coach.add_argument("--coach-out", default="similarity", metavar="STEM",
                        help="coach mode writes STEM.csv and STEM.png at exit (default similarity)")
 
@@ -150,9 +149,9 @@ def _check_flags(args: argparse.Namespace):
 def _coach(args: argparse.Namespace):
     if not args.benchmark:
         return None
-    from realtime.coach import Coach, load_benchmark
+    from realtime.coaching.live import Coach, load_benchmark
 
-    return Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
+    return Coach(load_benchmark(args.benchmark), show_reps=args.count_reps)
 
 
 def _pipeline(args: argparse.Namespace, renderer, profile, coach):
@@ -236,7 +235,7 @@ def _report(args: argparse.Namespace, pipeline, coach) -> int:
         coach.write_csv(stem.with_suffix(".csv"))
         coach.write_plot(stem.with_suffix(".png"), count_reps_too=args.count_reps)
         summary = coach.summary()
-        msg = f"mean similarity {summary['mean_similarity']}, curve in {stem.with_suffix('.csv')} and .png"
+        msg = f"mean similarity {summary['mean_similarity']}, mean score {summary['mean_score']}, curve in {stem.with_suffix('.csv')} and .png"
         if args.count_reps:
             msg = f"{summary['reps']} reps; " + msg
         print(msg, file=sys.stderr)
