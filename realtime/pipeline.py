@@ -140,7 +140,7 @@ class Pipeline:
     (closed by the pipeline). sinks: spec strings (opened here at the output size) or Sink objects.
     estimator_factory: makes the pose estimator on the pose thread (default: MediaPipe, video mode,
     its own smoothing off since ours runs). retarget: driver pose -> target pose in reference
-    pixels (default: :func:`frame_to_reference`). coach: a ``realtime.coach.Coach`` or None.
+    pixels (default: :func:`frame_to_reference`). coach: a ``realtime.coaching.live.Coach`` or None.
     """
 
     def __init__(self, source: Source, renderer: Any, sinks: Sequence[str | Sink],
