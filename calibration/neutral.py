@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from calibration.neutral_check import neutral_problems
 from calibration.retarget import torso_size
 from realtime.pose import MIN_SCORE, Pose
 
@@ -29,13 +30,15 @@ WAITING, CAPTURING, DONE = "waiting", "capturing", "done"
 class CaptureOptions:
     """seconds: how long to average once steady. steady_s: how long the pose must be still first.
     steady_fraction: allowed spread over the steady window, as a fraction of the torso size.
-    min_score: presence threshold; keypoints present in fewer than half the frames are dropped."""
+    min_score: presence threshold; keypoints present in fewer than half the frames are dropped.
+    require_neutral: accept only neutral frames (calibration.neutral_check)."""
 
     seconds: float = 2.0
     steady_s: float = 0.7
     steady_fraction: float = 0.03
     min_score: float = MIN_SCORE
     min_frames: int = 5
+    require_neutral: bool = True
 
 
 @dataclass
@@ -90,6 +93,7 @@ class NeutralCapture:
         self._t0: float | None = None
         self.result: NeutralResult | None = None
         self.restarts = 0
+        self.last_problems: list[str] = []
 
     def _size(self, pose: Pose) -> float:
         s = torso_size(pose, self.options.min_score)
@@ -114,6 +118,15 @@ class NeutralCapture:
         if pose is None or not np.isfinite(self._size(pose)):
             self._reset()
             return self.state
+        if o.require_neutral:
+            problems = neutral_problems(pose, o.min_score)
+            if problems:
+                if self.state == CAPTURING:
+                    log.info("not a neutral pose at %.2f s (%s): waiting again", t, "; ".join(problems))
+                    self.restarts += 1
+                self.last_problems = problems
+                self._reset()
+                return self.state
         if self.state == WAITING:
             self._window.append((t, pose))
             while self._window and t - self._window[0][0] > o.steady_s:

@@ -1,8 +1,9 @@
 """Calibration profiles: the driver's neutral pose, jitter and derived thresholds, as versioned JSON.
 
-File format (``"format": "repose-calibration"``, ``"version": 1``)::
+File format (``"format": "repose-calibration"``, ``"version": 2``; version 2: the neutral pose passed
+calibration.neutral_check, so version 1 profiles are refused with the fix, recalibrate)::
 
-  {"format": "repose-calibration", "version": 1, "layout": "mediapipe33", "width": 640, "height": 480,
+  {"format": "repose-calibration", "version": 2, "layout": "mediapipe33", "width": 640, "height": 480,
    "names": [...], "neutral": [[x, y, score], ...], "z": [...] | null,
    "jitter_px": {"left_wrist": 1.3, ...}, "body_size_px": 180.0,
    "thresholds": {"still_px": ..., "match_euclidean": ..., "match_cosine": ..., "angle_deg": ...},
@@ -32,7 +33,7 @@ from realtime.layouts import LAYOUTS
 from realtime.pose import MIN_SCORE, Pose
 
 FORMAT = "repose-calibration"
-VERSION = 1
+VERSION = 2
 FIX = "run `repose calibrate --source CAMERA_OR_VIDEO -o PROFILE.json` again"
 
 

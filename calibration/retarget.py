@@ -51,6 +51,8 @@ for _side in ("left", "right"):
         PARENT[f"{_side}_{_n}"] = "nose"
 PARENT["mouth_left"] = "nose"
 PARENT["mouth_right"] = "nose"
+# bones of the head and neck (by child name): their length factor has its own, tighter bounds
+HEAD_BONES = frozenset(n for n, p in PARENT.items() if p in ("nose", NECK)) | {"nose", "neck", NECK}
 
 
 @dataclass
@@ -59,7 +61,11 @@ class RetargetOptions:
     module doc). anchor: "feet" (the lower ankle follows the driver's lower ankle vertically, so a
     squat bends the knees instead of sinking the avatar into the floor; the centre rule when an
     ankle is missing) or "centre" (the body centre alone). min_score: keypoint presence threshold.
-    length_range: clamp of the per-bone factor; scale_range: clamp of the distance-to-camera factor."""
+    length_range: clamp of the per-bone factor; scale_range: clamp of the distance-to-camera factor.
+    max_stretch / head_range: bounds of the per-bone factor relative to the distance-to-camera
+    factor: a bone never grows past its neutral length by more than max_stretch (a real bone cannot;
+    a longer one means the neutral was foreshortened), and a head or neck bone stays within
+    head_range of it (a neutral taken while looking down would otherwise double the neck)."""
 
     mirror: bool = False
     foreshorten: bool = True
@@ -67,6 +73,8 @@ class RetargetOptions:
     min_score: float = MIN_SCORE
     length_range: tuple[float, float] = (0.15, 2.0)
     scale_range: tuple[float, float] = (0.4, 2.5)
+    max_stretch: float = 1.25
+    head_range: tuple[float, float] = (0.5, 1.15)
 
     def __post_init__(self) -> None:
         if self.anchor not in ("feet", "centre"):
@@ -184,7 +192,12 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
                 nl = float(np.linalg.norm(npos[name] - npos[parent]))
                 if nl > 1e-6:
                     factor = dl / nl
-            factor = float(np.clip(factor, *o.length_range))
+            lo, hi = o.length_range
+            if name in HEAD_BONES:
+                lo, hi = max(lo, o.head_range[0] * scale), min(hi, o.head_range[1] * scale)
+            else:
+                hi = min(hi, o.max_stretch * scale)
+            factor = float(np.clip(factor, lo, max(lo, hi)))
             out[name] = out[parent] + v / dl * length * factor
         else:
             out[name] = out[parent] + rest * scale

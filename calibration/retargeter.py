@@ -2,9 +2,10 @@
 
 ``Retargeter(avatar_pose, profile=None)`` maps each driver pose to a target pose on the avatar
 (calibration.retarget.retarget_pose). Without a profile it calibrates itself: until the driver has
-held still for a moment (calibration.neutral.NeutralCapture, short window), the first pose with a
-visible torso stands in as the neutral pose; once steady frames are seen, their robust average
-becomes the neutral pose for the rest of the run. ``recalibrate()`` starts that over (the live
+held still in a neutral pose for a moment (calibration.neutral.NeutralCapture, short window; only
+frames that pass calibration.neutral_check count), the first pose with a visible torso stands in,
+replaced (with a log line) by a later pose that passes the neutral checks when the stand-in did not; once steady neutral frames are seen,
+their robust average becomes the neutral pose for the rest of the run. ``recalibrate()`` starts that over (the live
 pipeline's `c` hotkey).
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from calibration.neutral import DONE, CaptureOptions, NeutralCapture
+from calibration.neutral_check import neutral_badness
 from calibration.profile import CalibrationProfile
 from calibration.retarget import RetargetOptions, retarget_pose, torso_size
 from realtime.pose import Pose
@@ -37,12 +39,14 @@ class Retargeter:
         self.neutral: Pose | None = profile.neutral if profile else None
         self.source = "profile" if profile else "none"
         self._capture: NeutralCapture | None = None if profile else NeutralCapture(self._auto)
+        self._badness = float("inf")
 
     def recalibrate(self) -> None:
         """Forget the neutral pose; the next steady frames become the new one."""
         self.neutral = None
         self.source = "none"
         self._capture = NeutralCapture(self._auto)
+        self._badness = float("inf")
 
     @property
     def capturing(self) -> bool:
@@ -70,9 +74,22 @@ class Retargeter:
                 self.source = "steady frames"
                 log.info("auto-calibrated from %d steady frames", self._capture.result.frames)
                 self._capture = None
-            elif self.neutral is None and torso_size(driver, self.options.min_score) > 0:
-                self.neutral = driver
-                self.source = "first frame"
+            elif torso_size(driver, self.options.min_score) > 0:
+                self._stand_in(driver)
         if self.neutral is None:
             return None
         return retarget_pose(driver, self.neutral, self.avatar, options=self.options)
+
+    def _stand_in(self, driver: Pose) -> None:
+        """Keep the most neutral pose seen so far as the stand-in neutral (before a steady capture)."""
+        bad = neutral_badness(driver, self.options.min_score)
+        # replaced only by a pose that passes every neutral check (badness below its 0.05 share of
+        # room), and clearly better: a stand-in is not swapped for another non-neutral pose
+        if self.neutral is not None and not (bad <= 0.05 and bad < self._badness - 0.1):
+            return
+        if self.neutral is not None:
+            log.info("stand-in neutral pose replaced by a more neutral one at %.2f s (badness %.2f -> %.2f)",
+                     driver.timestamp_s or 0.0, self._badness, bad)
+        self.neutral = driver
+        self._badness = bad
+        self.source = "first frame"

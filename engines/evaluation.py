@@ -4,7 +4,11 @@ AKD (average keypoint distance): mean distance between the target keypoints and 
 estimator finds on the rendered output, over keypoints present in both; reported in pixels and
 normalized to a 256-px output height. MKR (missing keypoint rate): share of keypoints present in
 the target that the estimator does not find on the output. Both are computed in COCO-17.
-Image measures (images BGR or RGB uint8, compared as [0, 1] floats): L1, SSIM (scikit-image), PSNR.
+Bone-direction error (``bone_direction_error``): mean angle between target and re-estimated
+COCO-17 bones, in degrees. Image measures (images BGR or RGB uint8, compared as [0, 1] floats): L1,
+SSIM (scikit-image), PSNR, and the ghost L1: L1 where the reference frame showed the person and the
+real frame shows background (``ghost_region``), which a renderer leaving a ghost of the reference
+body fails.
 """
 from __future__ import annotations
 
@@ -101,3 +105,88 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 def _check_same(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+
+
+# -- bone directions -------------------------------------------------------------------------------
+def bone_angles_deg(target: Pose, found: Pose | None, min_score: float = MIN_SCORE) -> np.ndarray:
+    """Angle (degrees, 0..180) between each COCO-17 bone of ``target`` and the same bone of
+    ``found`` (re-estimated on the output), for the bones whose two ends are present in both.
+    Empty when ``found`` is None or no bone is shared."""
+    if found is None:
+        return np.zeros(0)
+    t, f = target.to_layout(COCO17), found.to_layout(COCO17)
+    ok = t.present(min_score) & f.present(min_score)
+    pairs = COCO17.bone_indices
+    sel = ok[pairs[:, 0]] & ok[pairs[:, 1]]
+    if not sel.any():
+        return np.zeros(0)
+    a, b = pairs[sel, 0], pairs[sel, 1]
+    vt = (t.xy[b] - t.xy[a]).astype(np.float64)
+    vf = (f.xy[b] - f.xy[a]).astype(np.float64)
+    nt, nf = np.linalg.norm(vt, axis=1), np.linalg.norm(vf, axis=1)
+    good = (nt > 1e-6) & (nf > 1e-6)
+    cos = np.sum(vt[good] * vf[good], axis=1) / (nt[good] * nf[good])
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def bone_direction_error(targets, founds, min_score: float = MIN_SCORE) -> float:
+    """Bone-direction error (degrees): the mean, over frames and the COCO-17 bones present in both,
+    of the angle between the target's bone and the bone re-estimated on the output
+    (``bone_angles_deg``, pooled over every (frame, bone) pair). NaN when no bone is shared."""
+    angles = [bone_angles_deg(t, f, min_score) for t, f in zip(targets, founds)]
+    pooled = np.concatenate(angles) if angles else np.zeros(0)
+    return float(pooled.mean()) if pooled.size else float("nan")
+
+
+# -- ghosts of the old body ------------------------------------------------------------------------
+GHOST_DILATE_PX = 15
+
+
+def ghost_region(reference_mask: np.ndarray, real_mask: np.ndarray, dilate_px: int = GHOST_DILATE_PX,
+                 threshold: float = 0.5) -> np.ndarray:
+    """Pixels (bool HxW) where the reference frame showed the person (segmentation > threshold,
+    grown by ``dilate_px`` to take the halo and shadow) and the real frame shows background:
+    where a renderer must draw the scene without the reference body."""
+    ref = (np.asarray(reference_mask) > threshold).astype(np.uint8)
+    if dilate_px > 0:
+        import cv2
+
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate_px + 1, 2 * dilate_px + 1))
+        ref = cv2.dilate(ref, k)
+    return (ref > 0) & (np.asarray(real_mask) <= threshold)
+
+
+def ghost_l1(output: np.ndarray, real: np.ndarray, region: np.ndarray) -> float:
+    """L1 (images in [0, 1]) of output vs real over ``region`` (see ghost_region); NaN if empty."""
+    _check_same(output, real)
+    if not region.any():
+        return float("nan")
+    return float(np.abs(_as_float(output[region]) - _as_float(real[region])).mean())
+
+
+class PersonSegmenter:
+    """MediaPipe selfie segmentation (general model): person probability HxW float32 of a BGR frame.
+    Used by the ghost measure; a context manager."""
+
+    def __init__(self) -> None:
+        import mediapipe as mp
+
+        self._seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+
+    def __call__(self, image_bgr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        res = self._seg.process(rgb)
+        if res.segmentation_mask is None:
+            return np.zeros(image_bgr.shape[:2], np.float32)
+        return np.asarray(res.segmentation_mask, np.float32)
+
+    def close(self) -> None:
+        self._seg.close()
+
+    def __enter__(self) -> "PersonSegmenter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

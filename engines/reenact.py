@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
-from engines.evaluation import KeypointScores, l1, psnr, ssim
+from engines.evaluation import KeypointScores, PersonSegmenter, bone_angles_deg, ghost_l1, ghost_region, l1, psnr, ssim
 from realtime.inputs import InputFrame
 from realtime.pose import Pose
 
@@ -63,6 +63,15 @@ class EvalResult:
     ssim_box: list[float] = field(default_factory=list)
     psnr_box: list[float] = field(default_factory=list)
     frame_index: list[int] = field(default_factory=list)
+    bone_deg: list[float] = field(default_factory=list)   # per frame: mean bone-direction error
+    bone_sum: float = 0.0                                 # pooled over (frame, bone) pairs
+    bone_count: int = 0
+    l1_ghost: list[float] = field(default_factory=list)
+
+    @property
+    def bone_direction_error(self) -> float:
+        """Mean over frames and shared COCO-17 bones (engines.evaluation.bone_direction_error)."""
+        return self.bone_sum / self.bone_count if self.bone_count else float("nan")
 
     @property
     def render_fps(self) -> float:
@@ -76,23 +85,29 @@ class EvalResult:
         out: dict[str, float | int] = {
             "frames": self.frames, "rendered": self.rendered,
             "akd_px": self.keypoints.akd_px, "akd_256": self.keypoints.akd_256, "mkr": self.keypoints.mkr,
+            "bone_deg": self.bone_direction_error,
             "render_ms": m(self.render_ms), "render_fps": self.render_fps,
         }
         if self.l1_full:
             out.update({"l1": m(self.l1_full), "ssim": m(self.ssim_full), "psnr": m(self.psnr_full),
                         "l1_box": m(self.l1_box), "ssim_box": m(self.ssim_box), "psnr_box": m(self.psnr_box)})
+        if self.l1_ghost:
+            out["l1_ghost"] = m(self.l1_ghost)
         return out
 
 
 def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarray | None]],
                       total: int | None = None,
                       progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
-                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None
-                      ) -> EvalResult:
+                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
+                      reference_frame: np.ndarray | None = None) -> EvalResult:
     """Render every (index, target, real frame or None) item (skipping targets that are None),
     re-estimate the pose on each output (MediaPipe, image mode) for AKD/MKR, and where a real frame
     is given compare the output with it (L1, SSIM, PSNR over the full frame and inside the
     target's person box). Items are consumed one at a time (a generator keeps memory flat).
+    reference_frame (BGR, the frame the renderer was prepared from; self-reenactment): also the ghost
+    L1 (engines.evaluation.ghost_region: MediaPipe selfie segmentation of it and of each real frame).
+    The bone-direction error (degrees) is kept for every rendered frame.
 
     keep(i, output, target, real, result_so_far) is called after every rendered frame.
     """
@@ -102,48 +117,76 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     it: Iterable = items
     if progress:
         it = progress(items, total, "rendering + scoring")
-    with create_estimator("image") as est:
-        for i, target, real in it:
-            res.frames += 1
-            if target is None:
-                continue
-            t0 = time.perf_counter()
-            out = renderer.render(target)
-            res.render_ms.append((time.perf_counter() - t0) * 1000.0)
-            out = out[..., :3] if out.ndim == 3 and out.shape[2] == 4 else out
-            res.rendered += 1
-            res.frame_index.append(i)
-            found = est.estimate(np.ascontiguousarray(out))
-            h, w = out.shape[:2]
-            res.keypoints.add(target, found, h)
-            if real is not None:
-                res.l1_full.append(l1(out, real))
-                res.ssim_full.append(ssim(out, real))
-                res.psnr_full.append(psnr(out, real))
-                box = person_box(target, w, h)
-                if box is None:
-                    res.l1_box.append(float("nan"))
-                    res.ssim_box.append(float("nan"))
-                    res.psnr_box.append(float("nan"))
-                else:
-                    x0, y0, x1, y1 = box
-                    a, b = out[y0:y1, x0:x1], real[y0:y1, x0:x1]
-                    res.l1_box.append(l1(a, b))
-                    res.ssim_box.append(ssim(a, b))
-                    res.psnr_box.append(psnr(a, b))
-            if keep:
-                keep(i, out, target, real, res)
+    seg = ref_mask = None
+    if reference_frame is not None:
+        seg = PersonSegmenter()
+        ref_mask = seg(reference_frame)
+    try:
+        with create_estimator("image") as est:
+            for i, target, real in it:
+                res.frames += 1
+                if target is None:
+                    continue
+                t0 = time.perf_counter()
+                out = renderer.render(target)
+                res.render_ms.append((time.perf_counter() - t0) * 1000.0)
+                out = out[..., :3] if out.ndim == 3 and out.shape[2] == 4 else out
+                res.rendered += 1
+                res.frame_index.append(i)
+                found = est.estimate(np.ascontiguousarray(out))
+                res.keypoints.add(target, found, out.shape[0])
+                angles = bone_angles_deg(target, found)
+                res.bone_sum += float(angles.sum())
+                res.bone_count += int(angles.size)
+                res.bone_deg.append(float(angles.mean()) if angles.size else float("nan"))
+                if real is not None:
+                    _compare(res, out, real, target)
+                    if seg is not None:
+                        res.l1_ghost.append(ghost_l1(out, real, ghost_region(ref_mask, seg(real))))
+                if keep:
+                    keep(i, out, target, real, res)
+    finally:
+        if seg is not None:
+            seg.close()
     return res
+
+
+def _compare(res: EvalResult, out: np.ndarray, real: np.ndarray, target: Pose) -> None:
+    """Image measures of one output against its real frame: whole frame and person box."""
+    h, w = out.shape[:2]
+    res.l1_full.append(l1(out, real))
+    res.ssim_full.append(ssim(out, real))
+    res.psnr_full.append(psnr(out, real))
+    box = person_box(target, w, h)
+    if box is None:
+        res.l1_box.append(float("nan"))
+        res.ssim_box.append(float("nan"))
+        res.psnr_box.append(float("nan"))
+        return
+    x0, y0, x1, y1 = box
+    a, b = out[y0:y1, x0:x1], real[y0:y1, x0:x1]
+    res.l1_box.append(l1(a, b))
+    res.ssim_box.append(ssim(a, b))
+    res.psnr_box.append(psnr(a, b))
 
 
 def self_reenactment(renderer, first: InputFrame, later: Iterable[InputFrame], total: int | None = None,
                      progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
-                     keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None
+                     keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
+                     retarget_for: Callable[[Pose], Callable[[Pose | None, float], Pose | None]] | None = None
                      ) -> EvalResult:
     """Self-reenactment (`repose evaluate --self`): the renderer is prepared on the first frame, the later
-    frames' poses are the targets, unchanged (same person, same camera), and each output is scored
-    against the real later frame (:func:`evaluate_sequence`; item index = frame index - 1).
+    frames' poses are the targets and each output is scored against the real later frame
+    (:func:`evaluate_sequence`, ghost L1 included; item index = frame index - 1).
+    retarget_for(rest_pose) -> retarget(pose, time_s): makes the driver -> target mapping of `repose
+    render` once the renderer's rest pose is known (the caller may import calibration; the mapping is
+    fed the first frame too); None: the poses unchanged.
     total: how many later frames (for the progress bar)."""
     renderer.prepare(first.image)
-    items = ((f.index - 1, f.pose, f.image) for f in later)
-    return evaluate_sequence(renderer, items, total, progress=progress, keep=keep)
+    if retarget_for is None:
+        items = ((f.index - 1, f.pose, f.image) for f in later)
+    else:
+        retarget = retarget_for(renderer.rest_pose)
+        retarget(first.pose, first.time_s)
+        items = ((f.index - 1, retarget(f.pose, f.time_s), f.image) for f in later)
+    return evaluate_sequence(renderer, items, total, progress=progress, keep=keep, reference_frame=first.image)

@@ -11,7 +11,7 @@ import time
 import cv2
 import numpy as np
 
-SIZES = ((256, 256), (512, 512), (640, 480), (1280, 720), (1920, 1080))
+SIZES = ((256, 256), (512, 512), (640, 480), (1280, 720), (1920, 1080), (1080, 1920))
 
 
 def add_arguments(parser) -> None:

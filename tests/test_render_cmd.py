@@ -98,9 +98,10 @@ def test_evaluate_self_returns_finite_numbers(capsys, media_dir):
                              "--max-frames", "10", "--json")
     assert code == 0, err
     data = json.loads(out)
-    for key in ("akd_px", "akd_256", "mkr", "l1", "ssim", "psnr", "l1_box", "ssim_box", "psnr_box", "render_fps"):
+    for key in ("akd_px", "akd_256", "mkr", "bone_deg", "l1", "ssim", "psnr", "l1_box", "ssim_box", "psnr_box",
+                "l1_ghost", "render_fps"):
         assert data[key] is not None and math.isfinite(data[key]), key
-    assert data["rendered"] == 9 and 0 <= data["mkr"] <= 1 and 0 < data["ssim"] <= 1
+    assert data["rendered"] == 9 and 0 <= data["mkr"] <= 1 and 0 < data["ssim"] <= 1 and data["retarget"] is True
 
 
 def test_evaluate_reference_with_driver(capsys, media_dir, figure_png):
@@ -116,17 +117,24 @@ def test_evaluate_needs_reference_or_self(capsys, media_dir):
     assert code == 2 and "--self" in err
 
 
-def test_calibrate_from_still_frames(capsys, tmp_path, media_dir):
-    """A still photo filmed 20 times with camera noise: the capture completes and the jitter is small."""
-    img = cv2.resize(cv2.imread(str(media_dir / "pose.jpg")), (600, 400))
+def still_frames(folder, img, n: int = 20):
+    """``img`` filmed ``n`` times with camera shake and noise, as numbered PNGs in ``folder``."""
     rng = np.random.default_rng(0)
-    folder = tmp_path / "still"
     folder.mkdir()
-    for i in range(20):
+    h, w = img.shape[:2]
+    for i in range(n):
         m = np.float32([[1, 0, rng.normal(0, 0.7)], [0, 1, rng.normal(0, 0.7)]])
-        f = cv2.warpAffine(img, m, (600, 400), borderMode=cv2.BORDER_REFLECT)
+        f = cv2.warpAffine(img, m, (w, h), borderMode=cv2.BORDER_REFLECT)
         f = np.clip(f + rng.normal(0, 4, f.shape), 0, 255).astype(np.uint8)
         cv2.imwrite(str(folder / f"{i:03d}.png"), f)
+    return folder
+
+
+def test_calibrate_from_still_frames(capsys, tmp_path, media_dir):
+    """A neutral figure filmed 20 times with camera noise: the capture completes, the jitter is small."""
+    from realtime.app.demo.figure import draw_figure
+
+    folder = still_frames(tmp_path / "still", draw_figure().image)
     code, out, err = run_cli(capsys, "calibrate", "--source", folder, "-o", tmp_path / "p.json", "--seconds", "1")
     assert code == 0, err
     from calibration.profile import CalibrationProfile
@@ -139,6 +147,14 @@ def test_calibrate_from_still_frames(capsys, tmp_path, media_dir):
     code, out, err = run_cli(capsys, "render", "--reference", media_dir / "pose.jpg", "--driver", folder / "000.png",
                              "--calibration", tmp_path / "p.json", "-o", tmp_path / "r.png")
     assert code == 0, err
+
+
+def test_calibrate_refuses_a_pose_that_is_not_neutral(capsys, tmp_path, media_dir):
+    """pose.jpg (arms stretched out, a lunge) held still is steady but not neutral: no profile."""
+    folder = still_frames(tmp_path / "still", cv2.resize(cv2.imread(str(media_dir / "pose.jpg")), (600, 400)))
+    code, out, err = run_cli(capsys, "calibrate", "--source", folder, "-o", tmp_path / "p.json", "--seconds", "1")
+    assert code == 2 and "not neutral" in err and "arm down" in err
+    assert not (tmp_path / "p.json").exists()
 
 
 def test_calibrate_moving_clip_fails_clearly(capsys, tmp_path, media_dir):

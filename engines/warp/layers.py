@@ -1,5 +1,5 @@
 """Preparation of the warp renderer: the reference photo cut into premultiplied body-part layers,
-their soft joints, and the background (see engines.warp.renderer for the method).
+their soft joints (see engines.warp.renderer for the method; the background: engines.warp.background).
 
 All coordinates are reference pixels (x right, y down); images BGR uint8; masks float in [0, 1].
 """
@@ -13,11 +13,6 @@ import numpy as np
 from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
 from realtime.layouts import COCO17
 from realtime.pose import Pose
-
-NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
-    "black": (0, 0, 0), "white": (255, 255, 255), "green": (0, 177, 64), "grey": (128, 128, 128),
-    "gray": (128, 128, 128), "blue": (255, 0, 0),
-}
 
 @dataclass
 class Layer:
@@ -161,6 +156,10 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     lab = np.argmin(dist, axis=0)
     labels = np.full((h, w), -1, np.int16)
     labels[ys, xs] = lab
+    dropped = merge_fragments(hard, labels, dist.min(axis=0), ys, xs)
+    merge_islands(labels, len(segs))
+    if dropped.any():
+        mask = np.where(dropped, 0.0, mask).astype(np.float32)
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
@@ -196,6 +195,59 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
         kps = _depth_keypoints(spec, ix)
         layers.append(Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
     return layers, segs, radius
+
+
+def merge_fragments(hard: np.ndarray, labels: np.ndarray, nearest: np.ndarray, ys: np.ndarray,
+                    xs: np.ndarray, reach: float = 2.0) -> np.ndarray:
+    """Pieces of the person mask cut off from the body (a hair tuft, a fingertip sliver, a blob of
+    background the segmentation took for the person): a piece within ``reach`` capsule radii of a
+    bone joins the part that most of its pixels are nearest to (it moves whole, never split
+    between two parts); a piece further away is dropped (``labels`` set to -1 there). Edits
+    ``hard`` and ``labels`` in place; returns the dropped pixels (bool HxW), which the caller takes
+    out of the soft mask too. nearest: each person pixel's (ys, xs) normalized capsule distance."""
+    n, comp, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
+    dropped = np.zeros(hard.shape, bool)
+    if n <= 2:
+        return dropped
+    body = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    cid = comp[ys, xs]
+    for c in range(1, n):
+        if c == body:
+            continue
+        sel = cid == c
+        py, px = ys[sel], xs[sel]
+        if float(nearest[sel].min()) > reach:
+            labels[py, px] = -1
+            hard[py, px] = 0
+            dropped[py, px] = True
+        else:
+            labels[py, px] = np.bincount(labels[py, px]).argmax()
+    return dropped
+
+
+def merge_islands(labels: np.ndarray, n_labels: int) -> None:
+    """Every part keeps one connected piece: a smaller island of a part's label (a sliver of an arm's
+    edge that lay nearer the torso's outline, cut off from the torso by the background) joins the
+    part that surrounds it most, so no part leaves pixels at its rest position when the other moves.
+    Edits ``labels`` (HxW int, -1 = not person) in place."""
+    ring = np.ones((3, 3), np.uint8)
+    for lab in range(n_labels):
+        own = (labels == lab).astype(np.uint8)
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(own, connectivity=8)
+        if n <= 2:
+            continue
+        main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        for c in range(1, n):
+            if c == main:
+                continue
+            x, y, w, h = stats[c, :4]
+            y0, y1, x0, x1 = max(y - 1, 0), y + h + 1, max(x - 1, 0), x + w + 1
+            piece = (comp[y0:y1, x0:x1] == c).astype(np.uint8)
+            border = (cv2.dilate(piece, ring) > 0) & (piece == 0)
+            around = labels[y0:y1, x0:x1][border]
+            around = around[(around >= 0) & (around != lab)]
+            if around.size:
+                labels[y0:y1, x0:x1][piece > 0] = np.bincount(around).argmax()
 
 
 def soft_joints(segs: dict[str, tuple[np.ndarray, np.ndarray]], radius: dict[str, float],
@@ -257,33 +309,6 @@ def _extend_colours(img: np.ndarray, hard: np.ndarray) -> np.ndarray:
     lut_y = np.concatenate([[0], ys])
     lut_x = np.concatenate([[0], xs])
     return img[lut_y[lab], lut_x[lab]]
-
-
-def make_background(img: np.ndarray, mask: np.ndarray, bg) -> np.ndarray:
-    h, w = img.shape[:2]
-    if bg == "transparent":
-        return np.zeros((h, w, 3), np.uint8)
-    if isinstance(bg, tuple) or bg in NAMED_COLOURS:
-        colour = bg if isinstance(bg, tuple) else NAMED_COLOURS[bg]
-        return np.broadcast_to(np.array(colour, np.uint8), (h, w, 3)).copy()
-    return inpaint_person(img, mask)
-
-
-def inpaint_person(img: np.ndarray, mask: np.ndarray, work_px: int = 320) -> np.ndarray:
-    """The photo with the person removed: OpenCV Telea inpainting at <= work_px on the long side."""
-    h, w = img.shape[:2]
-    hard = (mask >= 0.3).astype(np.uint8)
-    grow = max(2, int(0.008 * max(h, w)))
-    hard = cv2.dilate(hard, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    f = min(1.0, work_px / max(h, w))
-    small = cv2.resize(img, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    small_m = (cv2.resize(hard.astype(np.float32), small.shape[1::-1], interpolation=cv2.INTER_AREA) > 0)
-    small_m = cv2.dilate(small_m.astype(np.uint8), np.ones((3, 3), np.uint8))
-    filled = cv2.inpaint(small, small_m, 5, cv2.INPAINT_TELEA)
-    big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_LINEAR)
-    out = img.copy()
-    out[hard > 0] = big[hard > 0]
-    return out
 
 
 def mask_from_pose(pose: Pose, h: int, w: int, min_score: float) -> np.ndarray:

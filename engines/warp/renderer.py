@@ -9,13 +9,16 @@ No weights, no training, CPU real time. Prepared once from the reference photo:
   chains of capsules, no cracks. Layer edges inside the body overlap the neighbour by a few pixels
   and are feathered; the outer edge follows the soft person mask. Texture colours are extended past
   the mask so feathered edges never pull in the old background;
-- a background: the photo with the person removed (OpenCV inpainting), a solid colour, or none
-  (transparent).
+- a background (engines.warp.background): the photo with the person removed (its hole grown past
+  the halo and shadow, filled across by interpolation that follows the scene's bands: no ghost of
+  the body), that blurred, a picture, a solid colour, or none (transparent).
 Per frame: one affine per part (engines.warp.parts), layers warped into their bounding box only and
 composited back to front. Order: the target's relative depth z (MediaPipe: smaller = nearer) when the
 target has it, else the reference's, plus a small bias per part rank (limbs before the torso, the
 head before the torso); without any z the rank alone (legs, torso, head, arms).
 Missing target keypoints: a limb whose end is missing keeps its rest angle relative to its parent.
+A limb much shorter in 2-D than at rest (pointing at the camera) keeps its length but not its noisy
+direction: engines.warp.foreshortening (render() is stateful across frames there; call in order).
 
 Output: BGR uint8 at the reference size, or BGRA (alpha = person) with ``alpha=True``.
 """
@@ -28,7 +31,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from engines.warp.layers import NAMED_COLOURS, Layer, build_layers, make_background, mask_from_pose, soft_joints
+from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
+from engines.warp.foreshortening import LimbDirections
+from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
+from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
 from engines.warp.parts import TORSO_POINTS, apply, neck, part_transforms
 from realtime.errors import InputError
 from realtime.layouts import COCO17
@@ -36,42 +42,52 @@ from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
 
-BACKGROUNDS = ("inpaint", "transparent", *NAMED_COLOURS)
+BACKGROUNDS = (*KEYWORDS, *NAMED_COLOURS)
+BLENDS = ("seams", "rigid", "skin")
 
 
 @dataclass
 class WarpOptions:
     """Options of the warp renderer.
 
-    background: "inpaint" (the photo without the person), "transparent", a colour name
+    background: "inpaint" (the photo without the person: engines.warp.background), "blur" (the same,
+      blurred), a picture file (scaled to cover the frame), "transparent", a colour name
       (black, white, green, grey, blue) or a (B, G, R) tuple.
     alpha: return BGRA (alpha = person) instead of BGR.
     min_score: keypoint score at or above which a keypoint counts as present.
     feather_px: width of the soft seam between neighbouring layers, in reference pixels.
-    blend: "rigid" (every layer one affine; joint discs fill the gaps; default: measured as good
-      and 2-3x faster) or "skin" (pixels near elbows and knees follow a blend of both bones:
-      engines.warp.blend; rounder bends).
+    blend: "seams" (default: upper arms and thighs skinned to the torso at the shoulders and hips,
+      engines.warp.skin: no wings or tears there, skirts follow both legs; elbows and knees rigid
+      with joint discs), "rigid" (every layer one affine; joint discs fill the gaps) or "skin"
+      (pixels near elbows and knees follow a blend of both bones: engines.warp.blend; rounder bends;
+      2-3x slower).
     """
 
     background: str | tuple[int, int, int] = "inpaint"
     alpha: bool = False
     min_score: float = 0.5
     feather_px: int = 3
-    blend: str = "rigid"
+    blend: str = "seams"
 
     def __post_init__(self) -> None:
-        if self.blend not in ("skin", "rigid"):
-            raise InputError(f"unknown blend {self.blend!r}: expected skin or rigid")
+        if self.blend not in BLENDS:
+            raise InputError(f"unknown blend {self.blend!r}: expected one of {', '.join(BLENDS)}")
         bg = self.background
         if isinstance(bg, str) and "," in bg:  # "B,G,R" from a command line
             try:
                 bg = tuple(int(v) for v in bg.split(","))
             except ValueError:
                 raise InputError(f"background {bg!r}: expected a name or three integers B,G,R") from None
-        if isinstance(bg, str):
+        if is_picture(bg):
+            from pathlib import Path
+
+            if not Path(bg).is_file():
+                raise InputError(f"background picture {bg}: no such file; expected an image file "
+                                 f"(jpg, png, ...) or one of {', '.join(BACKGROUNDS)}")
+        elif isinstance(bg, str):
             if bg not in BACKGROUNDS:
-                raise InputError(f"unknown background {bg!r}: expected one of {', '.join(BACKGROUNDS)} "
-                                 "or a B,G,R colour")
+                raise InputError(f"unknown background {bg!r}: expected one of {', '.join(BACKGROUNDS)}, "
+                                 "a B,G,R colour or a picture file")
         else:
             bg = tuple(int(c) for c in bg)
             if len(bg) != 3 or not all(0 <= c <= 255 for c in bg):
@@ -89,6 +105,7 @@ class WarpRenderer:
         self._layers: list[Layer] = []
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
+        self._skins: dict = {}
 
     # -- preparation -------------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
@@ -127,6 +144,13 @@ class WarpRenderer:
         self._size = (w, h)
         self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
         self._joints = soft_joints(segs, radius, self._ref_xy)
+        self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
+        self._skins = {}
+        if self.options.blend == "seams":
+            skirt = covers_between_thighs(m, segs, radius)
+            self._skins = weight_maps(self._layers, segs, radius, skirt)
+            if skirt:
+                log.info("the reference's clothing covers the space between the thighs: it follows both legs")
         self._bg = make_background(img, m, self.options.background)
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
         self._torso_h = float(np.linalg.norm(neck(self._ref_xy, COCO17.index)
@@ -156,7 +180,8 @@ class WarpRenderer:
             raise RuntimeError("call prepare() before render()")
         t = target.to_layout(COCO17)
         ok = t.present(self.options.min_score)
-        mats = part_transforms(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
+        xy = self._directions(t.xy, ok, t.z)       # foreshortened limbs steadied (engines.warp.foreshortening)
+        mats = part_transforms(self._ref_xy, self._ref_ok, xy, ok, COCO17.index)
         w, h = self._size
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
@@ -170,7 +195,10 @@ class WarpRenderer:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
             for layer in self._ordered(t, ok):
-                self._draw(layer, mats[layer.name], canvas, alpha)
+                if layer.name in self._skins:
+                    self._draw_skin(layer, mats, canvas, alpha)
+                else:
+                    self._draw(layer, mats[layer.name], canvas, alpha)
         if alpha is None:
             return canvas
         if transparent:
@@ -244,6 +272,27 @@ class WarpRenderer:
         warped = cv2.remap(layer.patch, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+
+    def _draw_skin(self, layer: Layer, mats: dict[str, np.ndarray], canvas: np.ndarray,
+                   alpha: np.ndarray | None) -> None:
+        """Draw one layer skinned to the torso at its proximal joint (engines.warp.skin): the part
+        the blend moves through its map, the rest rigid; all rigid when the blend has nothing to do."""
+        skin = self._skins[layer.name]
+        own = mats[layer.name]
+        k, setup = blend_strength(skin.joint, own, mats["torso"])
+        if k <= 0.0:
+            self._draw(layer, own, canvas, alpha)
+            return
+        if skin.far is not None:
+            self._draw(skin.far, own, canvas, alpha)
+        box = skin_box(skin.near, own, mats["torso"], self._size)
+        if box is None:
+            return
+        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup)
+        warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=(0, 0, 0, 0))
+        _composite(warped, *box, canvas, alpha)
 
 
 def _composite(warped: np.ndarray, rx0: int, ry0: int, rx1: int, ry1: int, canvas: np.ndarray,

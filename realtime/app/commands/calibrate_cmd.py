@@ -56,8 +56,10 @@ def run(args: argparse.Namespace) -> int:
     result = capture.result or capture.finish_early()
     if result is None:
         hint = "the pose never held steady" if state != CAPTURING else "the steady stretch was too short"
-        raise InputError(f"{args.source}: no neutral pose captured ({hint}); stand still facing the camera with "
-                         "your whole body in view, or raise --steady")
+        if capture.last_problems:
+            hint += "; last pose not neutral: " + "; ".join(capture.last_problems)
+        raise InputError(f"{args.source}: no neutral pose captured ({hint}); stand still facing the camera, "
+                         "head up, arms down, whole body in view, or raise --steady")
     profile = profile_from_capture(result, mirror=args.mirror, source=str(args.source))
     profile.save(args.output)
     print(f"neutral pose from {result.frames} frames, torso size {result.body_size_px:.1f} px")

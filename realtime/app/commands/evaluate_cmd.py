@@ -1,13 +1,17 @@
-"""Measure a renderer on a driver video: AKD, MKR, render fps; with --self also L1, SSIM and PSNR.
+"""Measure a renderer on a driver video: AKD, MKR, bone-direction error, render fps; with --self
+also L1, SSIM, PSNR and the ghost L1.
 
 AKD: mean distance (px, and normalized to a 256-px output height) between the target keypoints and
 the keypoints MediaPipe finds again on the rendered frame; MKR: share of target keypoints it no
-longer finds (both in COCO-17, keypoints with score >= 0.5).
-Without --self: the reference photo is driven by the video's poses, retargeted (auto-calibrated on
-the first steady frames, or --calibration).
+longer finds; bone_deg: mean angle between target and re-estimated bones (all COCO-17, keypoints
+with score >= 0.5).
+The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
+steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
+Without --self: the reference photo is driven by the video's poses.
 --self (self-reenactment): the reference is the video's first frame and the targets are the poses of
-the later frames, unchanged (same person, same camera); each output is compared with the real frame,
-over the full frame and inside the person's box (the target's keypoint box plus 10%).
+the later frames; each output is compared with the real frame, over the full frame and inside the
+person's box (the target's keypoint box plus 10%), and over the ghost region (where the first frame
+showed the person and the real frame shows background: engines.evaluation.ghost_region).
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--driver", metavar="VIDEO", required=True, help="the driver video")
     p.add_argument("--self", dest="self_reenact", action="store_true",
                    help="self-reenactment: reference = first frame, compare outputs with the real frames")
+    p.add_argument("--no-retarget", action="store_true",
+                   help="use the driver's poses unchanged as targets (the raw comparison)")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
     p.add_argument("--mirror", action="store_true", help="mirror the driver (not with --self)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="use at most N driver frames")
@@ -45,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--max-frames must be at least 2, got {args.max_frames}")
     if args.self_reenact and (args.calibration or args.mirror):
         raise InputError("--self uses the driver's own poses: drop --calibration and --mirror")
+    if args.no_retarget and (args.calibration or args.mirror):
+        raise InputError("--no-retarget uses the driver's poses unchanged: drop --calibration and --mirror")
     if not args.self_reenact and not args.reference:
         raise InputError("give --reference IMAGE (the avatar photo), or --self to reenact the driver's first frame")
     profile = None
@@ -63,14 +71,17 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.driver}: holds no frames")
         total = video.total
         if args.self_reenact:
-            res = self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress)
+            res = self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress,
+                                   retarget_for=None if args.no_retarget else auto_retarget)
         else:
             from calibration.retargeter import Retargeter
             from realtime.media import read_image
 
             renderer.prepare(read_image(args.reference))
-            retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
-            items = ((f.index, retarget(f.pose, f.time_s), None) for f in itertools.chain([first], frames))
+            retarget = (None if args.no_retarget
+                        else Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None))
+            items = ((f.index, f.pose if retarget is None else retarget(f.pose, f.time_s), None)
+                     for f in itertools.chain([first], frames))
             res = evaluate_sequence(renderer, items, total, progress=progress)
     renderer.close()
     if res.frames == 0:
@@ -78,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if res.rendered == 0:
         raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
     summary = {"driver": str(args.driver), "reference": "first frame" if args.self_reenact else str(args.reference),
-               "renderer": args.renderer, **res.summary()}
+               "renderer": args.renderer, "retarget": not args.no_retarget, **res.summary()}
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                           for k, v in summary.items()}, indent=1))
@@ -86,3 +97,11 @@ def run(args: argparse.Namespace) -> int:
         for k, v in summary.items():
             print(f"{k:>12}: {v:.4g}" if isinstance(v, float) else f"{k:>12}: {v}", file=sys.stdout)
     return 0
+
+
+def auto_retarget(rest_pose):
+    """The retargeting of `repose render` without a profile (auto-calibrated), for a prepared
+    renderer's rest pose: the ``retarget_for`` of engines.reenact.self_reenactment."""
+    from calibration.retargeter import Retargeter
+
+    return Retargeter(rest_pose)

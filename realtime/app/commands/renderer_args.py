@@ -24,8 +24,8 @@ PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 # learned-only flags: attribute -> flag (default None, so giving one to another renderer is caught)
 MODEL_FLAGS = {"checkpoint": "--checkpoint", "onnx": "--onnx", "backend": "--backend", "device": "--device",
                "precision": "--precision", "cache_dir": "--cache-dir"}
-BACKGROUND_HELP = ("background behind the person; warp: inpaint (default), transparent, black, white, green, "
-                   "grey, blue or B,G,R; skeleton: black (default), reference or dim; learned: inpaint (default) "
+BACKGROUND_HELP = ("background behind the person; warp: inpaint (default), blur, transparent, black, white, "
+                   "green, grey, blue, B,G,R or a picture file (scaled to cover); skeleton: black (default), reference or dim; learned: inpaint (default) "
                    "or reference")
 
 

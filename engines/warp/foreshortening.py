@@ -1,0 +1,83 @@
+"""Foreshortened limbs: drawn short along their axis, never flipped by noise.
+
+A forearm pointing at the camera is short in 2-D, and the direction of a short 2-D bone is mostly
+estimator noise: frame to frame it swings, and a rigid part that follows it points the opposite way
+(errors of 140-177 degrees were measured), a hand in front of the chest becoming a bare stub.
+Per target pose, for every limb (thighs, shins, upper arms, forearms; parents first):
+- confidence c = 2-D length / rest length (the reference's bone, in the same pixels). MediaPipe's
+  z was tried as a second test (depth change over twice the 2-D length = foreshortened): its depth
+  is noisy enough that arms brought from overhead to the chest were held up for frames, so z only
+  orders the parts (engines.warp.renderer);
+- c >= ``FORESHORTENED``: the direction is trusted and remembered;
+- below it: the limb keeps its measured (short) length and, within 90 degrees of the remembered
+  direction, its measured direction (a limb really moves while short: hands brought to the chest
+  from overhead; blending towards the old direction kept such arms up); a measured direction more
+  than 90 degrees from the remembered one is taken for noise and the remembered one drawn instead,
+  for at most ``MAX_HELD`` frames in a row: a limb that stays turned round is then followed.
+  The end point and the limb's children move with it.
+Poses without z (OpenPose/COCO files) follow the same rule, keeping the direction of the last
+confident frame.
+Coordinates: COCO-17 pixels of the reference image.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engines.warp.parts import PARTS
+
+FORESHORTENED = 0.3
+MAX_HELD = 4
+CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
+            "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
+
+
+class LimbDirections:
+    """Streaming direction memory of the limbs (one per renderer; call in frame order)."""
+
+    def __init__(self, ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int]) -> None:
+        self._index = index
+        self._limbs: list[tuple[str, int, int, float, str]] = []
+        for part in PARTS:
+            if part.kind != "limb":
+                continue
+            a, b = index[part.start], index[part.end]
+            if ref_ok[a] and ref_ok[b]:
+                rest = float(np.linalg.norm(ref_xy[b] - ref_xy[a]))
+                if rest > 1e-6:
+                    self._limbs.append((part.name, a, b, rest, part.end))
+        self._last: dict[str, np.ndarray] = {}
+        self._held: dict[str, int] = {}
+
+    def reset(self) -> None:
+        self._last.clear()
+        self._held.clear()
+
+    def __call__(self, xy: np.ndarray, ok: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        """The target's keypoints (K, 2) with foreshortened limbs steadied (a new array). ``z`` is
+        accepted for the renderer's convenience and not used (see the module doc)."""
+        out = np.asarray(xy, np.float64).copy()
+        for name, a, b, rest, end in self._limbs:
+            if not (ok[a] and ok[b]):
+                continue
+            v = out[b] - out[a]
+            length = float(np.hypot(*v))
+            c = length / rest
+            if c >= FORESHORTENED and length > 1e-6:
+                self._last[name] = v / length
+                self._held[name] = 0
+                continue
+            prev = self._last.get(name)
+            if prev is None:
+                continue
+            u = v / length if length > 1e-6 else prev
+            if float(u @ prev) < 0.0 and self._held.get(name, 0) < MAX_HELD:
+                self._held[name] = self._held.get(name, 0) + 1
+                u = prev
+            else:       # within a right angle (or turned round for good): follow the measurement
+                self._last[name] = u
+                self._held[name] = 0
+            delta = out[a] + u * length - out[b]
+            out[b] += delta
+            for child in CHILDREN.get(end, ()):
+                out[self._index[child]] += delta
+        return out

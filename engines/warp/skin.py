@@ -1,0 +1,196 @@
+"""Skinned shoulders and hips for the warp renderer: no wings, no tears, skirts that follow both legs.
+
+With one rigid affine per part, an upper arm or thigh that turns at its shoulder or hip swings its
+top edge out of the torso's outline (pointed "wings") and opens a wedge on the other side. Here the
+pixels of the upper arms and thighs near their proximal joint follow a blend of the limb's and the
+torso's transforms (linear blend skinning with the weights of one image per layer, as Animated
+Drawings binds mesh vertices to bones; the blend is of rotation angle, stretch and joint position,
+engines.warp.blend, so a large bend does not collapse the limb):
+    w_torso(q) = (1 - smoothstep((s + r/2) / (ZONE r))) * (1 - smoothstep((|q - J| - r) / (FALLOFF r)))
+    s = (q - J) . u,  J the shoulder or hip, u the bone's unit direction, r the limb's thickness (px).
+The zone is kept small (about one limb thickness round the joint): a wide one turns an arm raised
+overhead into a bat wing of jacket stretched from the hip to the elbow. The torso layer stays
+rigid (one warpAffine); the limb's top stretches like cloth between the two. A limb squashed to
+under 0.7 of its rest length (foreshortened) is skinned less, and not at all under 0.35; so is a
+limb turned more than 70 degrees from its rest angle to the torso (not at all past 120: an arm
+raised overhead), where the blend would fan the sleeve out into shards.
+Skirts, dresses and long coats: when the reference's person mask fills the space between the thighs
+(``covers_between_thighs``), the thigh pixels towards the body's middle follow the torso too
+(weight by the pixel's lateral place between the two thigh bones), so the cloth between the legs
+stretches across instead of splitting into two trouser legs; the middle follows the hips' mean.
+
+Per frame, for each skinned layer, the backward map (output pixel -> reference pixel) is found on a
+coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), starting
+from the limb's own inverse; the weights are smooth, so one step is within a pixel or two), resized to the output box and sampled once with cv2.remap. Only the
+four layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
+each layer is cut at prepare time into the pixels the blend can move (sampled through the map, in a
+small box round the joint) and the rest (one warpAffine, as rigid layers), and a frame where limb
+and torso move as one (or the blend has faded out) draws the whole layer rigid, so the cost stays
+near the rigid path's. Coordinates: reference pixels (x right, y down); weight maps float32 over the patch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from engines.warp.blend import Joint, _blend_inverse, _blend_setup
+from engines.warp.layers import Layer
+
+GRID = 8
+ITERATIONS = 1
+ZONE = 1.3
+FALLOFF = 1.4
+SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def covers_between_thighs(mask: np.ndarray, segs: dict, radius: dict[str, float]) -> bool:
+    """Whether the person mask fills the space between the thighs below the crotch (a skirt, a
+    dress, a long coat) in the reference: the mask at 55-95 % of the way from the hips' middle to
+    the knees' middle, with the knees far enough apart to tell (else False: trousers assumed)."""
+    if "left_thigh" not in segs or "right_thigh" not in segs:
+        return False
+    (lh, lk), (rh, rk) = segs["left_thigh"], segs["right_thigh"]
+    gap = float(np.linalg.norm(lk - rk))
+    if gap < 2.2 * max(radius["left_thigh"], radius["right_thigh"]):
+        return False
+    top, bottom = (lh + rh) / 2, (lk + rk) / 2
+    h, w = mask.shape
+    for f in (0.55, 0.75, 0.95):
+        x, y = top + f * (bottom - top)
+        if mask[int(np.clip(round(y), 0, h - 1)), int(np.clip(round(x), 0, w - 1))] < 0.5:
+            return False
+    return True
+
+
+@dataclass
+class Skin:
+    """A skinned layer cut in two: ``near`` (the pixels with a torso weight, plus a 2-px overlap;
+    sampled through the blend) and ``far`` (the rest, None if empty; one warpAffine like any rigid
+    layer). The overlap is drawn by both with the same map (weight 0 there): no seam."""
+
+    near: Layer
+    far: Layer | None
+    weight: np.ndarray   # float32 torso weight over near.patch
+    joint: Joint
+
+
+def _piece(layer: Layer, keep: np.ndarray) -> tuple[Layer, tuple[int, int, int, int]] | None:
+    """The layer's pixels where ``keep`` (bool over its patch), cropped: (layer, crop box in patch)."""
+    keep = keep & (layer.patch[..., 3] > 0)
+    ys, xs = np.nonzero(keep)
+    if len(ys) == 0:
+        return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    patch = layer.patch[y0:y1, x0:x1].copy()
+    patch[~keep[y0:y1, x0:x1]] = 0
+    ox, oy = layer.origin
+    return replace(layer, patch=patch, origin=(int(ox + x0), int(oy + y0))), (int(x0), int(y0), int(x1), int(y1))
+
+
+def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool) -> dict[str, Skin]:
+    """The skinned form (torso weights, near and far pieces, blend joint) of every skinned layer."""
+    out: dict[str, Skin] = {}
+    for layer in layers:
+        if layer.name not in SKINNED or layer.name not in segs:
+            continue
+        a, b = (np.asarray(v, np.float64) for v in segs[layer.name])
+        length = float(np.linalg.norm(b - a))
+        if length < 1e-6:
+            continue
+        u = (b - a) / length
+        r = radius[layer.name]
+        ph, pw = layer.patch.shape[:2]
+        x0, y0 = layer.origin
+        qx, qy = np.meshgrid(np.arange(pw, dtype=np.float32) + x0, np.arange(ph, dtype=np.float32) + y0)
+        s = (qx - a[0]) * u[0] + (qy - a[1]) * u[1]
+        w = 1.0 - _smoothstep((s + 0.5 * r) / (ZONE * r))
+        w *= 1.0 - _smoothstep((np.hypot(qx - a[0], qy - a[1]) - r) / (FALLOFF * r))
+        if skirt and layer.name.endswith("thigh"):
+            other = segs["right_thigh" if layer.name.startswith("left") else "left_thigh"]
+            d_own = _seg_dist(qx, qy, a, b)
+            d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
+            t = d_own / np.maximum(d_own + d_other, 1e-6)
+            w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
+        joint = Joint(a, -u, r, r, "torso")
+        core = w > 1e-3
+        near = _piece(layer, cv2.dilate(core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+        if near is None:
+            continue
+        far = _piece(layer, ~core)
+        bx0, by0, bx1, by1 = near[1]
+        weight = np.ascontiguousarray(w[by0:by1, bx0:bx1].astype(np.float32))
+        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint)
+    return out
+
+
+def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    v = b - a
+    ll = float(v @ v) or 1e-9
+    t = np.clip(((px - a[0]) * v[0] + (py - a[1]) * v[1]) / ll, 0.0, 1.0)
+    return np.hypot(px - (a[0] + t * v[0]), py - (a[1] + t * v[1]))
+
+
+def skin_box(layer, own: np.ndarray, torso: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Output box (x0, y0, x1, y1) that the skinned layer can reach (its patch under both maps)."""
+    ph, pw = layer.patch.shape[:2]
+    x0, y0 = layer.origin
+    cx = np.array([x0, x0 + pw, x0, x0 + pw], np.float64)
+    cy = np.array([y0, y0, y0 + ph, y0 + ph], np.float64)
+    xs = np.concatenate([own[0, 0] * cx + own[0, 1] * cy + own[0, 2], torso[0, 0] * cx + torso[0, 1] * cy + torso[0, 2]])
+    ys = np.concatenate([own[1, 0] * cx + own[1, 1] * cy + own[1, 2], torso[1, 0] * cx + torso[1, 1] * cy + torso[1, 2]])
+    w, h = size
+    bx0, by0 = max(int(xs.min()) - GRID, 0), max(int(ys.min()) - GRID, 0)
+    bx1, by1 = min(int(xs.max()) + 1 + GRID, w), min(int(ys.max()) + 1 + GRID, h)
+    if bx1 <= bx0 or by1 <= by0:
+        return None
+    return bx0, by0, bx1, by1
+
+
+def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[float, tuple]:
+    """(k, setup): how much of the torso weight applies this frame (0 = draw the layer rigid) and the
+    blend's per-frame constants (engines.warp.blend)."""
+    setup = _blend_setup(joint, own, torso)
+    turn = abs(setup[2]) * (180.0 / np.pi)
+    # limb and torso moving nearly as one (within 3 degrees and 2 px at the joint): the rigid part
+    # and its disc show no seam there, and the blend is not worth its cost
+    if turn < 3.0 and abs(setup[6][0]) + abs(setup[6][1]) < 2.0:
+        return 0.0, setup
+    # a limb much shorter than at rest (pointing at the camera) is drawn squashed along its bone:
+    # its top must not stay hanging from the torso, so the skinning fades out (rigid with its disc)
+    ax, ay = joint.axis
+    stretch = float(np.hypot(own[0, 0] * ax + own[0, 1] * ay, own[1, 0] * ax + own[1, 1] * ay))
+    k = min(max((stretch - 0.35) / 0.35, 0.0), 1.0)
+    # past a right angle between limb and torso the blend would fan the sleeve out into shards
+    # (every weight a different angle): it fades out between 70 and 120 degrees
+    k *= min(max((120.0 - turn) / 50.0, 0.0), 1.0)
+    return k, setup
+
+
+def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: Joint, own: np.ndarray,
+              k: float, setup: tuple) -> np.ndarray:
+    """The (h, w, 2) float32 map over the output box: the patch pixel (patch coordinates) that lands on
+    each output pixel under the skinned blend (``blend_strength``) of the layer's and the torso's
+    maps (the near piece's box: every node is near the joint)."""
+    x0, y0, x1, y1 = box
+    gw = (x1 - x0 + GRID - 1) // GRID
+    gh = (y1 - y0 + GRID - 1) // GRID
+    c = GRID / 2.0 - 0.5
+    px, py = np.meshgrid(x0 + c + np.arange(gw) * GRID, y0 + c + np.arange(gh) * GRID)
+    inv = cv2.invertAffineTransform(own)
+    qx = inv[0, 0] * px + inv[0, 1] * py + inv[0, 2]
+    qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
+    ox, oy = layer.origin
+    hw = np.array([weight.shape[1] - 1, weight.shape[0] - 1], np.float64)
+    for _ in range(ITERATIONS):
+        w = weight[np.clip(qy - oy + 0.5, 0, hw[1]).astype(np.intp), np.clip(qx - ox + 0.5, 0, hw[0]).astype(np.intp)]
+        qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
+    grid = np.dstack([qx - ox, qy - oy]).astype(np.float32)
+    full = cv2.resize(grid, (gw * GRID, gh * GRID), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(full[: y1 - y0, : x1 - x0])

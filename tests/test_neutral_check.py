@@ -1,0 +1,101 @@
+"""Neutral-pose checks of the calibration: a bowed head, raised arms or a turned body are refused;
+retargeted head and neck bones stay bounded; the streaming retargeter replaces a bad stand-in."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+
+from calibration.neutral import DONE, WAITING, CaptureOptions, NeutralCapture
+from calibration.neutral_check import is_neutral, neutral_badness, neutral_problems
+from calibration.retarget import retarget_pose
+from calibration.retargeter import Retargeter
+from realtime.app.demo.figure import reference_pose
+from realtime.layouts import COCO17
+from realtime.pose import Pose
+
+IX = COCO17.index
+FACE = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+
+
+def upright() -> Pose:
+    return reference_pose()
+
+
+def bowed(pose: Pose, drop: float = 0.8) -> Pose:
+    """The head bowed: the face drops towards the shoulders (by ``drop`` of the nose's height above
+    them), the eyes and nose falling further than the ears (the face turns down)."""
+    xy = pose.xy.copy()
+    neck_y = (xy[IX["left_shoulder"], 1] + xy[IX["right_shoulder"], 1]) / 2
+    h = neck_y - xy[IX["nose"], 1]
+    for n, extra in (("nose", 0.25), ("left_eye", 0.2), ("right_eye", 0.2), ("left_ear", 0.0), ("right_ear", 0.0)):
+        xy[IX[n], 1] += drop * h * 0.6 + extra * h
+    return replace(pose, xy=xy)
+
+
+def test_upright_figure_is_neutral():
+    assert neutral_problems(upright()) == []
+
+
+def test_bowed_head_neutral_is_rejected():
+    problems = neutral_problems(bowed(upright()))
+    assert any(p.startswith(("head upright", "head level")) for p in problems), problems
+
+
+def test_raised_arm_and_tilted_shoulders_are_rejected():
+    p = upright()
+    xy = p.xy.copy()
+    s = xy[IX["left_shoulder"]]
+    xy[IX["left_elbow"]] = s + (90, -20)       # upper arm out sideways
+    xy[IX["left_wrist"]] = s + (180, -40)
+    assert any(q.startswith("left arm down") for q in neutral_problems(replace(p, xy=xy)))
+    xy = p.xy.copy()
+    xy[IX["left_shoulder"], 1] -= 40           # one shoulder far up
+    assert any(q.startswith("shoulders level") for q in neutral_problems(replace(p, xy=xy)))
+
+
+def test_upper_body_driver_is_judged_on_what_is_visible():
+    p = upright()
+    sc = p.score.copy()
+    for n in ("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle"):
+        sc[IX[n]] = 0.0
+    assert is_neutral(replace(p, score=sc))
+    assert not is_neutral(bowed(replace(p, score=sc)))
+
+
+def test_capture_never_completes_on_a_bowed_head():
+    cap = NeutralCapture(CaptureOptions(seconds=0.5, steady_s=0.3, min_frames=3))
+    pose = bowed(upright())
+    for i in range(40):
+        assert cap.feed(pose, i / 30) == WAITING
+    assert cap.last_problems
+    good = upright()
+    states = [cap.feed(good, 2 + i / 30) for i in range(40)]
+    assert DONE in states
+
+
+def test_head_and_neck_stay_bounded_after_a_bowed_neutral():
+    avatar = upright()
+    neutral = bowed(upright())                    # the driver's neutral taken while looking down
+    target = retarget_pose(upright(), neutral, avatar)
+    ix = IX
+    neck = lambda p: (p.xy[ix["left_shoulder"]] + p.xy[ix["right_shoulder"]]) / 2  # noqa: E731
+    rest = float(np.linalg.norm(avatar.xy[ix["nose"]] - neck(avatar)))
+    now = float(np.linalg.norm(target.xy[ix["nose"]] - neck(target)))
+    assert now <= 1.2 * rest                      # not the 2x bobble head
+
+
+def test_retargeter_replaces_a_bowed_stand_in(caplog):
+    avatar = upright()
+    rt = Retargeter(avatar)
+    moving = [bowed(upright()).transformed(1.0, (3.0 * i, 0.0)) for i in range(3)]
+    for i, p in enumerate(moving):          # moving: no steady capture yet
+        rt(replace(p, timestamp_s=i / 30), i / 30)
+    assert rt.source == "first frame"
+    bad = rt.neutral
+    assert neutral_badness(bad) > 0
+    with caplog.at_level(logging.INFO, logger="calibration.retargeter"):
+        rt(replace(upright().transformed(1.0, (40.0, 0.0)), timestamp_s=0.2), 0.2)
+    assert rt.neutral is not bad
+    assert "replaced" in caplog.text

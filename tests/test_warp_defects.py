@@ -1,0 +1,189 @@
+"""The warp renderer's defects, each on a synthetic figure: no ghost of the old body, nothing left at
+a moved limb's rest position, stray mask pieces dropped, a skirt that follows both thighs, an arm
+pointing at the camera that keeps its direction, and the background choices."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from engines.evaluation import ghost_region
+from engines.renderer import create_renderer
+from engines.warp.background import make_background, remove_person
+from engines.warp.foreshortening import LimbDirections
+from realtime.app.demo.figure import draw_figure
+from realtime.errors import InputError
+from realtime.layouts import COCO17
+from realtime.pose import Pose
+
+IX = COCO17.index
+RED = (40, 40, 200)
+
+
+@pytest.fixture(scope="module")
+def figure():
+    return draw_figure()
+
+
+def prepared(figure, image=None, mask=None, **options):
+    r = create_renderer("warp", **{"background": "black", **options})
+    r.prepare(figure.image if image is None else image, figure.pose, figure.mask if mask is None else mask)
+    return r
+
+
+def moved(pose: Pose, centre: str, names: tuple[str, ...], deg: float) -> Pose:
+    xy = pose.xy.astype(np.float64).copy()
+    c = xy[IX[centre]].copy()
+    a = np.radians(deg)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    for n in names:
+        xy[IX[n]] = c + rot @ (xy[IX[n]] - c)
+    return replace(pose, xy=xy.astype(np.float32))
+
+
+def test_no_pixels_left_at_a_moved_limbs_rest_position(figure):
+    r = prepared(figure)
+    up = moved(figure.pose, "left_shoulder", ("left_elbow", "left_wrist"), -150)  # the arm raised overhead
+    out = r.render(up)
+    el, wr = figure.pose.xy[IX["left_elbow"]], figure.pose.xy[IX["left_wrist"]]
+    hand = wr + 0.3 * (wr - el)
+    for f in np.linspace(0.0, 1.0, 9):
+        x, y = np.round(el + f * (hand - el)).astype(int)
+        assert out[y - 3:y + 4, x - 3:x + 4].max() <= 12, f"arm pixels left at {x},{y}"
+    for mode in ("seams", "rigid"):   # the elbow's rest place too, whatever the blend
+        o = prepared(figure, blend=mode).render(up)
+        x, y = np.round(el).astype(int)
+        assert o[y - 3:y + 4, x - 3:x + 4].max() <= 12, mode
+
+
+def test_detached_mask_pieces_are_dropped(figure):
+    mask = figure.mask.copy()
+    img = figure.image.copy()
+    cv2.circle(mask, (50, 600), 10, 1.0, -1)           # a blob far from every bone
+    cv2.circle(img, (50, 600), 10, (0, 255, 255), -1)
+    r = prepared(figure, image=img, mask=mask)
+    out = r.render(figure.pose)
+    assert out[595:606, 45:56].max() <= 12               # not drawn as part of the person
+    bg = remove_person(img, mask)
+    assert np.abs(bg[595:606, 45:56].astype(int) - img[595:606, 30:41].astype(int)).mean() < 40
+
+
+def skirt_figure(figure):
+    """The figure in a red skirt from the hips to below the knees, filling the space between the legs."""
+    k = {n: figure.pose.xy[IX[n]] for n in COCO17.names}
+    top_l, top_r = k["left_hip"] + (28, -10), k["right_hip"] + (-28, -10)
+    hem_l, hem_r = k["left_knee"] + (40, 30), k["right_knee"] + (-40, 30)
+    poly = np.round(np.array([top_r, top_l, hem_l, hem_r])).astype(np.int32)
+    img, mask = figure.image.copy(), figure.mask.copy()
+    cv2.fillConvexPoly(img, poly, RED, lineType=cv2.LINE_AA)
+    cv2.fillConvexPoly(mask, poly, 1.0)
+    return img, mask
+
+
+def test_skirt_follows_both_thighs(figure):
+    img, mask = skirt_figure(figure)
+    spread = moved(figure.pose, "left_hip", ("left_knee", "left_ankle"), -22)
+    spread = moved(spread, "right_hip", ("right_knee", "right_ankle"), 22)
+    lk, rk = spread.xy[IX["left_knee"]], spread.xy[IX["right_knee"]]
+    hips = (spread.xy[IX["left_hip"]] + spread.xy[IX["right_hip"]]) / 2
+    # points on the body's middle line between the crotch and the knees: skirt, not a gap
+    probes = [np.round(hips + f * ((lk + rk) / 2 - hips)).astype(int) for f in (0.45, 0.6, 0.75)]
+
+    def reddish(out):
+        return [float(out[y - 2:y + 3, x - 2:x + 3, 2].mean()) - float(out[y - 2:y + 3, x - 2:x + 3, :2].mean())
+                for x, y in probes]
+
+    out = prepared(figure, image=img, mask=mask).render(spread)
+    assert min(reddish(out)) > 80, reddish(out)
+    rigid = prepared(figure, image=img, mask=mask, blend="rigid").render(spread)
+    assert min(reddish(rigid)) < 40, "the rigid blend was expected to split the skirt"
+
+
+def test_trousers_do_not_turn_into_a_skirt(figure):
+    from engines.warp.skin import covers_between_thighs
+
+    r = prepared(figure)
+    assert not covers_between_thighs(figure.mask, *_segs_radius(r, figure))
+
+
+def _segs_radius(r, figure):
+    from engines.warp.layers import build_layers
+
+    _, segs, radius = build_layers(figure.image, figure.mask, figure.pose.xy.astype(np.float64),
+                                   np.ones(17, bool), 3)
+    return segs, radius
+
+
+def forearm_at_camera(pose: Pose, flipped: bool) -> Pose:
+    """The left forearm pointing at the camera: 2-D length 10 % of rest, the wrist much nearer (z);
+    with ``flipped`` its short 2-D direction points back up the arm (estimator noise)."""
+    xy = pose.xy.copy()
+    z = np.zeros(17, np.float32) if pose.z is None else pose.z.copy()
+    el, wr = xy[IX["left_elbow"]], xy[IX["left_wrist"]]
+    v = 0.1 * (wr - el)
+    xy[IX["left_wrist"]] = el - v if flipped else el + v
+    z[IX["left_wrist"]] = z[IX["left_elbow"]] - 90.0
+    return replace(pose, xy=xy, z=z)
+
+
+def test_arm_pointing_at_camera_keeps_its_direction(figure):
+    ref = figure.pose
+    dirs = LimbDirections(ref.xy.astype(np.float64), np.ones(17, bool), IX)
+    ok = np.ones(17, bool)
+    dirs(ref.xy, ok, ref.z)                                  # a confident frame: the arm hangs down
+    short = forearm_at_camera(ref, flipped=True)
+    xy = dirs(short.xy, ok, short.z)
+    el = xy[IX["left_elbow"]]
+    v_rest = ref.xy[IX["left_wrist"]] - ref.xy[IX["left_elbow"]]
+    v_now = xy[IX["left_wrist"]] - el
+    cos = float(v_now @ v_rest) / (np.linalg.norm(v_now) * np.linalg.norm(v_rest))
+    assert cos > 0.99                                        # pointing where it pointed, not flipped
+    assert np.linalg.norm(v_now) == pytest.approx(0.1 * np.linalg.norm(v_rest), rel=1e-3)  # and short
+
+    # through the renderer: after a confident frame the flipped short forearm is drawn unflipped
+    r = prepared(figure)
+    r.render(ref)
+    out = r.render(short)
+    want = prepared(figure).render(forearm_at_camera(ref, flipped=False))
+    naive = prepared(figure).render(short)                   # no memory: drawn as measured
+    assert np.abs(out.astype(int) - want.astype(int)).mean() < np.abs(naive.astype(int) - want.astype(int)).mean()
+    assert np.abs(out.astype(int) - want.astype(int)).max() <= 2
+
+
+def test_a_limb_that_stays_turned_round_is_followed(figure):
+    ref = figure.pose
+    dirs = LimbDirections(ref.xy.astype(np.float64), np.ones(17, bool), IX)
+    ok = np.ones(17, bool)
+    dirs(ref.xy, ok, ref.z)
+    short = forearm_at_camera(ref, flipped=True)
+    outs = [dirs(short.xy, ok, short.z) for _ in range(8)]
+    np.testing.assert_allclose(outs[-1], short.xy, atol=1e-4)
+
+
+def test_background_leaves_no_ghost_of_the_body(figure):
+    """Where the figure stood, the filled background is close to the wall/floor behind it and holds
+    no figure-coloured shape: compare with the figure drawn on nothing (its own background)."""
+    from realtime.app.demo.figure import _background
+
+    clean = np.clip(_background(), 0, 255).astype(np.uint8)
+    bg = make_background(figure.image, figure.mask, "inpaint")
+    region = ghost_region(figure.mask, np.zeros_like(figure.mask), dilate_px=5)
+    err = np.abs(bg[region].astype(np.float32) - clean[region].astype(np.float32)).mean() / 255.0
+    assert err < 0.04, err
+
+
+def test_picture_and_blur_backgrounds(figure, tmp_path):
+    pic = np.zeros((100, 300, 3), np.uint8)
+    pic[:, :150] = (255, 0, 0)
+    pic[:, 150:] = (0, 0, 255)
+    path = tmp_path / "plate.png"
+    cv2.imwrite(str(path), pic)
+    out = prepared(figure, background=str(path)).render(figure.pose)
+    assert out.shape == figure.image.shape
+    assert out[5, 5].tolist() == [255, 0, 0] and out[5, -6].tolist() == [0, 0, 255]  # scaled to cover
+    blur = prepared(figure, background="blur").render(figure.pose)
+    assert blur.shape == figure.image.shape
+    with pytest.raises(InputError, match="no such file"):
+        create_renderer("warp", background=str(tmp_path / "missing.jpg"))
