@@ -182,3 +182,39 @@ def _head_transform(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, 
             c_dst = apply(m, c_src)[0]
             m = _affine(m[:, :2] * (want / head_scale), c_src, c_dst)
     return m
+
+
+def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
+                  index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The target with both hips placed when it shows both shoulders but not both hips (an
+    upper-body driver): the reference's hips relative to its neck, turned with the shoulder line and
+    scaled by the head-and-shoulders size ratio (realtime.framing.size_ratio), so the torso keeps the
+    avatar's length instead of following a shoulder width that shrinks when the driver turns."""
+    from realtime.framing import HIPS, size_ratio
+    from realtime.layouts import COCO17
+    from realtime.pose import Pose
+
+    ls, rs = index["left_shoulder"], index["right_shoulder"]
+    hips = [index[n] for n in HIPS]
+    if all(tgt_ok[h] for h in hips) or not (tgt_ok[ls] and tgt_ok[rs] and ref_ok[ls] and ref_ok[rs]):
+        return tgt_xy, tgt_ok
+    if not all(ref_ok[h] for h in hips):
+        return tgt_xy, tgt_ok
+    a = ref_xy[ls] - ref_xy[rs]
+    b = tgt_xy[ls] - tgt_xy[rs]
+    la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+    if la < 1e-6 or lb < 1e-6:
+        return tgt_xy, tgt_ok
+    s = float("nan")
+    if len(ref_xy) == len(COCO17):
+        s = size_ratio(Pose(tgt_xy, tgt_ok.astype(np.float32)), Pose(ref_xy, ref_ok.astype(np.float32)))
+    if not np.isfinite(s) or s <= 0:
+        s = lb / la
+    ang = np.arctan2(b[1], b[0]) - np.arctan2(a[1], a[0])
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    xy, ok = tgt_xy.copy(), tgt_ok.copy()
+    n0, n1 = neck(ref_xy, index), neck(tgt_xy, index)
+    for h in hips:
+        xy[h] = n1 + s * rot @ (ref_xy[h] - n0)
+        ok[h] = True
+    return xy, ok

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from engines.warp.layers import NAMED_COLOURS, Layer, build_layers, make_background, mask_from_pose, soft_joints
-from engines.warp.parts import TORSO_POINTS, apply, neck, part_transforms
+from engines.warp.parts import TORSO_POINTS, apply, complete_hips, neck, part_transforms
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -107,21 +107,18 @@ class WarpRenderer:
         if reference_pose is None:
             raise InputError("no person found in the reference image: use a photo that shows one person "
                              "whole, facing the camera, with arms and legs visible")
+        reference_pose, xy, ok = _framed(reference_pose, self.options.min_score)
         if mask is None:
-            mask = mask_from_pose(reference_pose.to_layout(COCO17), h, w, self.options.min_score)
+            mask = mask_from_pose(_with_xy(reference_pose.to_layout(COCO17), xy, ok), h, w,
+                                  self.options.min_score)
         m = np.asarray(mask, np.float32)
         if m.max() > 1.0:
             m = m / 255.0
         if m.shape != (h, w):
             raise InputError(f"mask size {m.shape[1]}x{m.shape[0]} differs from the reference {w}x{h}")
         pose = reference_pose.to_layout(COCO17)
-        ok = pose.present(self.options.min_score)
-        missing = [n for n in TORSO_POINTS if not ok[COCO17.index[n]]]
-        if missing:
-            raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs both "
-                             "shoulders and hips visible in the reference photo")
         self._rest = reference_pose if reference_pose.width else _with_size(reference_pose, w, h)
-        self._ref_xy = pose.xy.astype(np.float64)
+        self._ref_xy = xy
         self._ref_ok = ok
         self._ref_z = None if pose.z is None else pose.z.astype(np.float64)
         self._size = (w, h)
@@ -147,8 +144,12 @@ class WarpRenderer:
     def transforms(self, target: Pose) -> dict[str, np.ndarray]:
         """The 2x3 reference->output affine of every part for this target pose."""
         t = target.to_layout(COCO17)
-        return part_transforms(self._ref_xy, self._ref_ok, t.xy.astype(np.float64),
-                               t.present(self.options.min_score), COCO17.index)
+        return part_transforms(self._ref_xy, self._ref_ok,
+                               *self._target_points(t, t.present(self.options.min_score)), COCO17.index)
+
+    def _target_points(self, t: Pose, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """COCO-17 target xy and presence, hips placed for an upper-body target (parts.complete_hips)."""
+        return complete_hips(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
 
     def render(self, target: Pose) -> np.ndarray:
         """The reference person in ``target`` (reference pixels). BGR uint8, or BGRA with alpha."""
@@ -156,7 +157,7 @@ class WarpRenderer:
             raise RuntimeError("call prepare() before render()")
         t = target.to_layout(COCO17)
         ok = t.present(self.options.min_score)
-        mats = part_transforms(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
+        mats = part_transforms(self._ref_xy, self._ref_ok, *self._target_points(t, ok), COCO17.index)
         w, h = self._size
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
@@ -276,6 +277,49 @@ def _estimate(img: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
     with MediaPipeEstimator(EstimatorOptions(mode="image", segmentation=True)) as est:
         e = est.detect(img)
     return e.pose, e.mask
+
+
+LEGS = ("left_knee", "right_knee", "left_ankle", "right_ankle")
+
+
+def _framed(pose: Pose, min_score: float) -> tuple[Pose, np.ndarray, np.ndarray]:
+    """The reference pose, its COCO-17 xy (float64) and presence, for any framing from head and
+    shoulders to full body: hips out of view are placed where the body would have them
+    (realtime.framing.virtual_hips; the returned pose carries them, at their low scores, so that
+    retargeting uses the same torso), and legs below them count as not shown. InputError without
+    both shoulders."""
+    from dataclasses import replace
+
+    from realtime.framing import HIPS, virtual_hips
+
+    ix = COCO17.index
+    coco = pose.to_layout(COCO17)
+    ok = coco.present(min_score)
+    xy = coco.xy.astype(np.float64)
+    missing = [n for n in ("left_shoulder", "right_shoulder") if not ok[ix[n]]]
+    if missing:
+        raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs a photo "
+                         "framed from the head and both shoulders (a webcam view) down to the whole body")
+    if all(ok[ix[n]] for n in HIPS):
+        return pose, xy, ok
+    hips = virtual_hips(xy, ok, ix)
+    for name, p in zip(HIPS, hips):
+        xy[ix[name]] = p
+        ok[ix[name]] = True
+    for name in LEGS:
+        ok[ix[name]] = False
+    log.info("the reference shows no hips: upper-body framing, torso extended to the photo's edge")
+    lay_xy = pose.xy.copy()
+    for name, p in zip(HIPS, hips):
+        if name in pose.layout.index:
+            lay_xy[pose.layout.index[name]] = p
+    return replace(pose, xy=lay_xy), xy, ok
+
+
+def _with_xy(pose: Pose, xy: np.ndarray, ok: np.ndarray) -> Pose:
+    from dataclasses import replace
+
+    return replace(pose, xy=xy.astype(np.float32), score=np.where(ok, 1.0, 0.0).astype(np.float32))
 
 
 def _with_size(pose: Pose, w: int, h: int) -> Pose:
