@@ -51,6 +51,8 @@ class WarpOptions:
     blend: "rigid" (every layer one affine; joint discs fill the gaps; default: measured as good
       and 2-3x faster) or "skin" (pixels near elbows and knees follow a blend of both bones:
       engines.warp.blend; rounder bends).
+    face: find the face in the reference (MediaPipe Face Mesh) so that ``render(target, expression)``
+      moves it with the driver's expression (engines.warp.face); off: the photo's face, rigid.
     """
 
     background: str | tuple[int, int, int] = "inpaint"
@@ -58,6 +60,7 @@ class WarpOptions:
     min_score: float = 0.5
     feather_px: int = 3
     blend: str = "rigid"
+    face: bool = True
 
     def __post_init__(self) -> None:
         if self.blend not in ("skin", "rigid"):
@@ -89,6 +92,7 @@ class WarpRenderer:
         self._layers: list[Layer] = []
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
+        self._face = None
 
     # -- preparation -------------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
@@ -128,6 +132,11 @@ class WarpRenderer:
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
         self._torso_h = float(np.linalg.norm(neck(self._ref_xy, COCO17.index)
                                              - (torso[2] + torso[3]) / 2)) or 1.0
+        self._face = None
+        if self.options.face and any(l.name == "head" for l in self._layers):
+            from engines.warp.face import FaceRig
+
+            self._face = FaceRig.from_reference(img, reference_pose)
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
 
     @property
@@ -135,6 +144,16 @@ class WarpRenderer:
         if self._rest is None:
             raise RuntimeError("call prepare() before rest_pose")
         return self._rest
+
+    @property
+    def has_face(self) -> bool:
+        """Whether the reference's face follows an expression (a face was found in the photo)."""
+        return self._face is not None
+
+    @property
+    def face_ms(self) -> float:
+        """Time of the last face warp, ms."""
+        return self._face.ms if self._face is not None else 0.0
 
     @property
     def part_names(self) -> list[str]:
@@ -151,8 +170,10 @@ class WarpRenderer:
         """COCO-17 target xy and presence, hips placed for an upper-body target (parts.complete_hips)."""
         return complete_hips(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
 
-    def render(self, target: Pose) -> np.ndarray:
-        """The reference person in ``target`` (reference pixels). BGR uint8, or BGRA with alpha."""
+    def render(self, target: Pose, expression=None) -> np.ndarray:
+        """The reference person in ``target`` (reference pixels). BGR uint8, or BGRA with alpha.
+
+        expression: the driver's realtime.face.Expression, or None (the photo's own face)."""
         if self._bg is None:
             raise RuntimeError("call prepare() before render()")
         t = target.to_layout(COCO17)
@@ -162,16 +183,22 @@ class WarpRenderer:
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
+        face = self._face if expression is not None else None
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
             for layer in self._ordered(t, ok):
-                if self._joints.get(layer.name):
+                if face is not None and layer.name == "head":
+                    self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                elif self._joints.get(layer.name):
                     self._draw_skinned(layer, mats, inv, canvas, alpha)
                 else:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
             for layer in self._ordered(t, ok):
-                self._draw(layer, mats[layer.name], canvas, alpha)
+                if face is not None and layer.name == "head":
+                    self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                else:
+                    self._draw(layer, mats[layer.name], canvas, alpha)
         if alpha is None:
             return canvas
         if transparent:
@@ -221,6 +248,13 @@ class WarpRenderer:
         warped = cv2.warpAffine(layer.patch, m_patch, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+    def _draw_face(self, layer: Layer, m: np.ndarray, expression, canvas: np.ndarray,
+                   alpha: np.ndarray | None) -> None:
+        """The head layer with its face moved by the expression (engines.warp.face)."""
+        got = self._face.draw(layer.patch, layer.origin, m, expression, self._size)
+        if got is not None:
+            _composite(*got, canvas, alpha)
 
     def _draw_skinned(self, layer: Layer, mats: dict[str, np.ndarray], inv: dict[str, np.ndarray],
                       canvas: np.ndarray, alpha: np.ndarray | None) -> None:

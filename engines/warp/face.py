@@ -1,0 +1,158 @@
+"""The avatar's face of the warp renderer: its Face Mesh, triangulated, moved by the driver's expression.
+
+Prepared once from the reference photo: Face Mesh (image mode, iris) on the head the pose shows;
+the 478 landmarks plus a fixed ring of 24 points around the face oval (1.3x its size) are
+triangulated (scipy Delaunay; the triangles cover the mouth and eyes too).
+Per frame, with a realtime.face.Expression: every landmark moves by the driver's displacement from
+their neutral face (face frame, face widths: realtime.face) times the avatar's face width, the ring
+stays; the head layer is then sampled through the inverse map: piecewise affine inside the mesh,
+the head's own similarity outside it. On the ring both agree, so the face has no seam: it is the head
+layer, moved locally. Where the mouth opens wider than in the photo, the inner-lip polygon is filled
+with a dark mouth cavity (opacity 1 - photo opening / target opening), so lips are not stretched over
+the gap.
+
+Coordinates: reference pixels in, output pixels out; patches are premultiplied BGRA uint8.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import cv2
+import numpy as np
+
+from realtime.face import (INNER_LIP_LOOP, INNER_LIPS, Expression, Face, FaceMeshEstimator, denormalize,
+                           face_box, face_frame, face_width, normalize)
+from realtime.pose import Pose
+
+log = logging.getLogger(__name__)
+
+RING_POINTS = 24
+RING_SCALE = 1.3
+CAVITY_BGR = (28, 22, 46)
+# face oval landmarks in order around the face (MediaPipe FACEMESH_FACE_OVAL as a loop)
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+
+
+class FaceRig:
+    """The reference's face mesh and triangulation; ``draw`` renders the head layer with a face."""
+
+    def __init__(self, face: Face) -> None:
+        from scipy.spatial import Delaunay
+
+        self.face = face
+        xy = face.xy.astype(np.float64)
+        self.origin, self.rot, self.unit = face_frame(xy, face.z)
+        self.norm = normalize(xy, face.z)
+        oval = xy[list(FACE_OVAL)]
+        c = oval.mean(axis=0)
+        ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+        # the ring: the oval's radius in each direction, times RING_SCALE
+        rel = oval - c
+        theta = np.arctan2(rel[:, 1], rel[:, 0])
+        radius = np.hypot(rel[:, 0], rel[:, 1])
+        order = np.argsort(theta)
+        r = np.interp(ang, theta[order], radius[order], period=2 * np.pi)
+        self.ring = c + RING_SCALE * r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+        self.src = np.vstack([xy, self.ring])
+        self.tri = Delaunay(self.src).simplices.astype(np.int32)
+        w0 = face_width(xy)
+        self.opening = float(np.linalg.norm(xy[INNER_LIPS[0]] - xy[INNER_LIPS[1]])) / max(w0, 1e-6)
+        self.ms = 0.0
+
+    @classmethod
+    def from_reference(cls, img: np.ndarray, pose: Pose) -> "FaceRig | None":
+        """The rig of the face in the reference photo (BGR), or None (with a one-line notice) when
+        Face Mesh finds no face there (the back of the head, a face too small or hidden)."""
+        h, w = img.shape[:2]
+        with FaceMeshEstimator("image") as est:
+            face = est.detect(img, pose)
+            if face is None and face_box(pose, w, h) is not None:
+                est._box = None
+                face = est.detect(img, None)
+        if face is None:
+            log.warning("no face found in the reference photo: the face keeps the photo's expression")
+            return None
+        return cls(face)
+
+    def points(self, expr: Expression) -> np.ndarray:
+        """The mesh points (landmarks moved by the expression, then the fixed ring), reference px."""
+        moved = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
+        return np.vstack([moved, self.ring])
+
+    def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression,
+             size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
+        """The head layer (premultiplied BGRA ``patch`` at reference ``origin``) warped by the head's
+        2x3 similarity ``head`` with the face moved by ``expr``, clipped to the output ``size``
+        (w, h): (warped, x0, y0, x1, y1) of its output box, or None when off-canvas."""
+        t0 = time.perf_counter()
+        w, h = size
+        ph, pw = patch.shape[:2]
+        x0, y0 = origin
+        corners = np.array([[x0, y0], [x0 + pw, y0], [x0, y0 + ph], [x0 + pw, y0 + ph]], np.float64)
+        dst = self.points(expr) @ head[:, :2].T + head[:, 2]
+        box = np.vstack([corners @ head[:, :2].T + head[:, 2], dst])
+        rx0, ry0 = max(int(np.floor(box[:, 0].min())) - 1, 0), max(int(np.floor(box[:, 1].min())) - 1, 0)
+        rx1, ry1 = min(int(np.ceil(box[:, 0].max())) + 2, w), min(int(np.ceil(box[:, 1].max())) + 2, h)
+        if rx1 <= rx0 or ry1 <= ry0:
+            return None
+        # the rigid head everywhere ...
+        m = head.copy()
+        m[:, 2] += head[:, :2] @ np.array([x0, y0], np.float64) - (rx0, ry0)
+        out = cv2.warpAffine(patch, m, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        # ... and the face mesh inside its box: per-pixel inverse of its triangle's affine
+        fx0, fy0 = max(int(np.floor(dst[:, 0].min())), rx0), max(int(np.floor(dst[:, 1].min())), ry0)
+        fx1, fy1 = min(int(np.ceil(dst[:, 0].max())) + 1, rx1), min(int(np.ceil(dst[:, 1].max())) + 1, ry1)
+        if fx1 - fx0 > 2 and fy1 - fy0 > 2:
+            mx, my = self._maps(dst - (fx0, fy0), (fx1 - fx0, fy1 - fy0), head, (fx0, fy0))
+            face = cv2.remap(patch, mx - x0, my - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                             borderValue=(0, 0, 0, 0))
+            self._cavity(face, dst[:len(self.norm)] - (fx0, fy0), expr)
+            out[fy0 - ry0:fy1 - ry0, fx0 - rx0:fx1 - rx0] = face
+        self.ms = (time.perf_counter() - t0) * 1000.0
+        return out, rx0, ry0, rx1, ry1
+
+    def _maps(self, dst: np.ndarray, size: tuple[int, int], head: np.ndarray,
+              offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Source (reference px) of every pixel of a box of ``size`` at output ``offset``."""
+        bw, bh = size
+        idx = np.full((bh, bw), -1, np.int32)
+        tri_dst = dst[self.tri]
+        for k, t in enumerate(np.round(tri_dst * 16).astype(np.int32)):
+            cv2.fillConvexPoly(idx, t, k, lineType=cv2.LINE_8, shift=4)
+        # per triangle: output -> reference affine (3 points)
+        a = np.concatenate([tri_dst, np.ones((len(self.tri), 3, 1))], axis=2)      # (T, 3, 3)
+        b = self.src[self.tri]                                                     # (T, 3, 2)
+        det_ok = np.abs(np.linalg.det(a)) > 1e-9
+        a[~det_ok] = np.eye(3)
+        aff = np.linalg.solve(a, b)                                                # (T, 3, 2): [x y 1] @ aff
+        inv = cv2.invertAffineTransform(head)
+        ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
+        gx, gy = xs + offset[0], ys + offset[1]
+        mx = (inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]).astype(np.float32)
+        my = (inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]).astype(np.float32)
+        sel = (idx >= 0) & det_ok[np.maximum(idx, 0)]
+        k = idx[sel]
+        px, py = xs[sel], ys[sel]
+        mx[sel] = (px * aff[k, 0, 0] + py * aff[k, 1, 0] + aff[k, 2, 0]).astype(np.float32)
+        my[sel] = (px * aff[k, 0, 1] + py * aff[k, 1, 1] + aff[k, 2, 1]).astype(np.float32)
+        return mx, my
+
+    def _cavity(self, face: np.ndarray, lm: np.ndarray, expr: Expression) -> None:
+        """Darken the inner-lip polygon when the mouth opens wider than in the photo (in place)."""
+        w_t = face_width(lm)
+        open_t = float(np.linalg.norm(lm[INNER_LIPS[0]] - lm[INNER_LIPS[1]])) / max(w_t, 1e-6)
+        if open_t <= self.opening + 0.01:
+            return
+        strength = float(np.clip(1.0 - self.opening / open_t, 0.0, 1.0)) * 0.9
+        poly = np.round(lm[list(INNER_LIP_LOOP)] * 16).astype(np.int32)
+        mask = np.zeros(face.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+        k = max(3, int(0.02 * w_t) | 1)
+        mask = cv2.GaussianBlur(mask, (k, k), 0)
+        a = mask.astype(np.float32) * (strength / 255.0)
+        pa = face[..., 3:4].astype(np.float32) / 255.0
+        colour = np.array(CAVITY_BGR, np.float32) * pa
+        face[..., :3] = np.clip(face[..., :3] * (1 - a[..., None]) + colour * a[..., None], 0, 255).astype(np.uint8)
