@@ -5,10 +5,14 @@ estimator finds on the rendered output, over keypoints present in both; reported
 normalized to a 256-px output height. MKR (missing keypoint rate): share of keypoints present in
 the target that the estimator does not find on the output. Both are computed in COCO-17.
 Image measures (images BGR or RGB uint8, compared as [0, 1] floats): L1, SSIM (scikit-image), PSNR.
+Bone-direction error: the angle between each COCO-17 bone of the target and of the re-estimated pose.
+Face (FaceScores): correlation of the driver's and the output's mouth and eye opening over a clip,
+the output's mouth range against the driver's, head-roll error, share of frames without a face.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -101,3 +105,96 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 def _check_same(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+
+
+# -- bone directions ----------------------------------------------------------------------------------
+def bone_angles(target: Pose, found: Pose | None, min_score: float = MIN_SCORE) -> np.ndarray:
+    """Angle (degrees, 0..180) between every COCO-17 bone present in both poses: the target's and the
+    one re-estimated on the output. Empty when ``found`` is None or shares no bone."""
+    if found is None:
+        return np.zeros(0)
+    t, f = target.to_layout(COCO17), found.to_layout(COCO17)
+    ok = t.present(min_score) & f.present(min_score)
+    bones = COCO17.bone_indices
+    use = ok[bones[:, 0]] & ok[bones[:, 1]]
+    if not use.any():
+        return np.zeros(0)
+    b = bones[use]
+    vt = t.xy[b[:, 1]] - t.xy[b[:, 0]]
+    vf = f.xy[b[:, 1]] - f.xy[b[:, 0]]
+    nt, nf = np.linalg.norm(vt, axis=1), np.linalg.norm(vf, axis=1)
+    keep = (nt > 1e-6) & (nf > 1e-6)
+    cos = (vt[keep] * vf[keep]).sum(axis=1) / (nt[keep] * nf[keep])
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def bone_direction_error(targets: Sequence[Pose], founds: Sequence[Pose | None],
+                         min_score: float = MIN_SCORE) -> float:
+    """Mean over frames and COCO-17 bones present in both of the angle between the target bone and
+    the bone re-estimated on the output, degrees (NaN when no bone is shared)."""
+    angles = [bone_angles(t, f, min_score) for t, f in zip(targets, founds)]
+    allv = np.concatenate(angles) if angles else np.zeros(0)
+    return float(allv.mean()) if len(allv) else float("nan")
+
+
+# -- face -----------------------------------------------------------------------------------------------
+def _corr(a: Sequence[float], b: Sequence[float]) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@dataclass
+class FaceScores:
+    """The driver's face against the output's, frame by frame (realtime.face measures).
+
+    Per frame where the driver shows a face: mouth opening (13-14 over 234-454), eye opening and roll
+    of both; the output's are missing (counted) where Face Mesh finds no face on it.
+    relative_roll: compare roll changes (output and driver each minus their median offset: a
+    different person's head sits at its own angle) instead of absolute roll (self-reenactment).
+    mirror: the driver was mirrored (the output's roll is the driver's negated).
+    """
+
+    relative_roll: bool = False
+    mirror: bool = False
+    driver_frames: int = 0
+    missing: int = 0
+    driver_mouth: list[float] = field(default_factory=list)
+    out_mouth: list[float] = field(default_factory=list)
+    driver_eyes: list[float] = field(default_factory=list)
+    out_eyes: list[float] = field(default_factory=list)
+    driver_roll: list[float] = field(default_factory=list)
+    out_roll: list[float] = field(default_factory=list)
+
+    def add(self, driver_face, out_face) -> None:
+        from realtime.face import eye_opening, mouth_opening, roll_deg
+
+        if driver_face is None:
+            return
+        self.driver_frames += 1
+        if out_face is None:
+            self.missing += 1
+            return
+        self.driver_mouth.append(mouth_opening(driver_face))
+        self.out_mouth.append(mouth_opening(out_face))
+        self.driver_eyes.append(eye_opening(driver_face))
+        self.out_eyes.append(eye_opening(out_face))
+        self.driver_roll.append(-roll_deg(driver_face) if self.mirror else roll_deg(driver_face))
+        self.out_roll.append(roll_deg(out_face))
+
+    def summary(self) -> dict[str, float]:
+        if not self.driver_frames:
+            return {}
+        d = np.asarray(self.driver_roll) - np.asarray(self.out_roll)
+        if self.relative_roll and len(d):
+            d = d - np.median(d)
+        dm, om = np.asarray(self.driver_mouth), np.asarray(self.out_mouth)
+        return {
+            "face_frames": self.driver_frames,
+            "face_not_found": self.missing / self.driver_frames,
+            "mouth_corr": _corr(dm, om),
+            "mouth_range_ratio": float(np.ptp(om) / np.ptp(dm)) if len(dm) > 1 and np.ptp(dm) > 0 else float("nan"),
+            "eye_corr": _corr(self.driver_eyes, self.out_eyes),
+            "head_roll_err_deg": float(np.abs(d).mean()) if len(d) else float("nan"),
+        }

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from engines.evaluation import KeypointScores, l1, psnr, ssim
+from engines.evaluation import FaceScores, KeypointScores, bone_angles, l1, psnr, ssim
 from realtime.errors import InputError
 from realtime.pose import Pose
 
@@ -26,6 +26,40 @@ class DriverFrame:
     time_s: float
     image: np.ndarray | None   # BGR, None when the driver is a pose file
     pose: Pose | None
+
+
+@dataclass
+class Cues:
+    """What a driver frame gives a renderer besides its pose: the expression (realtime.face) and, for
+    the measures, the driver's face as found (camera orientation)."""
+
+    expression: object = None
+    face: object = None
+
+
+def face_tracker(renderer, enabled: bool | None, mirror: bool = False, neutral=None,
+                 neutral_frames: int = 5):
+    """A realtime.face.FaceTracker for this prepared renderer, or None.
+
+    enabled: True / False (--face / --no-face), None: on where the reference shows a face. A face
+    asked for but not in the reference gives a one-line notice and None."""
+    has = bool(getattr(renderer, "has_face", False))
+    if enabled is False:
+        return None
+    if not has:
+        if enabled:
+            log.warning("--face: the reference shows no face the renderer can move; the face stays as photographed")
+        return None
+    from realtime.face import FaceTracker
+
+    return FaceTracker(neutral=neutral, mirror=mirror, neutral_frames=neutral_frames)
+
+
+def render_with(renderer, target: Pose, cues: "Cues | None") -> np.ndarray:
+    """renderer.render(target), with the expression where there is one."""
+    if cues is not None and cues.expression is not None:
+        return renderer.render(target, expression=cues.expression)
+    return renderer.render(target)
 
 
 class VideoPoses:
@@ -120,6 +154,8 @@ class EvalResult:
     ssim_box: list[float] = field(default_factory=list)
     psnr_box: list[float] = field(default_factory=list)
     frame_index: list[int] = field(default_factory=list)
+    bone_deg: list[float] = field(default_factory=list)
+    face: FaceScores | None = None
 
     @property
     def render_fps(self) -> float:
@@ -135,6 +171,9 @@ class EvalResult:
             "akd_px": self.keypoints.akd_px, "akd_256": self.keypoints.akd_256, "mkr": self.keypoints.mkr,
             "render_ms": m(self.render_ms), "render_fps": self.render_fps,
         }
+        out["bone_dir_deg"] = m(self.bone_deg)
+        if self.face is not None:
+            out.update(self.face.summary())
         if self.l1_full:
             out.update({"l1": m(self.l1_full), "ssim": m(self.ssim_full), "psnr": m(self.psnr_full),
                         "l1_box": m(self.l1_box), "ssim_box": m(self.ssim_box), "psnr_box": m(self.psnr_box)})
@@ -144,14 +183,17 @@ class EvalResult:
 def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarray | None]],
                       total: int | None = None,
                       progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
-                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None
-                      ) -> EvalResult:
+                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
+                      face: FaceScores | None = None) -> EvalResult:
     """Render every (index, target, real frame or None) item (skipping targets that are None),
     re-estimate the pose on each output (MediaPipe, image mode) for AKD/MKR, and where a real frame
     is given compare the output with it (L1, SSIM, PSNR over the full frame and inside the
     target's person box). Items are consumed one at a time (a generator keeps memory flat).
 
     keep(i, output, target, real, result_so_far) is called after every rendered frame.
+    Items may carry a fourth element, the frame's Cues: its expression goes to the renderer, and
+    with ``face`` (FaceScores) the driver's face is compared with the one Face Mesh finds on the
+    output (image mode).
     """
     from realtime.estimator import EstimatorOptions, MediaPipeEstimator
 
@@ -159,13 +201,21 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     it: Iterable = items
     if progress:
         it = progress(items, total, "rendering + scoring")
+    res.face = face
+    face_est = None
+    if face is not None:
+        from realtime.face import FaceMeshEstimator
+
+        face_est = FaceMeshEstimator("image")
     with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
-        for i, target, real in it:
+        for item in it:
+            i, target, real = item[:3]
+            cues = item[3] if len(item) > 3 else None
             res.frames += 1
             if target is None:
                 continue
             t0 = time.perf_counter()
-            out = renderer.render(target)
+            out = render_with(renderer, target, cues)
             res.render_ms.append((time.perf_counter() - t0) * 1000.0)
             out = out[..., :3] if out.ndim == 3 and out.shape[2] == 4 else out
             res.rendered += 1
@@ -173,6 +223,9 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
             found = est.estimate(np.ascontiguousarray(out))
             h, w = out.shape[:2]
             res.keypoints.add(target, found, h)
+            res.bone_deg.extend(bone_angles(target, found).tolist())
+            if face_est is not None and cues is not None:
+                face.add(cues.face, face_est.detect(np.ascontiguousarray(out), target))
             if real is not None:
                 res.l1_full.append(l1(out, real))
                 res.ssim_full.append(ssim(out, real))
@@ -190,4 +243,6 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                     res.psnr_box.append(psnr(a, b))
             if keep:
                 keep(i, out, target, real, res)
+    if face_est is not None:
+        face_est.close()
     return res

@@ -260,19 +260,28 @@ class FaceMeshEstimator:
         self.close()
 
 
+def mirrored(expr: Expression) -> Expression:
+    """The expression of the mirror image (left and right landmarks swapped, x negated in the face
+    frame, turns and roll reversed)."""
+    d = expr.delta[mirror_permutation()].copy()
+    d[:, 0] = -d[:, 0]
+    return replace(expr, delta=d, yaw_deg=-expr.yaw_deg, roll_deg=-expr.roll_deg)
+
+
 class FaceTracker:
     """Driver frames -> Expression (one instance per run, frames in time order).
 
-    neutral: the driver's neutral face (a calibration profile's), else the mean of the first
-    ``neutral_frames`` faces found. mirror: the driver is mirrored (as the pose is). A face lost for
-    up to ``hold_frames`` frames keeps the last expression; then None (the photo's own face).
+    neutral: the driver's neutral face (a calibration profile's, camera orientation), else the mean
+    of the first ``neutral_frames`` faces found. mirror: the driver is mirrored (as the pose is; a
+    call may override it). A face lost for up to ``hold_frames`` frames keeps the last expression;
+    then None (the photo's own face).
     """
 
     def __init__(self, neutral: Face | None = None, mirror: bool = False, neutral_frames: int = 5,
                  hold_frames: int = 5, max_turn_deg: float = 25.0, mode: str = "video") -> None:
         self.estimator = FaceMeshEstimator(mode)
         self.mirror = mirror
-        self.neutral = neutral.flipped() if (neutral is not None and mirror) else neutral
+        self.neutral = neutral
         self._first: list[Face] = []
         self._n = neutral_frames
         self._hold = hold_frames
@@ -285,24 +294,26 @@ class FaceTracker:
     def ms(self) -> float:
         return self.estimator.ms
 
-    def __call__(self, image_bgr: np.ndarray, pose: Pose | None, t: float | None = None) -> Expression | None:
+    def __call__(self, image_bgr: np.ndarray, pose: Pose | None, t: float | None = None,
+                 mirror: bool | None = None) -> Expression | None:
+        """The expression in this frame (BGR; pose: its pose in camera orientation, for the crop)."""
         face = self.estimator.detect(image_bgr, pose, t)
         self.last_face = face
+        mirror = self.mirror if mirror is None else mirror
         if face is None:
             self._lost += 1
-            return self._last if self._lost <= self._hold else None
-        self._lost = 0
-        if self.mirror:
-            face = face.flipped()
-        if self.neutral is None:
-            self._first.append(face)
-            neutral = mean_face(self._first)
-            if len(self._first) >= self._n:
-                self.neutral = neutral
+            last = self._last if self._lost <= self._hold else None
         else:
-            neutral = self.neutral
-        self._last = expression(face, neutral, self.max_turn_deg)
-        return self._last
+            self._lost = 0
+            if self.neutral is None:
+                self._first.append(face)
+                neutral = mean_face(self._first)
+                if len(self._first) >= self._n:
+                    self.neutral = neutral
+            else:
+                neutral = self.neutral
+            last = self._last = expression(face, neutral, self.max_turn_deg)
+        return mirrored(last) if (mirror and last is not None) else last
 
     def close(self) -> None:
         self.estimator.close()

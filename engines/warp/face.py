@@ -116,29 +116,48 @@ class FaceRig:
 
     def _maps(self, dst: np.ndarray, size: tuple[int, int], head: np.ndarray,
               offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Source (reference px) of every pixel of a box of ``size`` at output ``offset``."""
+        """Source (reference px) of every pixel of a box of ``size`` at output ``offset``: computed on
+        a grid of ``step`` px (a face over ~160 px wide) and interpolated (the map is piecewise
+        linear, so this only softens it along triangle edges)."""
         bw, bh = size
-        idx = np.full((bh, bw), -1, np.int32)
-        tri_dst = dst[self.tri]
+        step = max(1, int(round(max(bw, bh) / 160.0)))
+        gw, gh = (bw + step - 1) // step + 1, (bh + step - 1) // step + 1
+        d = (dst + 0.5) / step - 0.5    # grid node j sits at pixel (j + 0.5) * step - 0.5 (cv2.resize's)
+        idx = np.full((gh, gw), -1, np.int32)
+        tri_dst = d[self.tri]                                                      # (T, 3, 2) grid units
         for k, t in enumerate(np.round(tri_dst * 16).astype(np.int32)):
             cv2.fillConvexPoly(idx, t, k, lineType=cv2.LINE_8, shift=4)
-        # per triangle: output -> reference affine (3 points)
-        a = np.concatenate([tri_dst, np.ones((len(self.tri), 3, 1))], axis=2)      # (T, 3, 3)
-        b = self.src[self.tri]                                                     # (T, 3, 2)
-        det_ok = np.abs(np.linalg.det(a)) > 1e-9
-        a[~det_ok] = np.eye(3)
-        aff = np.linalg.solve(a, b)                                                # (T, 3, 2): [x y 1] @ aff
+        # per triangle: grid -> reference affine, x_src = q0 + Q P^-1 (x - p0)
+        p0 = tri_dst[:, 0]
+        pm = np.stack([tri_dst[:, 1] - p0, tri_dst[:, 2] - p0], axis=2)          # (T, 2, 2) columns
+        q = self.src[self.tri]
+        qm = np.stack([q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]], axis=2)
+        det = pm[:, 0, 0] * pm[:, 1, 1] - pm[:, 0, 1] * pm[:, 1, 0]
+        good = np.abs(det) > 1e-9
+        det = np.where(good, det, 1.0)
+        pinv = np.stack([np.stack([pm[:, 1, 1], -pm[:, 0, 1]], 1),
+                         np.stack([-pm[:, 1, 0], pm[:, 0, 0]], 1)], 1) / det[:, None, None]
+        lin = np.einsum("tij,tjk->tik", qm, pinv)                                 # (T, 2, 2)
+        tr = q[:, 0] - np.einsum("tij,tj->ti", lin, p0)                            # (T, 2)
         inv = cv2.invertAffineTransform(head)
-        ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
-        gx, gy = xs + offset[0], ys + offset[1]
+        ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
+        gx = (xs + 0.5) * step - 0.5 + offset[0]
+        gy = (ys + 0.5) * step - 0.5 + offset[1]
         mx = (inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]).astype(np.float32)
         my = (inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]).astype(np.float32)
-        sel = (idx >= 0) & det_ok[np.maximum(idx, 0)]
+        sel = idx >= 0
         k = idx[sel]
-        px, py = xs[sel], ys[sel]
-        mx[sel] = (px * aff[k, 0, 0] + py * aff[k, 1, 0] + aff[k, 2, 0]).astype(np.float32)
-        my[sel] = (px * aff[k, 0, 1] + py * aff[k, 1, 1] + aff[k, 2, 1]).astype(np.float32)
-        return mx, my
+        sel_k = good[k]
+        k = k[sel_k]
+        yy, xx = np.nonzero(sel)
+        yy, xx = yy[sel_k], xx[sel_k]
+        mx[yy, xx] = xx * lin[k, 0, 0] + yy * lin[k, 0, 1] + tr[k, 0]
+        my[yy, xx] = xx * lin[k, 1, 0] + yy * lin[k, 1, 1] + tr[k, 1]
+        if step > 1:
+            big = (gw * step, gh * step)
+            mx = cv2.resize(mx, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
+            my = cv2.resize(my, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
+        return np.ascontiguousarray(mx[:bh, :bw]), np.ascontiguousarray(my[:bh, :bw])
 
     def _cavity(self, face: np.ndarray, lm: np.ndarray, expr: Expression) -> None:
         """Darken the inner-lip polygon when the mouth opens wider than in the photo (in place)."""

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from realtime.app.commands.common import output_suffix
     from realtime.errors import InputError
     from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.face import FaceMeshEstimator, mean_face
 
     output_suffix(args.output, (".json",), "-o")
     if not 0.2 <= args.seconds <= 60:
@@ -73,11 +74,17 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--steady must be a fraction between 0 and 1, got {args.steady}")
     capture = NeutralCapture(CaptureOptions(seconds=args.seconds, steady_fraction=args.steady))
     state = None
-    with MediaPipeEstimator(EstimatorOptions(mode="video")) as est:
+    faces: list = []   # the driver's face while the pose holds steady: the neutral face
+    with MediaPipeEstimator(EstimatorOptions(mode="video")) as est, FaceMeshEstimator("video") as face_est:
         for t, img in _frames(str(args.source), args.folder_fps):
             if t > args.timeout:
                 break
-            new = capture.feed(est.estimate(img, t), t)
+            pose = est.estimate(img, t)
+            new = capture.feed(pose, t)
+            if new == CAPTURING:
+                face = face_est.detect(img, pose, t)
+                if face is not None:
+                    faces.append(face)
             if new != state:
                 print(f"{t:6.2f} s: {new}", file=sys.stderr)
                 state = new
@@ -88,9 +95,12 @@ def run(args: argparse.Namespace) -> int:
         hint = "the pose never held steady" if state != CAPTURING else "the steady stretch was too short"
         raise InputError(f"{args.source}: no neutral pose captured ({hint}); stand still facing the camera with "
                          "your whole body in view, or raise --steady")
-    profile = profile_from_capture(result, mirror=args.mirror, source=str(args.source))
+    neutral_face = mean_face(faces[-30:]) if faces else None
+    profile = profile_from_capture(result, mirror=args.mirror, source=str(args.source), neutral_face=neutral_face)
     profile.save(args.output)
     print(f"neutral pose from {result.frames} frames, torso size {result.body_size_px:.1f} px")
+    print(f"neutral face from {min(len(faces), 30)} frames" if faces else
+          "no face seen while steady: the face's neutral comes from the first frames of each run")
     print("jitter (px, 1.4826 x MAD):")
     for name, j in sorted(result.jitter_px.items(), key=lambda kv: -kv[1]):
         print(f"  {name:>18}: {j:6.2f}")

@@ -17,6 +17,7 @@ import math
 import sys
 
 from realtime.app.commands.learned_args import add_learned_arguments, learned_options
+from realtime.app.commands.presenter_args import add_presenter_arguments
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,12 +31,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mirror", action="store_true", help="mirror the driver (not with --self)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="use at most N driver frames")
     p.add_argument("--json", action="store_true", help="print the measures as JSON")
+    add_presenter_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     import itertools
 
-    from engines.reenact import VideoPoses, evaluate_sequence
+    from engines.evaluation import FaceScores
+    from engines.reenact import Cues, VideoPoses, evaluate_sequence, face_tracker
     from engines.renderer import create_renderer
     from realtime.app.commands.common import kind_of_input, progress
     from realtime.errors import InputError
@@ -65,16 +68,28 @@ def run(args: argparse.Namespace) -> int:
         total = video.total
         if args.self_reenact:
             renderer.prepare(first.image)
-            items = ((f.index - 1, f.pose, f.image) for f in frames)
+            # the first frame is the reference: its face is the driver's neutral face
+            tracker = face_tracker(renderer, args.face, neutral_frames=1)
+            if tracker is not None:
+                tracker(first.image, first.pose, first.time_s)
+            items = ((f.index - 1, f.pose, f.image, _cues(Cues, tracker, f)) for f in frames)
             total = total - 1 if total else None
         else:
             from calibration.retargeter import Retargeter
             from realtime.media import read_image
 
             renderer.prepare(read_image(args.reference))
+            mirror = args.mirror or (profile.mirror if profile else False)
             retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
-            items = ((f.index, retarget(f.pose, f.time_s), None) for f in itertools.chain([first], frames))
-        res = evaluate_sequence(renderer, items, total, progress=progress)
+            tracker = face_tracker(renderer, args.face, mirror=mirror,
+                                   neutral=profile.neutral_face if profile else None)
+            items = ((f.index, retarget(f.pose, f.time_s), None, _cues(Cues, tracker, f))
+                     for f in itertools.chain([first], frames))
+        scores = FaceScores(relative_roll=not args.self_reenact,
+                            mirror=bool(not args.self_reenact and mirror)) if tracker is not None else None
+        res = evaluate_sequence(renderer, items, total, progress=progress, face=scores)
+        if tracker is not None:
+            tracker.close()
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
@@ -89,3 +104,11 @@ def run(args: argparse.Namespace) -> int:
         for k, v in summary.items():
             print(f"{k:>12}: {v:.4g}" if isinstance(v, float) else f"{k:>12}: {v}", file=sys.stdout)
     return 0
+
+
+def _cues(cls, tracker, frame):
+    """The frame's expression and driver face (None without a face tracker)."""
+    if tracker is None or frame.image is None:
+        return None
+    expr = tracker(frame.image, frame.pose, frame.time_s)
+    return cls(expr, tracker.last_face)
