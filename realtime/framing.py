@@ -4,9 +4,10 @@ hips below the frame), and a body size that both framings can measure.
 Pure NumPy on `Pose` objects; any layout that names the COCO-17 keypoints. Pixels of the pose's
 own image (x right, y down).
 
-- ``size_ratio(a, b)``: how much larger body ``a`` appears than body ``b``: the four torso sides
-  when both show their hips, else shoulder width, eye and ear distances and the nose-to-neck
-  length, summed over the lengths both show. Head-and-shoulders drivers are scaled by it when they
+- ``size_ratio(a, b)``: how much larger body ``a`` appears than body ``b``: the median ratio of the four
+  torso sides when both show their hips, else of shoulder width, eye and ear distances and the
+  nose-to-neck length, over the lengths both show (a turn that foreshortens one length alone does
+  not rescale the body). Head-and-shoulders drivers are scaled by it when they
   lean closer or step back.
 - ``virtual_hips(xy, ...)``: where the hips of a photo cut at the chest would be: below the
   shoulder midpoint, perpendicular to the shoulder line, away from the face, at a typical adult's
@@ -58,15 +59,16 @@ def _lengths(pose: Pose, ok: np.ndarray, pairs) -> dict[tuple[str, str], float]:
 def size_ratio(a: Pose, b: Pose, min_score: float = MIN_SCORE) -> float:
     """Apparent size of body ``a`` over body ``b`` (NaN when they share no measurable length).
 
-    The torso sides when both poses show both hips; else the head-and-shoulders lengths."""
+    Median ratio of the torso sides when both poses show both hips; else of the head-and-shoulders
+    lengths."""
     oa, ob = a.present(min_score), b.present(min_score)
     pairs = TORSO_SIDES if has_hips(a, min_score) and has_hips(b, min_score) else UPPER_LENGTHS
     la, lb = _lengths(a, oa, pairs), _lengths(b, ob, pairs)
-    common = [k for k in la if k in lb]
-    sa, sb = sum(la[k] for k in common), sum(lb[k] for k in common)
-    if not common or sb < 1e-6:
+    ratios = [la[k] / lb[k] for k in la if k in lb and lb[k] > 1e-6]
+    if not ratios:
         return float("nan")
-    return sa / sb
+    # the median: one length foreshortened by a turn (the shoulders) does not rescale the body
+    return float(np.median(ratios))
 
 
 def virtual_hips(xy: np.ndarray, ok: np.ndarray, index: dict[str, int]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -93,6 +93,7 @@ class WarpRenderer:
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
         self._face = None
+        self._face_src = None
 
     # -- preparation -------------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
@@ -132,11 +133,11 @@ class WarpRenderer:
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
         self._torso_h = float(np.linalg.norm(neck(self._ref_xy, COCO17.index)
                                              - (torso[2] + torso[3]) / 2)) or 1.0
+        # the face rig is built on first use (has_face, or a render with an expression): preparing
+        # stays free of Face Mesh for callers that never move the face
         self._face = None
-        if self.options.face and any(l.name == "head" for l in self._layers):
-            from engines.warp.face import FaceRig
-
-            self._face = FaceRig.from_reference(img, reference_pose)
+        self._face_src = (img, reference_pose) if (self.options.face and any(
+            l.name == "head" for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
 
     @property
@@ -147,7 +148,12 @@ class WarpRenderer:
 
     @property
     def has_face(self) -> bool:
-        """Whether the reference's face follows an expression (a face was found in the photo)."""
+        """Whether the reference's face follows an expression (Face Mesh finds a face in the photo)."""
+        if self._face_src is not None:
+            from engines.warp.face import FaceRig
+
+            self._face = FaceRig.from_reference(*self._face_src)
+            self._face_src = None
         return self._face is not None
 
     @property
@@ -183,7 +189,7 @@ class WarpRenderer:
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
-        face = self._face if expression is not None else None
+        face = self._face if (expression is not None and self.has_face) else None
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
             for layer in self._ordered(t, ok):
