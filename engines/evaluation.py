@@ -198,3 +198,39 @@ class FaceScores:
             "eye_corr": _corr(self.driver_eyes, self.out_eyes),
             "head_roll_err_deg": float(np.abs(d).mean()) if len(d) else float("nan"),
         }
+
+
+# -- hands ----------------------------------------------------------------------------------------------
+@dataclass
+class HandScores:
+    """The driver's hands against the output's (realtime.hands), frame by frame.
+
+    driver_hand_frames: driver frames showing at least one hand; found: of those, frames where the
+    output shows a hand on a side the driver shows one. Finger bend (mean PIP angle of the four
+    fingers) is paired per side where both show the hand.
+    """
+
+    driver_hand_frames: int = 0
+    found: int = 0
+    driver_bend: list[float] = field(default_factory=list)
+    out_bend: list[float] = field(default_factory=list)
+
+    def add(self, driver_hands: dict | None, out_hands: dict | None) -> None:
+        from realtime.hands import finger_bend
+
+        if not driver_hands:
+            return
+        self.driver_hand_frames += 1
+        out_hands = out_hands or {}
+        common = [s for s in driver_hands if s in out_hands]
+        if common:
+            self.found += 1
+        for s in common:
+            self.driver_bend.append(finger_bend(driver_hands[s]))
+            self.out_bend.append(finger_bend(out_hands[s]))
+
+    def summary(self) -> dict[str, float]:
+        if not self.driver_hand_frames:
+            return {}
+        return {"hand_frames": self.driver_hand_frames, "hands_found": self.found / self.driver_hand_frames,
+                "finger_bend_corr": _corr(self.driver_bend, self.out_bend)}

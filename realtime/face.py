@@ -315,5 +315,10 @@ class FaceTracker:
             last = self._last = expression(face, neutral, self.max_turn_deg)
         return mirrored(last) if (mirror and last is not None) else last
 
+    def recalibrate(self) -> None:
+        """Forget the neutral face: the next faces found become the new one."""
+        self.neutral = None
+        self._first = []
+
     def close(self) -> None:
         self.estimator.close()

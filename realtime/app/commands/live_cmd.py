@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from realtime.app.commands.learned_args import add_learned_arguments, learned_options
+from realtime.app.commands.presenter_args import add_presenter_arguments
 from realtime.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     coach.add_argument("--coach-out", default="similarity", metavar="STEM",
                        help="coach mode writes STEM.csv and STEM.png at exit (default similarity)")
 
+    add_presenter_arguments(proc)
+
     runp = p.add_argument_group("run")
     runp.add_argument("--stats-json", metavar="FILE", help="write frame counts, fps and latency percentiles at exit")
     runp.add_argument("--max-frames", type=_positive(int), metavar="N", help="stop after N captured frames")
@@ -167,6 +170,10 @@ def run(args: argparse.Namespace) -> int:
 
         args.mirror = args.mirror or bool(profile and profile.mirror)
         retarget = LiveRetarget(renderer.rest_pose, profile, mirrored=lambda: pipeline.controls.mirror)
+    from engines.reenact import face_tracker
+
+    tracker = face_tracker(renderer, args.face, mirror=args.mirror,
+                           neutral=profile.neutral_face if profile else None)
     coach = None
     if args.benchmark:
         coach = Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
@@ -182,10 +189,12 @@ def run(args: argparse.Namespace) -> int:
                                snapshot_dir=args.snapshot_dir)
     try:
         pipeline = Pipeline(source, renderer, outputs, options, coach=coach, sink_options=sink_options,
-                            retarget=retarget, on_recalibrate=retarget.recalibrate if retarget else None)
+                            retarget=retarget, on_recalibrate=_recalibrate(retarget, tracker), face=tracker)
     except BaseException:
         source.close()
         renderer.close()
+        if tracker is not None:
+            tracker.close()
         raise
 
     def on_signal(signum, _frame) -> None:
@@ -239,3 +248,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"repose live: error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _recalibrate(retarget, tracker):
+    """The `c` hotkey: a new neutral pose and a new neutral face (None when neither applies)."""
+    hooks = [h.recalibrate for h in (retarget, tracker) if h is not None]
+    if not hooks:
+        return None
+
+    def run() -> None:
+        for h in hooks:
+            h()
+    return run

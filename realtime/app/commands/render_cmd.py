@@ -15,6 +15,7 @@ import logging
 import time
 
 from realtime.app.commands.learned_args import add_learned_arguments, learned_options
+from realtime.app.commands.presenter_args import add_presenter_arguments
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="use pose-file poses as they are (already in reference pixels)")
     p.add_argument("--side-by-side", action="store_true", help="driver | render in one picture")
     p.add_argument("--targets-out", metavar="POSES.json", help="write the target poses (repose video format)")
+    add_presenter_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     from calibration.profile import CalibrationProfile
     from calibration.retargeter import Retargeter
-    from engines.reenact import DriverFrame, VideoPoses, estimate_image_frame
+    from engines.reenact import Cues, DriverFrame, VideoPoses, estimate_image_frame, face_tracker, render_with
     from engines.renderer import create_renderer
     from realtime.app.commands.common import kind_of_input, output_suffix, progress
     from realtime.drawing import draw_skeleton, side_by_side, skeleton_image
@@ -90,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
         rest = renderer.rest_pose
         h, w = reference.shape[:2]
         retarget = None if args.no_retarget else Retargeter(rest, profile, mirror=args.mirror or None)
+        tracker = None
+        if args.driver:  # the face follows a driver video or photo (a pose file has no face)
+            tracker = face_tracker(renderer, args.face, mirror=retarget.options.mirror if retarget else False,
+                                   neutral=profile.neutral_face if profile else None)
 
         def compose(frame: DriverFrame, target, out: np.ndarray) -> np.ndarray:
             out = out[..., :3]
@@ -109,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
                 if target is not None:
                     last, seen = target, True
                 held.append(last)
-                image = compose(frame, last, renderer.render(last))
+                cues = None
+                if tracker is not None and frame.image is not None:
+                    cues = Cues(tracker(frame.image, frame.pose, frame.time_s))
+                image = compose(frame, last, render_with(renderer, last, cues))
                 if ext != ".mp4":
                     write_image(args.output, image)
                     continue
@@ -124,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
             writer.close()
         elapsed = time.perf_counter() - t0
         renderer.close()
+        if tracker is not None:
+            tracker.close()
     finally:
         if video is not None:
             video.close()
