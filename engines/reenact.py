@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from engines.evaluation import FaceScores, KeypointScores, bone_angles, l1, psnr, ssim
+from engines.evaluation import FaceScores, HandScores, KeypointScores, bone_angles, l1, psnr, ssim
 from realtime.errors import InputError
 from realtime.pose import Pose
 
@@ -35,6 +35,8 @@ class Cues:
 
     expression: object = None
     face: object = None
+    hands: object = None          # {side: realtime.hands.Hand} for the renderer (mirrored as the pose)
+    driver_hands: object = None   # the driver's hands (mirrored as the pose), for the measures
 
 
 def face_tracker(renderer, enabled: bool | None, mirror: bool = False, neutral=None,
@@ -55,11 +57,45 @@ def face_tracker(renderer, enabled: bool | None, mirror: bool = False, neutral=N
     return FaceTracker(neutral=neutral, mirror=mirror, neutral_frames=neutral_frames)
 
 
+def hand_tracker(renderer, enabled: bool | None, mirror: bool = False, every: int = 1):
+    """A realtime.hands.HandTracker for this prepared renderer, or None.
+
+    enabled: True / False (--hands / --no-hands), None: on where the reference shows an open hand.
+    Asked for but not in the reference: a one-line notice and None."""
+    if enabled is False:
+        return None
+    if not bool(getattr(renderer, "has_hands", False)):
+        if enabled:
+            log.warning("--hands: the reference shows no open hand the renderer can move; the hands stay rigid")
+        return None
+    from realtime.hands import HandTracker
+
+    return HandTracker(mirror=mirror, every=every)
+
+
+def driver_cues(frame: "DriverFrame", faces=None, hands=None, use_hands: bool = True) -> "Cues | None":
+    """The Cues of one driver frame from a FaceTracker and a HandTracker (either may be None);
+    use_hands: give the hands to the renderer too (else they are only measured)."""
+    if frame.image is None or (faces is None and hands is None):
+        return None
+    c = Cues()
+    if faces is not None:
+        c.expression = faces(frame.image, frame.pose, frame.time_s)
+        c.face = faces.last_face
+    if hands is not None:
+        c.driver_hands = hands(frame.image, frame.pose, frame.time_s)
+        c.hands = c.driver_hands if use_hands else None
+    return c
+
+
 def render_with(renderer, target: Pose, cues: "Cues | None") -> np.ndarray:
-    """renderer.render(target), with the expression where there is one."""
+    """renderer.render(target), with the expression and hands where there are some."""
+    kw = {}
     if cues is not None and cues.expression is not None:
-        return renderer.render(target, expression=cues.expression)
-    return renderer.render(target)
+        kw["expression"] = cues.expression
+    if cues is not None and cues.hands:
+        kw["hands"] = cues.hands
+    return renderer.render(target, **kw)
 
 
 class VideoPoses:
@@ -156,6 +192,7 @@ class EvalResult:
     frame_index: list[int] = field(default_factory=list)
     bone_deg: list[float] = field(default_factory=list)
     face: FaceScores | None = None
+    hands: HandScores | None = None
 
     @property
     def render_fps(self) -> float:
@@ -174,6 +211,8 @@ class EvalResult:
         out["bone_dir_deg"] = m(self.bone_deg)
         if self.face is not None:
             out.update(self.face.summary())
+        if self.hands is not None:
+            out.update(self.hands.summary())
         if self.l1_full:
             out.update({"l1": m(self.l1_full), "ssim": m(self.ssim_full), "psnr": m(self.psnr_full),
                         "l1_box": m(self.l1_box), "ssim_box": m(self.ssim_box), "psnr_box": m(self.psnr_box)})
@@ -184,7 +223,7 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                       total: int | None = None,
                       progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
                       keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
-                      face: FaceScores | None = None) -> EvalResult:
+                      face: FaceScores | None = None, hands: HandScores | None = None) -> EvalResult:
     """Render every (index, target, real frame or None) item (skipping targets that are None),
     re-estimate the pose on each output (MediaPipe, image mode) for AKD/MKR, and where a real frame
     is given compare the output with it (L1, SSIM, PSNR over the full frame and inside the
@@ -201,7 +240,12 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     it: Iterable = items
     if progress:
         it = progress(items, total, "rendering + scoring")
-    res.face = face
+    res.face, res.hands = face, hands
+    hand_est = None
+    if hands is not None:
+        from realtime.hands import HandEstimator
+
+        hand_est = HandEstimator("image")
     face_est = None
     if face is not None:
         from realtime.face import FaceMeshEstimator
@@ -226,6 +270,8 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
             res.bone_deg.extend(bone_angles(target, found).tolist())
             if face_est is not None and cues is not None:
                 face.add(cues.face, face_est.detect(np.ascontiguousarray(out), target))
+            if hand_est is not None and cues is not None:
+                hands.add(cues.driver_hands, hand_est.detect(np.ascontiguousarray(out), target))
             if real is not None:
                 res.l1_full.append(l1(out, real))
                 res.ssim_full.append(ssim(out, real))
@@ -243,6 +289,7 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                     res.psnr_box.append(psnr(a, b))
             if keep:
                 keep(i, out, target, real, res)
-    if face_est is not None:
-        face_est.close()
+    for e in (face_est, hand_est):
+        if e is not None:
+            e.close()
     return res

@@ -149,3 +149,28 @@ class HandEstimator:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class HandTracker:
+    """Driver frames -> {side: Hand} in the driver's (possibly mirrored) orientation, one instance
+    per run. ``every``: run MediaPipe Hands on every n-th frame only (the hands held in between)."""
+
+    def __init__(self, mirror: bool = False, every: int = 1, mode: str = "video") -> None:
+        self.estimator = HandEstimator(mode, every=every)
+        self.mirror = mirror
+        self.last_hands: dict[str, Hand] = {}
+
+    @property
+    def ms(self) -> float:
+        return self.estimator.ms
+
+    def __call__(self, image_bgr: np.ndarray, pose: Pose | None, t: float | None = None,
+                 mirror: bool | None = None) -> dict[str, Hand]:
+        hands = self.estimator.detect(image_bgr, pose)
+        self.last_hands = hands
+        if self.mirror if mirror is None else mirror:
+            return {SIDES[1 - SIDES.index(s)]: h.flipped() for s, h in hands.items()}
+        return hands
+
+    def close(self) -> None:
+        self.estimator.close()

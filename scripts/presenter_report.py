@@ -8,8 +8,9 @@ Measures: AKD (256-px height), bone-direction error, L1 (self only), and the fac
 and eye-opening correlation with the driver, the output's mouth range over the driver's, head-roll
 error, share of frames where the output shows no face. Writes under --out (default runs/presenter):
 - presenter.md: the tables (also printed);
-- <run>.jpg: a contact sheet per run: driver | output with the face off | output with the face on,
-  at four moments (the face-off column is the renderer as it was before the face followed).
+- <run>.jpg: a contact sheet per run: driver | face and hands off | face and hands on, at four
+  moments (the "off" column is the renderer as it was before the face and fingers followed).
+Hands: share of driver frames with a hand where the output shows one, finger-bend correlation.
 """
 from __future__ import annotations
 
@@ -22,21 +23,24 @@ sys.path.insert(0, str(HERE.parent))
 
 SELF = ("presenter_desk.mp4", "webcam_talking.mp4", "webcam_signing.mp4")
 CROSS = (("webcam_still.jpg", "presenter_desk.mp4"), ("webcam_still.jpg", "webcam_signing.mp4"),
-         ("pose.jpg", "webcam_talking.mp4"))
+         ("pose.jpg", "webcam_talking.mp4"), ("pose.jpg", "webcam_signing.mp4"))
 COLUMNS = ("akd_256", "bone_dir_deg", "l1", "mouth_corr", "mouth_range_ratio", "eye_corr",
-           "head_roll_err_deg", "face_not_found", "render_ms")
+           "head_roll_err_deg", "face_not_found", "hands_found", "finger_bend_corr", "render_ms")
 
 
 def run_one(media: Path, reference: str | None, driver: str, max_frames: int | None, face: bool,
             moments: int = 4):
+    """face: the face and the fingers follow the driver (else both stay as photographed; the driver's
+    face and hands are measured either way)."""
     """(summary, {frame index: (driver image, output)}) of one run."""
     import itertools
 
     import numpy as np
 
     from calibration.retargeter import Retargeter
-    from engines.evaluation import FaceScores
-    from engines.reenact import Cues, VideoPoses, evaluate_sequence, face_tracker
+    from engines.evaluation import FaceScores, HandScores
+    from engines.reenact import VideoPoses, driver_cues, evaluate_sequence, face_tracker
+    from realtime.hands import HandTracker
     from engines.warp.renderer import WarpRenderer
     from realtime.app.commands.common import progress
     from realtime.media import read_image
@@ -53,11 +57,12 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
         def cues(tracker, f):
             if f.index in pick:
                 images[f.index] = f.image
-            if tracker is None:
-                return None
-            expr = tracker(f.image, f.pose, f.time_s)
-            return Cues(expr if face else None, tracker.last_face)
+            c = driver_cues(f, tracker, hands, use_hands=face and renderer.has_hands)
+            if c is not None and not face:
+                c.expression = None
+            return c
 
+        hands = HandTracker()
         if reference is None:
             renderer.prepare(first.image)
             tracker = face_tracker(renderer, None, neutral_frames=1)   # measures even with the face off
@@ -76,9 +81,11 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
                 shots[i] = (images.pop(i), out.copy())
 
         scores = FaceScores(relative_roll=reference is not None) if tracker is not None else None
-        res = evaluate_sequence(renderer, items, total, progress=progress, keep=keep, face=scores)
-        if tracker is not None:
-            tracker.close()
+        res = evaluate_sequence(renderer, items, total, progress=progress, keep=keep, face=scores,
+                                hands=HandScores())
+        for t in (tracker, hands):
+            if t is not None:
+                t.close()
     renderer.close()
     return res.summary(), shots
 

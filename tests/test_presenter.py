@@ -262,3 +262,74 @@ def test_profile_keeps_the_neutral_face(tmp_path):
     d = prof.to_dict()
     d["version"], d["neutral_face"] = 1, None                    # a version-1 profile still loads
     assert CalibrationProfile.from_dict(d).neutral_face is None
+
+
+# -- hands -------------------------------------------------------------------------------------------------
+def synthetic_hand(bend_deg: float = 0.0, side: str = "left", at=(200.0, 300.0), scale: float = 1.0):
+    """A hand pointing up (wrist at ``at``): four fingers of three segments, PIP and DIP bent by
+    ``bend_deg`` towards the palm, and a thumb; px."""
+    from realtime.hands import FINGERS, THUMB, Hand
+
+    xy = np.zeros((21, 2))
+    xy[0] = (0, 0)
+    for k, (mcp, pip, dip, tip) in enumerate(FINGERS):
+        base = np.array([-30 + 20 * k, -80.0])
+        xy[mcp] = base
+        d = np.array([0.0, -1.0])
+        p = base
+        for j, idx in enumerate((pip, dip, tip)):
+            if j > 0:
+                a = np.radians(bend_deg)
+                d = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ d
+            p = p + 25 * d
+            xy[idx] = p
+    for j, idx in enumerate(THUMB):
+        xy[idx] = (-40 - 15 * j, -20 - 15 * j)
+    xy = xy * scale + np.asarray(at)
+    return Hand(xy.astype(np.float32), np.zeros(21, np.float32), side, 640, 480)
+
+
+def test_finger_bend_reads_the_pip_angle():
+    from realtime.hands import finger_bend
+
+    assert finger_bend(synthetic_hand(0)) == pytest.approx(0.0, abs=1e-3)
+    assert finger_bend(synthetic_hand(60)) == pytest.approx(60.0, abs=1e-3)
+
+
+def test_mirrored_hands_swap_sides_and_flip():
+    from realtime.hands import HandTracker
+
+    left = synthetic_hand(30, "left")
+    tracker = HandTracker.__new__(HandTracker)           # no MediaPipe: a fake estimator
+    tracker.estimator = type("E", (), {"detect": lambda self, img, pose: {"left": left}, "ms": 0.0})()
+    tracker.mirror = True
+    tracker.last_hands = {}
+    got = tracker(np.zeros((480, 640, 3), np.uint8), None)
+    assert list(got) == ["right"]
+    np.testing.assert_allclose(got["right"].xy[:, 0], 640 - left.xy[:, 0])
+    assert got["right"].flipped().side == "left"
+    assert list(tracker(np.zeros((480, 640, 3), np.uint8), None, mirror=False)) == ["left"]
+
+
+def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
+    from engines.warp.hands import HandRig
+    from realtime.hands import finger_bend
+
+    avatar = synthetic_hand(0, at=(300, 350), scale=1.5)
+    rig = HandRig(avatar)
+    forearm = np.array([[1.0, 0, 10], [0, 1.0, -5]])          # the forearm moved by (10, -5)
+    driver = synthetic_hand(70, at=(100, 200), scale=0.8)
+    pts = rig.points(driver, forearm)
+    moved = replace(avatar, xy=pts[:21].astype(np.float32))
+    assert finger_bend(moved) == pytest.approx(70.0, abs=0.5)
+    np.testing.assert_allclose(pts[0], avatar.xy[0] + (10, -5), atol=1e-4)   # at the carried wrist
+    np.testing.assert_allclose(pts[21:], rig.ring + (10, -5), atol=1e-6)     # the ring rides the forearm
+    # a fingertip mark ends where the bent finger puts it
+    img = np.full((480, 640, 3), 90, np.uint8)
+    tip = avatar.xy[12]
+    cv2.circle(img, (int(tip[0]), int(tip[1])), 3, (0, 255, 0), -1)
+    patch = np.dstack([img, np.full((480, 640), 255, np.uint8)])
+    out, x0, y0, *_ = rig.draw(patch, (0, 0), forearm, driver, (640, 480))
+    green = np.argwhere((out[..., 1] > 200) & (out[..., 0] < 100))
+    assert len(green)
+    np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[12], atol=3)

@@ -23,6 +23,7 @@ import numpy as np
 
 from realtime.face import (INNER_LIP_LOOP, INNER_LIPS, Expression, Face, FaceMeshEstimator, denormalize,
                            face_box, face_frame, face_width, normalize)
+from engines.warp.mesh import warp_with_mesh
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
@@ -87,77 +88,12 @@ class FaceRig:
         2x3 similarity ``head`` with the face moved by ``expr``, clipped to the output ``size``
         (w, h): (warped, x0, y0, x1, y1) of its output box, or None when off-canvas."""
         t0 = time.perf_counter()
-        w, h = size
-        ph, pw = patch.shape[:2]
-        x0, y0 = origin
-        corners = np.array([[x0, y0], [x0 + pw, y0], [x0, y0 + ph], [x0 + pw, y0 + ph]], np.float64)
         dst = self.points(expr) @ head[:, :2].T + head[:, 2]
-        box = np.vstack([corners @ head[:, :2].T + head[:, 2], dst])
-        rx0, ry0 = max(int(np.floor(box[:, 0].min())) - 1, 0), max(int(np.floor(box[:, 1].min())) - 1, 0)
-        rx1, ry1 = min(int(np.ceil(box[:, 0].max())) + 2, w), min(int(np.ceil(box[:, 1].max())) + 2, h)
-        if rx1 <= rx0 or ry1 <= ry0:
-            return None
-        # the rigid head everywhere ...
-        m = head.copy()
-        m[:, 2] += head[:, :2] @ np.array([x0, y0], np.float64) - (rx0, ry0)
-        out = cv2.warpAffine(patch, m, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-        # ... and the face mesh inside its box: per-pixel inverse of its triangle's affine
-        fx0, fy0 = max(int(np.floor(dst[:, 0].min())), rx0), max(int(np.floor(dst[:, 1].min())), ry0)
-        fx1, fy1 = min(int(np.ceil(dst[:, 0].max())) + 1, rx1), min(int(np.ceil(dst[:, 1].max())) + 1, ry1)
-        if fx1 - fx0 > 2 and fy1 - fy0 > 2:
-            mx, my = self._maps(dst - (fx0, fy0), (fx1 - fx0, fy1 - fy0), head, (fx0, fy0))
-            face = cv2.remap(patch, mx - x0, my - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                             borderValue=(0, 0, 0, 0))
-            self._cavity(face, dst[:len(self.norm)] - (fx0, fy0), expr)
-            out[fy0 - ry0:fy1 - ry0, fx0 - rx0:fx1 - rx0] = face
+        n = len(self.norm)
+        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size,
+                             post=lambda region, off: self._cavity(region, dst[:n] - off, expr))
         self.ms = (time.perf_counter() - t0) * 1000.0
-        return out, rx0, ry0, rx1, ry1
-
-    def _maps(self, dst: np.ndarray, size: tuple[int, int], head: np.ndarray,
-              offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Source (reference px) of every pixel of a box of ``size`` at output ``offset``: computed on
-        a grid of ``step`` px (a face over ~160 px wide) and interpolated (the map is piecewise
-        linear, so this only softens it along triangle edges)."""
-        bw, bh = size
-        step = max(1, int(round(max(bw, bh) / 160.0)))
-        gw, gh = (bw + step - 1) // step + 1, (bh + step - 1) // step + 1
-        d = (dst + 0.5) / step - 0.5    # grid node j sits at pixel (j + 0.5) * step - 0.5 (cv2.resize's)
-        idx = np.full((gh, gw), -1, np.int32)
-        tri_dst = d[self.tri]                                                      # (T, 3, 2) grid units
-        for k, t in enumerate(np.round(tri_dst * 16).astype(np.int32)):
-            cv2.fillConvexPoly(idx, t, k, lineType=cv2.LINE_8, shift=4)
-        # per triangle: grid -> reference affine, x_src = q0 + Q P^-1 (x - p0)
-        p0 = tri_dst[:, 0]
-        pm = np.stack([tri_dst[:, 1] - p0, tri_dst[:, 2] - p0], axis=2)          # (T, 2, 2) columns
-        q = self.src[self.tri]
-        qm = np.stack([q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]], axis=2)
-        det = pm[:, 0, 0] * pm[:, 1, 1] - pm[:, 0, 1] * pm[:, 1, 0]
-        good = np.abs(det) > 1e-9
-        det = np.where(good, det, 1.0)
-        pinv = np.stack([np.stack([pm[:, 1, 1], -pm[:, 0, 1]], 1),
-                         np.stack([-pm[:, 1, 0], pm[:, 0, 0]], 1)], 1) / det[:, None, None]
-        lin = np.einsum("tij,tjk->tik", qm, pinv)                                 # (T, 2, 2)
-        tr = q[:, 0] - np.einsum("tij,tj->ti", lin, p0)                            # (T, 2)
-        inv = cv2.invertAffineTransform(head)
-        ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
-        gx = (xs + 0.5) * step - 0.5 + offset[0]
-        gy = (ys + 0.5) * step - 0.5 + offset[1]
-        mx = (inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]).astype(np.float32)
-        my = (inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]).astype(np.float32)
-        sel = idx >= 0
-        k = idx[sel]
-        sel_k = good[k]
-        k = k[sel_k]
-        yy, xx = np.nonzero(sel)
-        yy, xx = yy[sel_k], xx[sel_k]
-        mx[yy, xx] = xx * lin[k, 0, 0] + yy * lin[k, 0, 1] + tr[k, 0]
-        my[yy, xx] = xx * lin[k, 1, 0] + yy * lin[k, 1, 1] + tr[k, 1]
-        if step > 1:
-            big = (gw * step, gh * step)
-            mx = cv2.resize(mx, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
-            my = cv2.resize(my, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
-        return np.ascontiguousarray(mx[:bh, :bw]), np.ascontiguousarray(my[:bh, :bw])
+        return got
 
     def _cavity(self, face: np.ndarray, lm: np.ndarray, expr: Expression) -> None:
         """Darken the inner-lip polygon when the mouth opens wider than in the photo (in place)."""

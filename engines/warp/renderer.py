@@ -53,6 +53,8 @@ class WarpOptions:
       engines.warp.blend; rounder bends).
     face: find the face in the reference (MediaPipe Face Mesh) so that ``render(target, expression)``
       moves it with the driver's expression (engines.warp.face); off: the photo's face, rigid.
+    hands: find open hands in the reference (MediaPipe Hands) so that ``render(target, hands=...)``
+      bends their fingers like the driver's (engines.warp.hands); off: rigid hands.
     """
 
     background: str | tuple[int, int, int] = "inpaint"
@@ -61,6 +63,7 @@ class WarpOptions:
     feather_px: int = 3
     blend: str = "rigid"
     face: bool = True
+    hands: bool = True
 
     def __post_init__(self) -> None:
         if self.blend not in ("skin", "rigid"):
@@ -94,6 +97,8 @@ class WarpRenderer:
         self._bg: np.ndarray | None = None
         self._face = None
         self._face_src = None
+        self._hands: dict | None = None
+        self._hands_src = None
 
     # -- preparation -------------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
@@ -112,7 +117,7 @@ class WarpRenderer:
         if reference_pose is None:
             raise InputError("no person found in the reference image: use a photo that shows one person "
                              "whole, facing the camera, with arms and legs visible")
-        reference_pose, xy, ok = _framed(reference_pose, self.options.min_score)
+        reference_pose, xy, ok = _framed(reference_pose, self.options.min_score, w, h)
         if mask is None:
             mask = mask_from_pose(_with_xy(reference_pose.to_layout(COCO17), xy, ok), h, w,
                                   self.options.min_score)
@@ -138,6 +143,9 @@ class WarpRenderer:
         self._face = None
         self._face_src = (img, reference_pose) if (self.options.face and any(
             l.name == "head" for l in self._layers)) else None
+        self._hands = {}
+        self._hands_src = (img, reference_pose) if (self.options.hands and any(
+            l.name.endswith("forearm") for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
 
     @property
@@ -155,6 +163,18 @@ class WarpRenderer:
             self._face = FaceRig.from_reference(*self._face_src)
             self._face_src = None
         return self._face is not None
+
+    @property
+    def has_hands(self) -> bool:
+        """Whether the reference shows an open hand whose fingers can follow (built on first use)."""
+        if self._hands_src is not None:
+            from engines.warp.hands import rig_hands
+
+            img, pose = self._hands_src
+            names = {l.name for l in self._layers}
+            self._hands = {s: r for s, r in rig_hands(img, pose).items() if f"{s}_forearm" in names}
+            self._hands_src = None
+        return bool(self._hands)
 
     @property
     def face_ms(self) -> float:
@@ -176,10 +196,11 @@ class WarpRenderer:
         """COCO-17 target xy and presence, hips placed for an upper-body target (parts.complete_hips)."""
         return complete_hips(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
 
-    def render(self, target: Pose, expression=None) -> np.ndarray:
+    def render(self, target: Pose, expression=None, hands=None) -> np.ndarray:
         """The reference person in ``target`` (reference pixels). BGR uint8, or BGRA with alpha.
 
-        expression: the driver's realtime.face.Expression, or None (the photo's own face)."""
+        expression: the driver's realtime.face.Expression, or None (the photo's own face).
+        hands: the driver's {side: realtime.hands.Hand} (mirrored as the target is), or None."""
         if self._bg is None:
             raise RuntimeError("call prepare() before render()")
         t = target.to_layout(COCO17)
@@ -190,11 +211,15 @@ class WarpRenderer:
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
         face = self._face if (expression is not None and self.has_face) else None
+        fingers = {f"{side}_forearm": (self._hands[side], h) for side, h in (hands or {}).items()
+                   if self.has_hands and side in self._hands}
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
             for layer in self._ordered(t, ok):
                 if face is not None and layer.name == "head":
                     self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                elif layer.name in fingers:
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
                 elif self._joints.get(layer.name):
                     self._draw_skinned(layer, mats, inv, canvas, alpha)
                 else:
@@ -203,6 +228,8 @@ class WarpRenderer:
             for layer in self._ordered(t, ok):
                 if face is not None and layer.name == "head":
                     self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                elif layer.name in fingers:
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
                 else:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         if alpha is None:
@@ -259,6 +286,13 @@ class WarpRenderer:
                    alpha: np.ndarray | None) -> None:
         """The head layer with its face moved by the expression (engines.warp.face)."""
         got = self._face.draw(layer.patch, layer.origin, m, expression, self._size)
+        if got is not None:
+            _composite(*got, canvas, alpha)
+
+    def _draw_hand(self, layer: Layer, m: np.ndarray, rig, hand, canvas: np.ndarray,
+                   alpha: np.ndarray | None) -> None:
+        """A forearm layer with its fingers moved like the driver's (engines.warp.hands)."""
+        got = rig.draw(layer.patch, layer.origin, m, hand, self._size)
         if got is not None:
             _composite(*got, canvas, alpha)
 
@@ -322,20 +356,22 @@ def _estimate(img: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
 LEGS = ("left_knee", "right_knee", "left_ankle", "right_ankle")
 
 
-def _framed(pose: Pose, min_score: float) -> tuple[Pose, np.ndarray, np.ndarray]:
+def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndarray, np.ndarray]:
     """The reference pose, its COCO-17 xy (float64) and presence, for any framing from head and
-    shoulders to full body: hips out of view are placed where the body would have them
-    (realtime.framing.virtual_hips; the returned pose carries them, at their low scores, so that
-    retargeting uses the same torso), and legs below them count as not shown. InputError without
-    both shoulders."""
+    shoulders to full body: keypoints outside the w x h photo count as not shown (an estimator
+    guesses them, but the photo has no pixels of them); hips out of view are placed where the body
+    would have them (realtime.framing.virtual_hips; the returned pose carries them, at their low
+    scores, so that retargeting uses the same torso), and legs below them count as not shown.
+    InputError without both shoulders."""
     from dataclasses import replace
 
     from realtime.framing import HIPS, virtual_hips
 
     ix = COCO17.index
     coco = pose.to_layout(COCO17)
-    ok = coco.present(min_score)
     xy = coco.xy.astype(np.float64)
+    m = 0.01 * max(w, h)
+    ok = coco.present(min_score) & (xy[:, 0] >= -m) & (xy[:, 0] <= w + m) & (xy[:, 1] >= -m) & (xy[:, 1] <= h + m)
     missing = [n for n in ("left_shoulder", "right_shoulder") if not ok[ix[n]]]
     if missing:
         raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs a photo "

@@ -37,8 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import itertools
 
-    from engines.evaluation import FaceScores
-    from engines.reenact import Cues, VideoPoses, evaluate_sequence, face_tracker
+    from engines.evaluation import FaceScores, HandScores
+    from engines.reenact import VideoPoses, driver_cues, evaluate_sequence, face_tracker
     from engines.renderer import create_renderer
     from realtime.app.commands.common import kind_of_input, progress
     from realtime.errors import InputError
@@ -66,13 +66,15 @@ def run(args: argparse.Namespace) -> int:
         if first is None:
             raise InputError(f"{args.driver}: holds no frames")
         total = video.total
+        mirror = False
         if args.self_reenact:
             renderer.prepare(first.image)
             # the first frame is the reference: its face is the driver's neutral face
             tracker = face_tracker(renderer, args.face, neutral_frames=1)
             if tracker is not None:
                 tracker(first.image, first.pose, first.time_s)
-            items = ((f.index - 1, f.pose, f.image, _cues(Cues, tracker, f)) for f in frames)
+            hands, use_hands = _hands(renderer, args.hands, False)
+            items = ((f.index - 1, f.pose, f.image, driver_cues(f, tracker, hands, use_hands)) for f in frames)
             total = total - 1 if total else None
         else:
             from calibration.retargeter import Retargeter
@@ -83,13 +85,16 @@ def run(args: argparse.Namespace) -> int:
             retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
             tracker = face_tracker(renderer, args.face, mirror=mirror,
                                    neutral=profile.neutral_face if profile else None)
-            items = ((f.index, retarget(f.pose, f.time_s), None, _cues(Cues, tracker, f))
+            hands, use_hands = _hands(renderer, args.hands, mirror)
+            items = ((f.index, retarget(f.pose, f.time_s), None, driver_cues(f, tracker, hands, use_hands))
                      for f in itertools.chain([first], frames))
         scores = FaceScores(relative_roll=not args.self_reenact,
                             mirror=bool(not args.self_reenact and mirror)) if tracker is not None else None
-        res = evaluate_sequence(renderer, items, total, progress=progress, face=scores)
-        if tracker is not None:
-            tracker.close()
+        res = evaluate_sequence(renderer, items, total, progress=progress, face=scores,
+                                hands=HandScores() if hands is not None else None)
+        for t in (tracker, hands):
+            if t is not None:
+                t.close()
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
@@ -106,9 +111,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cues(cls, tracker, frame):
-    """The frame's expression and driver face (None without a face tracker)."""
-    if tracker is None or frame.image is None:
-        return None
-    expr = tracker(frame.image, frame.pose, frame.time_s)
-    return cls(expr, tracker.last_face)
+def _hands(renderer, enabled, mirror):
+    """(HandTracker or None, whether the renderer gets the hands): the driver's hands are measured
+    unless --no-hands; the renderer moves fingers where the reference shows an open hand."""
+    if enabled is False:
+        return None, False
+    from engines.reenact import hand_tracker
+    from realtime.hands import HandTracker
+
+    use = hand_tracker(renderer, enabled, mirror)
+    if use is not None:
+        return use, True
+    return HandTracker(mirror=mirror), False
