@@ -170,10 +170,12 @@ def run(args: argparse.Namespace) -> int:
 
         args.mirror = args.mirror or bool(profile and profile.mirror)
         retarget = LiveRetarget(renderer.rest_pose, profile, mirrored=lambda: pipeline.controls.mirror)
-    from engines.reenact import face_tracker
+    from engines.reenact import face_tracker, hand_tracker
 
     tracker = face_tracker(renderer, args.face, mirror=args.mirror,
                            neutral=profile.neutral_face if profile else None)
+    # hands on every other frame: pose + face + hands would not fit one 30-fps frame on 2 cores
+    hands = hand_tracker(renderer, args.hands, mirror=args.mirror, every=2)
     coach = None
     if args.benchmark:
         coach = Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
@@ -189,12 +191,14 @@ def run(args: argparse.Namespace) -> int:
                                snapshot_dir=args.snapshot_dir)
     try:
         pipeline = Pipeline(source, renderer, outputs, options, coach=coach, sink_options=sink_options,
-                            retarget=retarget, on_recalibrate=_recalibrate(retarget, tracker), face=tracker)
+                            retarget=retarget, on_recalibrate=_recalibrate(retarget, tracker), face=tracker,
+                            hands=hands)
     except BaseException:
         source.close()
         renderer.close()
-        if tracker is not None:
-            tracker.close()
+        for t in (tracker, hands):
+            if t is not None:
+                t.close()
         raise
 
     def on_signal(signum, _frame) -> None:

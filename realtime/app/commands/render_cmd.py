@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     from calibration.profile import CalibrationProfile
     from calibration.retargeter import Retargeter
-    from engines.reenact import Cues, DriverFrame, VideoPoses, estimate_image_frame, face_tracker, render_with
+    from engines.reenact import (DriverFrame, VideoPoses, driver_cues, estimate_image_frame, face_tracker,
+                                 hand_tracker, render_with)
     from engines.renderer import create_renderer
     from realtime.app.commands.common import kind_of_input, output_suffix, progress
     from realtime.drawing import draw_skeleton, side_by_side, skeleton_image
@@ -92,10 +93,12 @@ def run(args: argparse.Namespace) -> int:
         rest = renderer.rest_pose
         h, w = reference.shape[:2]
         retarget = None if args.no_retarget else Retargeter(rest, profile, mirror=args.mirror or None)
-        tracker = None
-        if args.driver:  # the face follows a driver video or photo (a pose file has no face)
-            tracker = face_tracker(renderer, args.face, mirror=retarget.options.mirror if retarget else False,
+        tracker = hands = None
+        if args.driver:  # face and fingers follow a driver video or photo (a pose file has neither)
+            mirror = retarget.options.mirror if retarget else False
+            tracker = face_tracker(renderer, args.face, mirror=mirror,
                                    neutral=profile.neutral_face if profile else None)
+            hands = hand_tracker(renderer, args.hands, mirror=mirror)
 
         def compose(frame: DriverFrame, target, out: np.ndarray) -> np.ndarray:
             out = out[..., :3]
@@ -115,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
                 if target is not None:
                     last, seen = target, True
                 held.append(last)
-                cues = None
-                if tracker is not None and frame.image is not None:
-                    cues = Cues(tracker(frame.image, frame.pose, frame.time_s))
+                cues = driver_cues(frame, tracker, hands)
                 image = compose(frame, last, render_with(renderer, last, cues))
                 if ext != ".mp4":
                     write_image(args.output, image)
@@ -133,8 +134,9 @@ def run(args: argparse.Namespace) -> int:
             writer.close()
         elapsed = time.perf_counter() - t0
         renderer.close()
-        if tracker is not None:
-            tracker.close()
+        for t in (tracker, hands):
+            if t is not None:
+                t.close()
     finally:
         if video is not None:
             video.close()
