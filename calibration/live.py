@@ -56,10 +56,7 @@ class LiveRetarget:
         if self._neutral_mirrored is None:
             self._neutral_mirrored = m
         if m != self._neutral_mirrored:
-            if r.neutral is not None and r.source != "first frame" and r._capture is None:
-                r.neutral = r.neutral.flipped(r.neutral.width)
-            else:
-                r.recalibrate()
+            r.flip_neutral()
             self._neutral_mirrored = m
         target = r(driver, driver.timestamp_s)
         return target if target is not None else self.avatar

@@ -28,7 +28,7 @@ driver's, scaled to avatar pixels.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -266,7 +266,3 @@ def bone_directions(pose: Pose, min_score: float = 0.0) -> dict[tuple[str, str],
             if nv > 1e-9:
                 out[(name, parent)] = v / nv
     return out
-
-
-def with_timestamp(pose: Pose, t: float | None) -> Pose:
-    return replace(pose, timestamp_s=t)

@@ -44,6 +44,19 @@ class Retargeter:
         self.source = "none"
         self._capture = NeutralCapture(self._auto)
 
+    @property
+    def capturing(self) -> bool:
+        """True while the neutral pose is still being captured (no steady frames seen yet)."""
+        return self._capture is not None
+
+    def flip_neutral(self) -> None:
+        """The driver's mirror state changed: flip a settled neutral pose left/right; a neutral still
+        being captured (or the first frame standing in) is started over instead."""
+        if self.neutral is not None and self.source != "first frame" and not self.capturing:
+            self.neutral = self.neutral.flipped(self.neutral.width)
+        else:
+            self.recalibrate()
+
     def __call__(self, driver: Pose | None, t: float | None = None) -> Pose | None:
         """The target pose for this driver pose (None when driver is None)."""
         if driver is None:

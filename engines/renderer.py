@@ -21,8 +21,14 @@ from realtime.pose import Pose
 class Renderer(Protocol):
     name: str
 
-    def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None) -> None:
-        """Analyse the reference photo once (estimating its pose when none is given)."""
+    def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
+                mask: np.ndarray | None = None) -> None:
+        """Analyse the reference photo once.
+
+        reference_pose: the person's pose in the photo's pixels (estimated when None).
+        mask: person mask HxW (float in [0, 1] or uint8 0/255), estimated when None and needed;
+        renderers that do not use a mask ignore it.
+        """
 
     @property
     def rest_pose(self) -> Pose:

@@ -28,8 +28,12 @@ class SkeletonRenderer:
         self._bg: np.ndarray | None = None
         self._rest: Pose | None = None
 
-    def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None) -> None:
-        """Keep the background and the reference's pose (estimated with MediaPipe when not given)."""
+    def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
+                mask: np.ndarray | None = None) -> None:
+        """Keep the background and the reference's pose (estimated with MediaPipe when not given).
+
+        mask: accepted for the Renderer protocol; a skeleton needs none.
+        """
         if reference_bgr is None or reference_bgr.ndim != 3 or reference_bgr.shape[2] != 3:
             raise InputError("the reference must be a BGR colour image (HxWx3)")
         h, w = reference_bgr.shape[:2]

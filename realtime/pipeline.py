@@ -100,9 +100,9 @@ class _OutItem:
 
 
 def frame_to_reference(ref_width: int, ref_height: int) -> Retarget:
-    """The default retarget hook until calibration is wired in: the driver's pose unchanged in
-    shape, only moved from driver-frame pixels into reference pixels (the driver's frame fitted
-    into the reference image, centred, aspect kept)."""
+    """The retarget hook when none is given (``repose live --no-retarget``): the driver's pose
+    unchanged in shape, only moved from driver-frame pixels into reference pixels (the driver's
+    frame fitted into the reference image, centred, aspect kept)."""
 
     def retarget(pose: Pose) -> Pose:
         if pose.width is None or pose.height is None or (pose.width, pose.height) == (ref_width, ref_height):

@@ -1,4 +1,4 @@
-"""Benchmark suite `gpu`: the learned renderer (PATN generator, issue 6) on one CUDA GPU, batch 1.
+"""Benchmark suite `gpu`: the learned renderer (PATN generator) on one CUDA GPU, batch 1.
 
 Variants, all measured in one run on the same GPU and timed the way the live pipeline sees
 them (NumPy float32 NCHW in, NumPy float32 out: host-to-device copy, run, device-to-host copy,
@@ -9,8 +9,8 @@ one sync per frame):
 - torch fp16 + channels_last + torch.compile (default mode: Inductor's fused kernels; the CUDA
   graph is ours, and max-autotune's kernel search would take minutes per size) inside a CUDA
   graph (skipped with --gpu-no-compile),
-- issue 6's torch backend through the Backend interface with precision fp16 and extra
-  {"channels_last": True, "cuda_graphs": True} (when engines.backends.torch_backend is present),
+- the torch backend (engines.backends.torch_backend) through the Backend interface with precision
+  fp16 and extra {"channels_last": True, "cuda_graphs": True},
 - TensorRT (fp16 engine from the exported ONNX) when tensorrt is installed.
 
 Columns: ms/frame (median), fps, speedup over fp32 eager, and the largest absolute difference
@@ -147,35 +147,21 @@ def graphed_fp16(model, feeds: dict[str, np.ndarray], compiled: bool = False) ->
 
 def tensorrt_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[Callable[[], np.ndarray], object]:
     """Export the model to ONNX, build (or reuse) an FP16 engine, time engine.infer."""
-    import copy
-
-    import torch
-
     from engines.backends.tensorrt_backend import TensorRTEngine
-    from engines.backends.tensorrt_build import BuildOptions
-
-    from engines.backends.tensorrt_build import detect_features, import_tensorrt
+    from engines.backends.tensorrt_build import BuildOptions, detect_features, import_tensorrt
+    from engines.learned.export import export_onnx
 
     h, w = feeds["cond_image"].shape[2:]
     onnx_path = workdir / f"patn-{h}x{w}.onnx"
     # TensorRT 11 (no FP16 builder flag) needs the FP16 export; 10.x builds FP16 from the FP32 one
     fp16_model = detect_features(import_tensorrt()).always_strongly_typed
-    if importlib.util.find_spec("engines.learned.export") is not None:
-        from engines.learned.export import export_onnx
-
-        export_onnx(model, onnx_path, fp16=fp16_model)
-    else:
-        net = copy.deepcopy(model).cpu()
-        net = net.half() if fp16_model else net
-        args = tuple(torch.from_numpy(feeds[k]).to(next(net.parameters()).dtype) for k in _names())
-        torch.onnx.export(net, args, str(onnx_path), input_names=list(_names()), output_names=["image"],
-                          opset_version=17, dynamo=False)
+    export_onnx(model, onnx_path, fp16=fp16_model)
     engine = TensorRTEngine.build(onnx_path, BuildOptions(cache_dir=workdir / "engines", precision="auto"))
     return (lambda: engine.infer(feeds)["image"]), engine
 
 
 def torch_backend_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tuple[Callable[[], np.ndarray], object]:
-    """The product path: issue 6's torch backend with fp16, channels_last and CUDA graphs."""
+    """The product path: the torch backend with fp16, channels_last and CUDA graphs."""
     import copy
 
     from engines.backends.registry import BackendRequest, create_backend
@@ -243,8 +229,6 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
     if why is not None:
         log.warning("gpu suite: %s; nothing measured", why)
         return f"GPU: not measured here: {why}", []
-    if importlib.util.find_spec("engines.learned.patn") is None:
-        return "GPU: not measured: engines.learned.patn (the learned renderer, issue 6) is not in this checkout", []
     import copy
 
     import torch
@@ -252,7 +236,6 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
     torch.backends.cudnn.benchmark = True
     gpu = torch.cuda.get_device_name(0)
     use_trt = not args.gpu_no_tensorrt and importlib.util.find_spec("tensorrt") is not None
-    has_backend = all(importlib.util.find_spec(m) is not None for m in ("engines.backends.torch_backend", "engines.learned.checkpoint"))
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench_gpu_") as tmp:
         for h, w in parse_sizes(args.gpu_sizes):
@@ -265,9 +248,8 @@ def run(args: argparse.Namespace) -> tuple[str, list[dict]]:
             if not args.gpu_no_compile:
                 variants.append(("torch fp16 + channels_last + compile + CUDA graph",
                                  lambda f: graphed_fp16(fp16, f, True)))
-            if has_backend:
-                variants.append(("torch backend fp16 + channels_last + CUDA graphs (Backend.infer)",
-                                 lambda f: torch_backend_fp16(base, f, Path(tmp))))
+            variants.append(("torch backend fp16 + channels_last + CUDA graphs (Backend.infer)",
+                             lambda f: torch_backend_fp16(base, f, Path(tmp))))
             if use_trt:
                 variants.append(("TensorRT fp16 (engine.infer)", lambda f: tensorrt_fp16(base, f, Path(tmp))))
             feeds = make_feeds(h, w)

@@ -131,8 +131,9 @@ def test_timing_cache_is_per_gpu_and_tensorrt(tmp_path):
 
 
 def test_default_cache_dir_honours_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("REPOSE_CACHE", raising=False)
     monkeypatch.setenv("REPOSE_CACHE_DIR", str(tmp_path / "c"))
-    assert default_cache_dir() == tmp_path / "c"
+    assert default_cache_dir() == tmp_path / "c" / "engines"   # the engines/ folder of the one model cache
     monkeypatch.delenv("REPOSE_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert default_cache_dir() == tmp_path / "x" / "repose" / "engines"

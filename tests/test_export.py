@@ -87,7 +87,7 @@ def test_backends_share_one_interface_and_agree(ckpt, exported, tmp_path):
         assert set(out) == {"image"} and out["image"].dtype == np.float32
         np.testing.assert_allclose(out["image"], want, atol=FP32_ATOL, rtol=0, err_msg=name)
         b.close()
-    assert len(list(tmp_path.glob("*-fp32.onnx"))) == 1   # exported once into the cache
+    assert len(list((tmp_path / "onnx").glob("*-fp32.onnx"))) == 1   # exported once into the model cache
 
 
 def test_torch_bf16_on_cpu_is_close(ckpt):

@@ -73,7 +73,7 @@ def test_backend_exports_a_checkpoint_for_tensorrt(tiny_model, tmp_path):
     checkpoint = pytest.importorskip("engines.learned.checkpoint")
     ckpt = checkpoint.save_generator(tiny_model, tmp_path / "ckpt")
     onnx16 = _onnx_for(BackendRequest(checkpoint=ckpt, cache_dir=tmp_path / "cache", precision="fp16"))
-    assert onnx16.parent == tmp_path / "cache" and read_onnx(onnx16).precision == "fp16"
+    assert onnx16.parent == tmp_path / "cache" / "onnx" and read_onnx(onnx16).precision == "fp16"
     mtime = onnx16.stat().st_mtime_ns
     assert _onnx_for(BackendRequest(checkpoint=ckpt, cache_dir=tmp_path / "cache", precision="fp16")) == onnx16
     assert onnx16.stat().st_mtime_ns == mtime  # reused, not re-exported

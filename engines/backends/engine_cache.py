@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -168,7 +167,7 @@ class EngineCache:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
-            raise InputError(f"engine cache {self.root} is a file; expected a folder (pass --cache-dir DIR)")
+            raise InputError(f"engine cache {self.root} is a file; expected a folder (pass another --cache-dir DIR)")
 
     def path_for(self, key: EngineKey) -> Path:
         return self.root / key.file_name()
@@ -226,11 +225,11 @@ class EngineCache:
 
 
 def default_cache_dir() -> Path:
-    """$REPOSE_CACHE_DIR, else $XDG_CACHE_HOME/repose/engines, else ~/.cache/repose/engines."""
-    if os.environ.get("REPOSE_CACHE_DIR"):
-        return Path(os.environ["REPOSE_CACHE_DIR"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "repose" / "engines"
+    """The engines/ folder of the model cache (engines/backends/model_cache.py): $REPOSE_CACHE_DIR/engines,
+    else $XDG_CACHE_HOME/repose/engines, else ~/.cache/repose/engines."""
+    from engines.backends.model_cache import engine_dir
+
+    return engine_dir()
 
 
 def onnx_digest(path: str | Path) -> str:

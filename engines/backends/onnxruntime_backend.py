@@ -1,7 +1,7 @@
 """The ONNX Runtime backend: an exported PATN model on the CPU (or CUDA when its provider is present).
 
-Request fields used: onnx_path, or checkpoint (exported once into cache_dir, default
-``~/.cache/repose/onnx``, under a name that carries the weights' hash and the precision);
+Request fields used: onnx_path, or checkpoint (exported once into the model cache,
+engines/backends/model_cache.py, under a name that carries the checkpoint's hash and the precision);
 device ("auto": CUDA provider when onnxruntime-gpu sees a GPU, else CPU; "cpu"; "cuda");
 precision ("fp32", or "fp16": an fp16 export). ``extra``: ``threads`` (intra-op threads, default
 all cores), ``optimized_model_path`` (where ORT may save its optimised graph).
@@ -9,38 +9,16 @@ Feeds and outputs are float32 NumPy arrays (NCHW) named as in engines.learned.ex
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 
+from engines.backends.model_cache import cached_onnx
 from engines.backends.registry import BackendRequest, BackendUnavailable
 from engines.learned.export import INPUT_NAMES, OUTPUT_NAMES
 
 log = logging.getLogger(__name__)
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("REPOSE_CACHE", Path.home() / ".cache" / "repose")) / "onnx"
-
-
-def cached_export(checkpoint: Path, cache_dir: Path | None, fp16: bool) -> Path:
-    """The ONNX export of a checkpoint, made once and reused while the weights are unchanged."""
-    from engines.learned.checkpoint import resolve
-    from engines.learned.export import export_onnx
-
-    weights, config = resolve(checkpoint)
-    h = hashlib.sha1()
-    for f in (weights, config):
-        h.update(f.read_bytes())
-    folder = Path(cache_dir) if cache_dir else default_cache_dir()
-    path = folder / f"{weights.stem}-{h.hexdigest()[:16]}-{'fp16' if fp16 else 'fp32'}.onnx"
-    if not path.is_file():
-        log.info("exporting %s to %s", weights, path)
-        export_onnx(weights, path, fp16=fp16)
-    return path
 
 
 class OnnxRuntimeBackend:
@@ -61,7 +39,7 @@ class OnnxRuntimeBackend:
             if request.checkpoint is None:
                 raise BackendUnavailable("the onnxruntime backend needs --onnx MODEL.onnx or --checkpoint PATH")
             try:
-                path = cached_export(Path(request.checkpoint), request.cache_dir, request.precision == "fp16")
+                path = cached_onnx(request.checkpoint, request.precision, request.cache_dir)
             except ImportError as e:
                 raise BackendUnavailable(f"exporting the checkpoint to ONNX needs torch and onnx ({e}): "
                                          "pip install 'repose[train]', or pass an exported --onnx file") from None

@@ -31,6 +31,7 @@ from engines.backends.registry import BackendRequest, BackendUnavailable
 from engines.backends.cuda_buffers import (BUFFER_CLASSES, PycudaBuffers, TorchBuffers, cuda_device, probe_buffer_apis,
                                   select_buffer_kind)
 from engines.backends.engine_cache import EngineCache, EngineKey, GpuInfo, mismatches
+from engines.backends.model_cache import cached_onnx, engine_dir
 from engines.backends.tensorrt_build import (BuildOptions, build_engine, current_gpu, detect_features, import_tensorrt,
                                     require_supported)
 from realtime.errors import InputError
@@ -289,25 +290,17 @@ class TensorRTBackend:
 
 
 def _onnx_for(request: BackendRequest) -> Path:
+    """The ONNX model to build from: the request's, else the checkpoint's export in the model cache."""
     if request.onnx_path is not None:
         return Path(request.onnx_path)
     if request.checkpoint is None:
-        raise InputError("the tensorrt backend needs an ONNX model or a checkpoint: pass --onnx MODEL.onnx "
-                         "(made by `repose export`) or --checkpoint")
+        raise BackendUnavailable("the tensorrt backend needs an ONNX model or a checkpoint: pass --onnx MODEL.onnx "
+                                 "(made by `repose export`) or --checkpoint")
     try:
-        from engines.learned.export import export_onnx
+        return cached_onnx(request.checkpoint, request.precision, request.cache_dir)
     except ImportError as e:
-        raise BackendUnavailable(f"exporting {request.checkpoint} to ONNX needs engines.learned.export and torch ({e}); "
+        raise BackendUnavailable(f"exporting {request.checkpoint} to ONNX needs torch and onnx ({e}); "
                                  "export it elsewhere with `repose export` and pass --onnx") from e
-    from engines.backends.engine_cache import default_cache_dir
-
-    ckpt = Path(request.checkpoint)
-    suffix = "-fp16" if request.precision == "fp16" else ""
-    out = Path(request.cache_dir or default_cache_dir()) / f"{ckpt.stem}{suffix}.onnx"
-    if not out.is_file() or out.stat().st_mtime < ckpt.stat().st_mtime:
-        log.warning("exporting %s to %s for TensorRT", ckpt, out)
-        export_onnx(ckpt, out, fp16=request.precision == "fp16")
-    return out
 
 
 def create_tensorrt_backend(request: BackendRequest) -> TensorRTBackend:
@@ -321,10 +314,10 @@ def create_tensorrt_backend(request: BackendRequest) -> TensorRTBackend:
     if request.device == "cpu":
         raise BackendUnavailable("TensorRT runs on NVIDIA GPUs only; for --device cpu use --backend onnxruntime")
     if request.precision not in ("fp32", "fp16"):
-        raise InputError(f"precision {request.precision!r}: the tensorrt backend supports fp32 and fp16")
+        raise BackendUnavailable(f"precision {request.precision!r}: the tensorrt backend supports fp32 and fp16")
     extra = dict(request.extra)
     buffers = str(extra.get("buffers", "auto"))
-    options = BuildOptions(cache_dir=Path(request.cache_dir) if request.cache_dir else None,
+    options = BuildOptions(cache_dir=engine_dir(request.cache_dir),
                            precision=request.precision,
                            workspace_mb=int(extra.get("workspace_mb", 2048)),
                            timing_cache=Path(extra["timing_cache"]) if extra.get("timing_cache") else None,

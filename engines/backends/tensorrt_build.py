@@ -227,7 +227,8 @@ def profile_shapes(name: str, shape: tuple[int, ...], max_batch: int = 1
 class BuildOptions:
     """Settings of one engine build.
 
-    cache_dir: engine cache folder (default: engine_cache.default_cache_dir()).
+    cache_dir: the folder of engines (default: the engines/ folder of the model cache,
+    engines/backends/model_cache.py; `repose build-engine --cache-dir DIR` gives DIR/engines).
     precision: "auto", "fp16" or "fp32" (see plan_precision). workspace_mb: TensorRT workspace
     pool limit in MiB. timing_cache: file to load and save (default: one per GPU and TensorRT
     version in the cache folder). max_batch: upper batch of the profile when the batch axis is

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from realtime.pose import MIN_SCORE, Pose
-
 
 @dataclass(frozen=True)
 class CropBox:
@@ -139,10 +137,3 @@ def crop_box(xy: np.ndarray, height: int, width: int, margin: float = 1.2,
     scale = height / float(size_px)
     offset = (width / 2 - centre[0] * scale, height / 2 - centre[1] * scale)
     return CropBox(scale=scale, offset=(float(offset[0]), float(offset[1])), height=height, width=width)
-
-
-def pose_crop_box(pose: Pose, height: int, width: int, margin: float = 1.2, min_score: float = MIN_SCORE) -> CropBox:
-    """crop_box of a Pose's present keypoints."""
-    xy = pose.xy.copy()
-    xy[~pose.present(min_score)] = -1
-    return crop_box(xy, height, width, margin)

@@ -80,11 +80,6 @@ def pose_maps(keypoints_xy: np.ndarray, height: int, width: int,
     return _DRAWERS[options.mode](safe, valid, height, width, options.sigma)
 
 
-def pose_to_maps(pose: Pose, height: int, width: int, options: PoseMapOptions = PoseMapOptions()) -> np.ndarray:
-    """Maps of a Pose whose coordinates are already in map pixels (any layout with the COCO names)."""
-    return pose_maps(keypoints18(pose, options.min_score), height, width, options)
-
-
 def flip_keypoints18(xy: np.ndarray, width: int) -> np.ndarray:
     """OpenPose-18 keypoints of the horizontally mirrored image: x -> width - x, left/right swapped.
 

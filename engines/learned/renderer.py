@@ -38,6 +38,9 @@ class LearnedOptions:
     """checkpoint: repose checkpoint (NAME.safetensors/.json or a run folder); onnx: an exported model
     (used by onnxruntime/tensorrt instead of exporting the checkpoint). backend: auto, torch,
     onnxruntime or tensorrt. feather_px: fade width at the crop edge in crop pixels.
+    inpaint_background: composite onto the reference with the person removed (the ``background``
+    option "inpaint"), else onto the reference as it is ("reference"). cache_dir: the model cache
+    folder for exports and engines (engines/backends/model_cache.py).
     """
 
     checkpoint: Path | None = None
@@ -89,16 +92,24 @@ class LearnedRenderer:
         self._plate: np.ndarray | None = None
 
     # -- once per reference ----------------------------------------------------------------------
-    def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None) -> None:
+    def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
+                mask: np.ndarray | None = None) -> None:
+        """Analyse the reference photo (BGR uint8 HxWx3). reference_pose: estimated when None; mask: the
+        person mask (HxW, [0, 1] or 0/255) for the background plate, segmented when None and needed."""
         from realtime.estimator import EstimatorOptions, MediaPipeEstimator
 
         if reference_bgr is None or reference_bgr.ndim != 3 or reference_bgr.shape[2] != 3 or reference_bgr.dtype != np.uint8:
             raise InputError("the reference must be a BGR uint8 HxWx3 image")
-        mask = None
-        if reference_pose is None or self.options.inpaint_background:
+        if mask is not None:
+            mask = np.asarray(mask, np.float32)
+            mask = mask / 255.0 if mask.max() > 1.0 else mask
+            if mask.shape != reference_bgr.shape[:2]:
+                raise InputError(f"mask size {mask.shape[1]}x{mask.shape[0]} differs from the reference "
+                                 f"{reference_bgr.shape[1]}x{reference_bgr.shape[0]}")
+        if reference_pose is None or (self.options.inpaint_background and mask is None):
             with MediaPipeEstimator(EstimatorOptions(mode="image", segmentation=True)) as est:
                 found = est.detect(reference_bgr)
-            mask = found.mask
+            mask = found.mask if mask is None else mask
             reference_pose = reference_pose or found.pose
         if reference_pose is None:
             raise InputError("no person found in the reference image; expected a photo showing the avatar's whole body")
@@ -181,6 +192,8 @@ class LearnedRenderer:
 BACKEND_EXTRAS = {"channels_last": bool, "cuda_graphs": bool, "compile": bool, "threads": int,
                   "optimized_model_path": str}
 _TYPES = {"alpha": bool, "inpaint_background": bool, "feather_px": float}
+# background name -> inpaint_background: the reference with the person removed, or the photo as it is
+LEARNED_BACKGROUNDS = {"inpaint": True, "reference": False}
 
 
 def _coerce(key: str, value: Any, kind: type) -> Any:
@@ -204,12 +217,17 @@ def create(**options: Any) -> LearnedRenderer:
     extras channels_last, cuda_graphs, threads; TypeError for anything else."""
     known = set(LearnedOptions.__dataclass_fields__)
     extra = dict(options.pop("extra", None) or {})
+    if "background" in options:   # the shared --background flag: the plate behind the generated person
+        bg = options.pop("background")
+        if bg not in LEARNED_BACKGROUNDS:
+            raise InputError(f"learned renderer background {bg!r}: expected one of {', '.join(LEARNED_BACKGROUNDS)}")
+        options["inpaint_background"] = LEARNED_BACKGROUNDS[bg]
     for key in list(options):
         if key in BACKEND_EXTRAS:
             extra[key] = _coerce(key, options.pop(key), BACKEND_EXTRAS[key])
         elif key not in known:
             raise TypeError(f"unexpected option {key!r}; the learned renderer takes "
-                            f"{', '.join(sorted(known - {'extra'}) + sorted(BACKEND_EXTRAS))}")
+                            f"{', '.join(sorted(known - {'extra'}) + ['background'] + sorted(BACKEND_EXTRAS))}")
         elif key in _TYPES:
             options[key] = _coerce(key, options[key], _TYPES[key])
     return LearnedRenderer(LearnedOptions(**options, extra=extra))

@@ -85,20 +85,10 @@ def _segments(xy: np.ndarray, ok: np.ndarray) -> dict[str, tuple[np.ndarray, np.
     return segs
 
 
-def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
-                  feather: int) -> tuple[list[Layer], dict, dict[str, float]]:
-    """The layers of the reference, plus the bone segments and thickness (px) of every part."""
-    h, w = mask.shape
-    ix = COCO17.index
-    hard = (mask >= 0.5).astype(np.uint8)
-    inside = cv2.distanceTransform(hard, cv2.DIST_L2, 5)
-    segs = _segments(xy, ok)
-    shoulder_w = float(np.linalg.norm(xy[ix["left_shoulder"]] - xy[ix["right_shoulder"]]))
-    torso_len = float(np.linalg.norm(segs["torso"][1] - segs["torso"][0]))
-    body = max(torso_len, shoulder_w, 8.0)
-
-    quad_pts = np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.float32).reshape(-1, 1, 2)
-    # thickness (radius) of each part, measured on the mask along its bone
+def _part_radii(segs: dict, inside: np.ndarray, quad_pts: np.ndarray, shoulder_w: float, torso_len: float,
+                body: float) -> dict[str, float]:
+    """The thickness (radius, px) of each part, measured on the mask along its bone."""
+    h, w = inside.shape
     radius: dict[str, float] = {}
     for name, (a, b) in segs.items():
         if name == "torso":
@@ -116,23 +106,19 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
             r = float(np.median(vals)) if vals else (0.15 if leg else 0.09) * body
             r = min(r, cap)
         radius[name] = float(np.clip(r, 0.04 * body, 0.6 * body))
+    return radius
 
-    # label every person pixel with the nearest capsule (distance / radius)
-    ys, xs = np.nonzero(hard)
-    px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
-    names = list(segs)
-    dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
-                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"])
-                     for n in names])
-    lab = np.argmin(dist, axis=0)
-    labels = np.full((h, w), -1, np.int16)
-    labels[ys, xs] = lab
 
-    texture = _extend_colours(img, hard)
-    soft = np.clip(mask, 0, 1).astype(np.float32)
-    # arms lying over the torso in the reference hide part of it: the torso layer gets those pixels
-    # too, coloured by inpainting from the torso around them, so that an arm moving away uncovers
-    # shirt rather than background
+def _torso_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, names: list[str],
+                   radius: dict[str, float], xy: np.ndarray, hard: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels the torso layer takes over from arms, the torso's texture).
+
+    Arms lying over the torso in the reference hide part of it: the torso layer gets those pixels
+    too, coloured by inpainting from the torso around them, so that an arm moving away uncovers
+    shirt rather than background.
+    """
+    h, w = labels.shape
+    ix = COCO17.index
     arm_ids = [i for i, n in enumerate(names) if n.endswith(("upper_arm", "forearm"))]
     torso_id = names.index("torso")
     quad = np.zeros((h, w), np.uint8)
@@ -147,6 +133,39 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
         torso_texture = texture.copy()
         filled = _inpaint_region(img, hidden, keep=(labels == torso_id) & (hidden == 0))
         torso_texture[hidden > 0] = filled[hidden > 0]
+    return hidden, torso_texture
+
+
+def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
+                  feather: int) -> tuple[list[Layer], dict, dict[str, float]]:
+    """The layers of the reference, plus the bone segments and thickness (px) of every part."""
+    h, w = mask.shape
+    ix = COCO17.index
+    hard = (mask >= 0.5).astype(np.uint8)
+    inside = cv2.distanceTransform(hard, cv2.DIST_L2, 5)
+    segs = _segments(xy, ok)
+    shoulder_w = float(np.linalg.norm(xy[ix["left_shoulder"]] - xy[ix["right_shoulder"]]))
+    torso_len = float(np.linalg.norm(segs["torso"][1] - segs["torso"][0]))
+    body = max(torso_len, shoulder_w, 8.0)
+
+    quad_pts = np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.float32).reshape(-1, 1, 2)
+    radius = _part_radii(segs, inside, quad_pts, shoulder_w, torso_len, body)
+
+    # label every person pixel with the nearest capsule (distance / radius)
+    ys, xs = np.nonzero(hard)
+    px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
+    names = list(segs)
+    dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
+                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"])
+                     for n in names])
+    lab = np.argmin(dist, axis=0)
+    labels = np.full((h, w), -1, np.int16)
+    labels[ys, xs] = lab
+
+    texture = _extend_colours(img, hard)
+    soft = np.clip(mask, 0, 1).astype(np.float32)
+    torso_id = names.index("torso")
+    hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard)
     k = 2 * feather + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     layers: list[Layer] = []

@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--onnx", required=True, type=Path, metavar="MODEL.onnx",
                         help="ONNX model made by `repose export` (add --fp16 there for FP16 on TensorRT 11)")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                        help="engine cache folder (default: $REPOSE_CACHE_DIR or ~/.cache/repose/engines)")
+                        help="model cache folder; engines go to DIR/engines (default: $REPOSE_CACHE_DIR, "
+                             "else ~/.cache/repose)")
     parser.add_argument("--workspace-mb", type=int, default=2048, metavar="N",
                         help="TensorRT workspace memory limit in MiB (default 2048)")
     parser.add_argument("--timing-cache", type=Path, default=None, metavar="PATH",
@@ -36,9 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engines.backends.model_cache import engine_dir
     from engines.backends.tensorrt_build import BuildOptions, build_engine
 
-    options = BuildOptions(cache_dir=args.cache_dir, precision=args.precision, workspace_mb=args.workspace_mb,
+    options = BuildOptions(cache_dir=engine_dir(args.cache_dir), precision=args.precision, workspace_mb=args.workspace_mb,
                            timing_cache=args.timing_cache, max_batch=args.max_batch, force=args.force,
                            model_name=args.name, device_index=args.device_index)
     result = build_engine(args.onnx, options)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", metavar="PHOTO", help="a full-body photo of one person (default: the drawn figure)")
@@ -18,21 +20,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--motions", default="wave,raise_arms,squat,jumping_jack",
                    help="comma-separated motions (wave, raise_arms, squat, jumping_jack, sway)")
     p.add_argument("--fps", type=float, default=15.0, help="frames per second of the motions and video (default 15)")
-    p.add_argument("--renderer", default="warp", help="renderer name (default warp)")
     p.add_argument("--no-score", action="store_true", help="skip AKD/MKR (no MediaPipe on the outputs)")
+    add_renderer_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from realtime.app.demo.figure import draw_figure
     from engines.evaluation import KeypointScores
     from realtime.app.demo.motions import motion_poses
-    from engines.renderer import create_renderer
     from realtime.app.commands.common import output_suffix, progress
     from realtime.drawing import put_label, side_by_side, skeleton_image
     from realtime.errors import InputError
-    from realtime.media import read_image
     from realtime.videoio import H264Writer
 
     output_suffix(args.output, (".mp4",), "-o")
@@ -43,19 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--motions is empty: name at least one of wave, raise_arms, squat, jumping_jack, sway")
 
     t_start = time.perf_counter()
-    renderer = create_renderer(args.renderer)
-    if args.reference:
-        reference = read_image(args.reference)
-        renderer.prepare(reference)
-        source = str(args.reference)
-    else:
-        fig = draw_figure()
-        reference = fig.image
-        try:  # MediaPipe's own reading of the figure, as for a photo
-            renderer.prepare(reference, None, fig.mask)
-        except InputError:
-            renderer.prepare(reference, fig.pose, fig.mask)
-        source = "drawn figure"
+    renderer, reference, source = _prepared_renderer(args)
     seq = motion_poses(renderer.rest_pose, names, fps=args.fps)
     h, w = reference.shape[:2]
 
@@ -70,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         with H264Writer(args.output, args.fps, (2 * w, h)) as writer:
             for name, target in progress(seq, len(seq), "demo"):
                 t0 = time.perf_counter()
-                out = renderer.render(target)
+                out = np.ascontiguousarray(renderer.render(target)[..., :3])
                 render_s += time.perf_counter() - t0
                 if est is not None:
                     scores.add(target, est.estimate(out), h)
@@ -88,3 +75,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"AKD: {scores.akd_px:.2f} px ({scores.akd_256:.2f} at 256-px height)   MKR: {scores.mkr:.3f}")
     print(f"total: {time.perf_counter() - t_start:.1f} s")
     return 0
+
+
+def _prepared_renderer(args: argparse.Namespace):
+    """(renderer prepared for the reference, reference image, what the reference is)."""
+    from realtime.app.demo.figure import draw_figure
+    from realtime.errors import InputError
+    from realtime.media import read_image
+
+    if args.reference:
+        reference = read_image(args.reference)
+        return build_renderer(args, reference), reference, str(args.reference)
+    fig = draw_figure()
+    renderer = build_renderer(args)
+    try:
+        try:  # MediaPipe's own reading of the figure, as for a photo
+            renderer.prepare(fig.image, None, fig.mask)
+        except InputError:
+            renderer.prepare(fig.image, fig.pose, fig.mask)
+    except BaseException:
+        renderer.close()
+        raise
+    return renderer, fig.image, "drawn figure"

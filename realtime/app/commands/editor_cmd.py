@@ -9,8 +9,8 @@ import argparse
 import logging
 import signal
 import threading
-from pathlib import Path
 
+from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer, renderer_options
 from realtime.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -20,17 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0 picks a free one)")
-    parser.add_argument("--renderer", default="warp",
-                        help="renderer name: warp (default, no weights) or learned (needs --checkpoint)")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="checkpoint of the learned renderer (repose train output)")
-    parser.add_argument("--backend", default="auto",
-                        help="inference backend of the learned renderer (auto, torch, onnxruntime, tensorrt)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a --host other than loopback (anyone who can reach it can use the editor)")
     parser.add_argument("--max-upload-mb", type=float, default=12.0, help="largest upload in MB (default 12)")
     parser.add_argument("--max-side", type=int, default=1280,
                         help="photos are scaled so their longer side is at most this many pixels (default 1280)")
+    add_renderer_arguments(parser)
 
 
 def validate(args: argparse.Namespace) -> None:
@@ -44,13 +39,7 @@ def validate(args: argparse.Namespace) -> None:
         raise InputError(f"--port must be 0..65535, got {args.port}")
     if args.max_upload_mb <= 0 or args.max_side < 64:
         raise InputError("--max-upload-mb must be positive and --max-side at least 64")
-    if args.renderer == "learned" and args.checkpoint is None:
-        raise InputError("--renderer learned needs --checkpoint PATH (a checkpoint written by repose train)")
-    if args.checkpoint is not None and args.renderer != "learned":
-        raise InputError(f"--checkpoint is for --renderer learned; the {args.renderer} renderer takes no "
-                         "checkpoint (drop --checkpoint or add --renderer learned)")
-    if args.checkpoint is not None and not args.checkpoint.exists():
-        raise InputError(f"--checkpoint {args.checkpoint}: no such file; expected a repose checkpoint")
+    renderer_options(args)
 
 
 def _interrupt(signum: int, frame) -> None:
@@ -62,9 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from realtime.app.editor import EditorOptions, EditorService
     from realtime.app.editor.app import create_app, serve
 
-    options = EditorOptions(renderer=args.renderer, checkpoint=args.checkpoint, backend=args.backend,
+    options = EditorOptions(renderer=args.renderer, renderer_options=renderer_options(args),
                             max_upload_bytes=int(args.max_upload_mb * 2**20), max_side=args.max_side)
-    service = EditorService(options)   # creates the renderer now: a bad checkpoint fails here
+    # the renderer is created now (a bad checkpoint fails here) and prepared per uploaded photo
+    service = EditorService(options, renderer=build_renderer(args))
     app = create_app(options, service=service, allow_remote=args.allow_remote)
     try:
         server = serve(app, args.host, args.port)

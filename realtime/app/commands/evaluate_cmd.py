@@ -16,21 +16,20 @@ import json
 import math
 import sys
 
-from realtime.app.commands.learned_args import add_learned_arguments, learned_options
 from realtime.app.commands.presenter_args import add_presenter_arguments
+from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", metavar="IMAGE", help="the avatar photo (not needed with --self)")
     p.add_argument("--driver", metavar="VIDEO", required=True, help="the driver video")
-    p.add_argument("--renderer", default="warp", help="renderer name (default warp)")
-    add_learned_arguments(p)
     p.add_argument("--self", dest="self_reenact", action="store_true",
                    help="self-reenactment: reference = first frame, compare outputs with the real frames")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
     p.add_argument("--mirror", action="store_true", help="mirror the driver (not with --self)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="use at most N driver frames")
     p.add_argument("--json", action="store_true", help="print the measures as JSON")
+    add_renderer_arguments(p)
     add_presenter_arguments(p)
 
 
@@ -39,7 +38,6 @@ def run(args: argparse.Namespace) -> int:
 
     from engines.evaluation import FaceScores, HandScores
     from engines.reenact import VideoPoses, driver_cues, evaluate_sequence, face_tracker
-    from engines.renderer import create_renderer
     from realtime.app.commands.common import kind_of_input, progress
     from realtime.errors import InputError
 
@@ -58,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         profile = CalibrationProfile.load(args.calibration)
     if not args.self_reenact and kind_of_input(args.reference) != "image":
         raise InputError(f"{args.reference}: --reference must be an image")
-    renderer = create_renderer(args.renderer, **learned_options(args))
+    renderer = build_renderer(args)   # prepared below, once the reference is known
     # frames are streamed: estimated, rendered and scored one at a time
     with VideoPoses(args.driver, args.max_frames) as video:
         frames = iter(video)

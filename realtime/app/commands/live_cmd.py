@@ -17,8 +17,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from realtime.app.commands.learned_args import add_learned_arguments, learned_options
 from realtime.app.commands.presenter_args import add_presenter_arguments
+from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer, renderer_options
 from realtime.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -46,19 +46,6 @@ def _positive(kind):
     return parse
 
 
-def _option_value(text: str) -> Any:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     io = p.add_argument_group("input and output")
@@ -68,13 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     io.add_argument("--output", action="append", metavar="SINK",
                     help="virtualcam | window | file:PATH.mp4 | mjpeg:PORT | frames:DIR | null; repeat for "
                          "several (default virtualcam)")
-    io.add_argument("--renderer", default="warp", help="renderer name: warp (default), skeleton or learned")
-    add_learned_arguments(p)
-    io.add_argument("--renderer-opt", action="append", default=[], metavar="KEY=VALUE",
-                    help="renderer option, e.g. background=dim for the skeleton renderer (repeatable)")
     io.add_argument("--output-size", type=_size, metavar="WxH",
                     help="output frame size; the render is letterboxed (default: the reference's size)")
     io.add_argument("--fps", type=_positive(float), help="output rate for virtual camera/mp4 (default: the source's)")
+    add_renderer_arguments(p)
 
     cam = p.add_argument_group("source")
     cam.add_argument("--width", type=_positive(int), help="requested webcam width")
@@ -126,59 +110,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     vc.add_argument("--mjpeg-host", default="127.0.0.1", help="address the MJPEG server listens on (default 127.0.0.1)")
 
 
-def _renderer_options(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq or not key:
-            raise InputError(f"--renderer-opt {pair!r}: expected KEY=VALUE, e.g. background=dim")
-        out[key.strip().replace("-", "_")] = _option_value(value.strip())
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    from engines.renderer import create_renderer
-    from realtime.coach import Coach, load_benchmark
-    from realtime.fileio import write_json
     from realtime.media import read_image
-    from realtime.pipeline import Pipeline, PipelineOptions
-    from realtime.sinks import SinkOptions, parse_sink_spec
-    from realtime.smoothing import OneEuroOptions
-    from realtime.sources import SourceOptions, open_source
 
-    outputs = args.output or ["virtualcam"]
-    for spec in outputs:
+    profile = _check_flags(args)
+    renderer = build_renderer(args, read_image(args.reference))
+    try:
+        coach = _coach(args)
+        pipeline = _pipeline(args, renderer, profile, coach)
+    except BaseException:
+        renderer.close()
+        raise
+    _run_pipeline(args, pipeline)
+    return _report(args, pipeline, coach)
+
+
+def _check_flags(args: argparse.Namespace):
+    """Checks that need nothing heavy; returns the calibration profile (or None)."""
+    from realtime.sinks import parse_sink_spec
+
+    for spec in args.output or ["virtualcam"]:
         parse_sink_spec(spec)          # bad specs fail before anything heavy starts
     if args.hold < 0:
         raise InputError(f"--hold must be >= 0 seconds, got {args.hold}")
     if args.calibration and args.no_retarget:
         raise InputError("--calibration needs retargeting: drop --no-retarget")
-    profile = None
-    if args.calibration:
-        from calibration.profile import CalibrationProfile
+    renderer_options(args)             # bad renderer flags, too
+    if not args.calibration:
+        return None
+    from calibration.profile import CalibrationProfile
 
-        profile = CalibrationProfile.load(args.calibration)
-    reference = read_image(args.reference)
-    try:
-        renderer = create_renderer(args.renderer, **{**learned_options(args), **_renderer_options(args.renderer_opt)})
-    except TypeError as e:   # an option the renderer does not take
-        raise InputError(f"renderer {args.renderer!r} does not accept {' '.join(args.renderer_opt)}: {e}") from e
-    renderer.prepare(reference)
+    return CalibrationProfile.load(args.calibration)
+
+
+def _coach(args: argparse.Namespace):
+    if not args.benchmark:
+        return None
+    from realtime.coach import Coach, load_benchmark
+
+    return Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
+
+
+def _pipeline(args: argparse.Namespace, renderer, profile, coach):
+    """The pipeline from the source to the sinks (not started); closes the source when it fails."""
+    from realtime.pipeline import Pipeline, PipelineOptions
+    from realtime.sinks import SinkOptions
+    from realtime.smoothing import OneEuroOptions
+    from realtime.sources import SourceOptions, open_source
+
     retarget = None
     if not args.no_retarget:
         from calibration.live import LiveRetarget
 
         args.mirror = args.mirror or bool(profile and profile.mirror)
         retarget = LiveRetarget(renderer.rest_pose, profile, mirrored=lambda: pipeline.controls.mirror)
-    from engines.reenact import face_tracker, hand_tracker
-
-    tracker = face_tracker(renderer, args.face, mirror=args.mirror,
-                           neutral=profile.neutral_face if profile else None)
-    # hands on every other frame: pose + face + hands would not fit one 30-fps frame on 2 cores
-    hands = hand_tracker(renderer, args.hands, mirror=args.mirror, every=2)
-    coach = None
-    if args.benchmark:
-        coach = Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
+    tracker, hands = _presenter(args, renderer, profile)
     source = open_source(args.source, SourceOptions(width=args.width, height=args.height, fps=args.camera_fps,
                                                     mjpg=args.mjpg, realtime=not args.no_realtime, loop=args.loop))
     options = PipelineOptions(
@@ -190,17 +176,20 @@ def run(args: argparse.Namespace) -> int:
                                vcam_format=args.vcam_format, mjpeg_host=args.mjpeg_host,
                                snapshot_dir=args.snapshot_dir)
     try:
-        pipeline = Pipeline(source, renderer, outputs, options, coach=coach, sink_options=sink_options,
-                            retarget=retarget, on_recalibrate=_recalibrate(retarget, tracker), face=tracker,
-                            hands=hands)
+        pipeline = Pipeline(source, renderer, args.output or ["virtualcam"], options, coach=coach,
+                            sink_options=sink_options, retarget=retarget,
+                            on_recalibrate=_recalibrate(retarget, tracker), face=tracker, hands=hands)
     except BaseException:
         source.close()
-        renderer.close()
         for t in (tracker, hands):
             if t is not None:
                 t.close()
         raise
+    return pipeline
 
+
+def _run_pipeline(args: argparse.Namespace, pipeline) -> None:
+    """Start, wait (a progress bar for an offline file run), stop; Ctrl-C/SIGTERM stop it cleanly."""
     def on_signal(signum, _frame) -> None:
         log.warning("%s: stopping (again to force)", signal.Signals(signum).name)
         pipeline.request_stop()
@@ -211,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             installed[sig] = signal.signal(sig, on_signal)
-    total = getattr(getattr(source, "info", None), "frame_count", 0) if args.no_realtime and not args.loop else 0
+    total = getattr(getattr(pipeline.source, "info", None), "frame_count", 0) if args.no_realtime and not args.loop else 0
     if args.max_frames:
         total = min(total, args.max_frames) if total else args.max_frames
     try:
@@ -229,6 +218,12 @@ def run(args: argparse.Namespace) -> int:
         pipeline.stop()
         for sig, old in installed.items():
             signal.signal(sig, old)
+
+
+def _report(args: argparse.Namespace, pipeline, coach) -> int:
+    """Stats JSON, the coach's curve and the summary line; 1 when a stage failed."""
+    from realtime.fileio import write_json
+
     stats = pipeline.stats_dict()
     err = pipeline.error
     if err is not None:
@@ -252,6 +247,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"repose live: error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _presenter(args: argparse.Namespace, renderer, profile):
+    """(FaceTracker or None, HandTracker or None) for --face/--hands (default: what the reference shows)."""
+    from engines.reenact import face_tracker, hand_tracker
+
+    tracker = face_tracker(renderer, args.face, mirror=args.mirror,
+                           neutral=profile.neutral_face if profile else None)
+    # hands on every other frame: pose + face + hands would not fit one 30-fps frame on 2 cores
+    hands = hand_tracker(renderer, args.hands, mirror=args.mirror, every=2)
+    return tracker, hands
 
 
 def _recalibrate(retarget, tracker):

@@ -22,20 +22,15 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
-import time
 from pathlib import Path
-from typing import Any
 
-from realtime.app.editor import codec
 from realtime.app.editor.service import EditorOptions, EditorService, NoPerson, NotFound
-from realtime.app.editor.uploads import UploadError, check_content_type
+from realtime.app.editor.uploads import UploadError
 from realtime.errors import InputError
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 #: Content security policy of every answer: the page loads only its own files and data: images.
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
@@ -73,19 +68,35 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
     Without ``allow_remote`` only requests whose Host is a loopback name are served (a guard
     against DNS rebinding when the server listens on 127.0.0.1).
     """
-    from flask import Flask, Response, jsonify, request
-    from werkzeug.exceptions import HTTPException
+    from flask import Flask
+
+    from realtime.app.editor.routes import api
 
     options = options or EditorOptions()
     service = service or EditorService(options)
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=options.max_upload_bytes, JSON_SORT_KEYS=False)
     app.extensions["repose_editor"] = service
+    app.extensions["repose_editor_options"] = options
+    _install_guards(app, allow_remote)
+    _install_error_handlers(app, options)
+    app.add_url_rule("/", "index", lambda: app.send_static_file("index.html"))
+    app.register_blueprint(api)
+    return app
 
-    def fail(message: str, status: int):
-        resp = jsonify(error=message)
-        resp.status_code = status
-        return resp
+
+def fail(message: str, status: int):
+    """A JSON error answer ``{"error": message}`` with that status."""
+    from flask import jsonify
+
+    resp = jsonify(error=message)
+    resp.status_code = status
+    return resp
+
+
+def _install_guards(app, allow_remote: bool) -> None:
+    """Loopback-only Host check (unless allow_remote) and the security headers of every answer."""
+    from flask import request
 
     @app.before_request
     def _loopback_only():
@@ -104,6 +115,12 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
             resp.headers["Cache-Control"] = "no-store"
         return resp
 
+
+def _install_error_handlers(app, options: EditorOptions) -> None:
+    """Every error as ``{"error": message}``: InputError 400/404/413/415/422, HTTP errors, else 500."""
+    from flask import request
+    from werkzeug.exceptions import HTTPException
+
     @app.errorhandler(InputError)
     def _input_error(e: InputError):
         return fail(str(e), _status_of(e))
@@ -119,113 +136,6 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
     def _unexpected(e: Exception):
         log.exception("editor request %s %s failed", request.method, request.path)
         return fail(f"internal error ({e.__class__.__name__}): {e}", 500)
-
-    # -- request helpers -----------------------------------------------------------------------
-    def upload_bytes() -> bytes:
-        if request.mimetype != "multipart/form-data":
-            raise UploadError(f"expected a multipart/form-data upload with an 'image' file, got "
-                              f"{request.mimetype or '(no content type)'!r}", status=415)
-        f = request.files.get("image")
-        if f is None or not f.filename and not f.mimetype:
-            raise UploadError("no file in the 'image' field; choose a photo to upload")
-        check_content_type(f.mimetype)
-        return f.read()
-
-    def json_body() -> dict[str, Any]:
-        if not request.is_json:
-            raise UploadError(f"expected application/json, got {request.mimetype or '(no content type)'!r}",
-                              status=415)
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InputError("the request body is not a JSON object; expected {\"reference\": ID, \"pose\": {...}}")
-        return body
-
-    def reference_id(value: Any) -> str:
-        if not isinstance(value, str) or not _ID_RE.match(value):
-            raise InputError(f"reference must be the 32-hex-digit id /api/estimate returned, got {value!r}")
-        return value
-
-    def target_of(body: dict[str, Any]):
-        if "pose" not in body:
-            raise InputError("the request lacks 'pose'; expected {\"reference\": ID, \"pose\": {...}}")
-        return reference_id(body.get("reference")), codec.pose_from_json(body["pose"])
-
-    def layout_info(layout) -> dict[str, Any]:
-        return {"layout": layout.name, "names": list(layout.names), "bones": [list(b) for b in layout.bones]}
-
-    # -- page ----------------------------------------------------------------------------------
-    @app.get("/")
-    def index():
-        return app.send_static_file("index.html")
-
-    # -- API -----------------------------------------------------------------------------------
-    @app.get("/api/info")
-    def info():
-        from realtime.layouts import MEDIAPIPE33
-
-        return jsonify(renderer=service.renderer_name, max_upload_bytes=options.max_upload_bytes,
-                       max_side=options.max_side, min_score=options.min_score, **layout_info(MEDIAPIPE33))
-
-    @app.post("/api/estimate")
-    def estimate():
-        t0 = time.perf_counter()
-        ref = service.add_reference(upload_bytes())
-        return jsonify(reference=ref.image_id, width=ref.width, height=ref.height, scale=round(ref.scale, 6),
-                       image=codec.image_data_url(ref.bgr, "jpeg"), pose=codec.pose_to_json(ref.pose),
-                       estimate_ms=round((time.perf_counter() - t0) * 1e3, 1))
-
-    @app.post("/api/render")
-    def render():
-        ref_id, target = target_of(json_body())
-        out = service.render(ref_id, target)
-        if request.args.get("format") == "png":
-            return Response(codec.encode_image(out.bgr, "png"), mimetype="image/png",
-                            headers={"Content-Disposition": 'inline; filename="repose-output.png"'})
-        return jsonify(image=codec.image_data_url(out.bgr, "jpeg"), width=int(out.bgr.shape[1]),
-                       height=int(out.bgr.shape[0]), render_ms=round(out.render_ms, 2), cached=out.cached)
-
-    @app.post("/api/evaluate")
-    def evaluate():
-        ref_id, target = target_of(json_body())
-        ev = service.evaluate(ref_id, target)
-        return jsonify(akd_px=codec.finite_or_none(ev.akd_px), akd_256=codec.finite_or_none(ev.akd_256),
-                       mkr=codec.finite_or_none(ev.mkr), keypoints_expected=ev.expected,
-                       keypoints_missing=ev.missing,
-                       found_pose=None if ev.found is None else codec.pose_to_json(ev.found),
-                       render_ms=round(ev.render_ms, 2), estimate_ms=round(ev.estimate_ms, 2))
-
-    @app.post("/api/pose-from-photo")
-    def pose_from_photo():
-        data = upload_bytes()
-        ref_id = reference_id(request.form.get("reference"))
-        mirror = request.form.get("mirror", "0").lower() in ("1", "true", "yes", "on")
-        target, source = service.pose_from_photo(ref_id, data, mirror=mirror)
-        return jsonify(pose=codec.pose_to_json(target), source_pose=codec.pose_to_json(source),
-                       mirror=mirror)
-
-    @app.post("/api/pose-from-json")
-    def pose_from_file():
-        body = json_body()
-        if "pose" not in body:
-            raise InputError("the request lacks 'pose'; expected {\"reference\": ID, \"pose\": {...}}")
-        ref_id = reference_id(body.get("reference"))
-        mirror = body.get("mirror", False)
-        if not isinstance(mirror, bool):
-            raise InputError(f"mirror must be true or false, got {mirror!r}")
-        target, retargeted = service.pose_from_file(ref_id, codec.pose_from_any_json(body["pose"]), mirror)
-        return jsonify(pose=codec.pose_to_json(target), retargeted=retargeted, mirror=mirror)
-
-    @app.post("/api/export/openpose")
-    def export_openpose():
-        body = json_body()
-        if "pose" not in body:
-            raise InputError("the request lacks 'pose'; expected {\"pose\": {...}}")
-        pose = codec.pose_from_json(body["pose"])
-        resp = jsonify(codec.openpose_json(pose))
-        resp.headers["Content-Disposition"] = 'attachment; filename="repose-pose_keypoints.json"'
-        return resp
-
-    return app
 
 
 def serve(app, host: str, port: int):

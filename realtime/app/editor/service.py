@@ -14,9 +14,8 @@ import collections
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
 
 import numpy as np
 
@@ -32,15 +31,15 @@ class EditorOptions:
     """Options of the editor server.
 
     renderer: a name in engines.renderer.RENDERERS ("warp", "learned", ...).
-    checkpoint / backend: passed to the learned renderer (ignored by the others).
+    renderer_options: keyword options for engines.renderer.create_renderer (e.g. the learned
+    renderer's checkpoint and backend); `repose editor` builds them from the shared renderer flags.
     max_upload_bytes: largest request body (bytes); max_pixels: largest upload (width*height, from
     its header); max_side: uploads are scaled so their longer side is at most this (px).
     cache_size: how many reference photos (and as many rendered outputs) are kept in memory.
     """
 
     renderer: str = "warp"
-    checkpoint: Path | None = None
-    backend: str = "auto"
+    renderer_options: dict[str, Any] = field(default_factory=dict)
     max_upload_bytes: int = 12 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_side: int = 1280
@@ -51,11 +50,6 @@ class EditorOptions:
     def limits(self) -> UploadLimits:
         return UploadLimits(max_pixels=self.max_pixels, max_side=self.max_side)
 
-    def renderer_kwargs(self) -> dict:
-        """Keyword options for create_renderer: only the learned renderer takes a checkpoint."""
-        if self.renderer == "learned":
-            return {"checkpoint": self.checkpoint, "backend": self.backend}
-        return {}
 
 
 class NotFound(InputError):
@@ -201,7 +195,7 @@ class EditorService:
         if renderer is None:
             from engines.renderer import create_renderer
 
-            renderer = create_renderer(self.options.renderer, **self.options.renderer_kwargs())
+            renderer = create_renderer(self.options.renderer, **self.options.renderer_options)
         self._renderer = renderer
         self._prepared_for: str | None = None
         self._retarget = retarget or default_retarget
