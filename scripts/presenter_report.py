@@ -32,7 +32,7 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
             moments: int = 4):
     """face: the face and the fingers follow the driver (else both stay as photographed; the driver's
     face and hands are measured either way)."""
-    """(summary, {frame index: (driver image, output)}) of one run."""
+    """(summary, {frame index: (driver image, output as photographed, output)}) of one run."""
     import itertools
 
     import numpy as np
@@ -77,8 +77,9 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
                      for f in itertools.chain([first], frames))
 
         def keep(i, out, target, real, res):
-            if i in pick:
-                shots[i] = (images.pop(i), out.copy())
+            if i in pick:   # the same target with the face and hands as photographed: "before"
+                before = renderer.render(target)[..., :3]
+                shots[i] = (images.pop(i), before, out.copy())
 
         scores = FaceScores(relative_roll=reference is not None) if tracker is not None else None
         res = evaluate_sequence(renderer, items, total, progress=progress, keep=keep, face=scores,
@@ -119,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                    "beside the checkout, searched upwards)")
     p.add_argument("--out", default="runs/presenter")
     p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--off", action="store_true", help="also measure every run with the face and hands off")
     p.add_argument("--only", default="", help="comma-separated run names to do (e.g. self:presenter_desk.mp4)")
     args = p.parse_args(argv)
     media, out_dir = Path(args.media), Path(args.out)
@@ -129,17 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, ref, drv in runs:
         if only and name not in only:
             continue
-        on, shots_on = run_one(media, ref, drv, args.max_frames, face=True)
-        off, shots_off = run_one(media, ref, drv, args.max_frames, face=False)
+        on, shots = run_one(media, ref, drv, args.max_frames, face=True)
+        off = run_one(media, ref, drv, args.max_frames, face=False)[0] if args.off else {}
         tables.append((name, on, off))
-        rows = [[shots_on[i][0], shots_off[i][1], shots_on[i][1]] for i in sorted(shots_on) if i in shots_off]
+        rows = [list(shots[i]) for i in sorted(shots)]
         if rows:
             write_image(out_dir / (name.replace(":", "_").replace("<-", "_by_").replace(".", "_") + ".jpg"),
                         sheet(rows))
     head = "| run | face | " + " | ".join(COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]
     for name, on, off in tables:
-        for label, s in (("on", on), ("off", off)):
+        for label, s in (("on", on), ("off", off)) if off else (("on", on),):
             vals = [s.get(k) for k in COLUMNS]
             lines.append(f"| {name} | {label} | " + " | ".join(
                 "" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v)) for v in vals) + " |")

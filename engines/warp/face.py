@@ -6,8 +6,9 @@ triangulated (scipy Delaunay; the triangles cover the mouth and eyes too).
 Per frame, with a realtime.face.Expression: every landmark moves by the driver's displacement from
 their neutral face (face frame, face widths: realtime.face) times the avatar's face width, the ring
 stays; the head layer is then sampled through the inverse map: piecewise affine inside the mesh,
-the head's own similarity outside it. On the ring both agree, so the face has no seam: it is the head
-layer, moved locally. Where the mouth opens wider than in the photo, the inner-lip polygon is filled
+the head's own similarity outside it (turned to the driver's eye-line roll change: Face Mesh reads
+roll better than the pose's five head points). On the ring both agree, so the face has no seam: it
+is the head layer, moved locally. Where the mouth opens wider than in the photo, the inner-lip polygon is filled
 with a dark mouth cavity (opacity 1 - photo opening / target opening), so lips are not stretched over
 the gap.
 
@@ -82,12 +83,32 @@ class FaceRig:
         moved = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
         return np.vstack([moved, self.ring])
 
+    def rolled(self, head: np.ndarray, expr: Expression, max_diff_deg: float = 30.0) -> np.ndarray:
+        """The head's 2x3 similarity turned about the face's centre so that its rotation is the
+        driver's eye-line roll change (the face mesh reads roll better than the pose's five head
+        points); scale and the face centre's position stay the pose's. Kept as it is when the two
+        disagree by more than ``max_diff_deg``."""
+        lin = head[:, :2]
+        scale = float(np.sqrt(abs(np.linalg.det(lin))))
+        now = float(np.degrees(np.arctan2(lin[1, 0], lin[0, 0])))
+        want = float(expr.roll_deg)
+        if scale < 1e-9 or abs((want - now + 180) % 360 - 180) > max_diff_deg:
+            return head
+        a = np.radians(want)
+        rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        c = self.origin
+        out = np.empty((2, 3))
+        out[:, :2] = rot
+        out[:, 2] = lin @ c + head[:, 2] - rot @ c
+        return out
+
     def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression,
              size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
         """The head layer (premultiplied BGRA ``patch`` at reference ``origin``) warped by the head's
         2x3 similarity ``head`` with the face moved by ``expr``, clipped to the output ``size``
         (w, h): (warped, x0, y0, x1, y1) of its output box, or None when off-canvas."""
         t0 = time.perf_counter()
+        head = self.rolled(head, expr)
         dst = self.points(expr) @ head[:, :2].T + head[:, 2]
         n = len(self.norm)
         got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size,
