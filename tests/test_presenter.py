@@ -333,3 +333,15 @@ def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     green = np.argwhere((out[..., 1] > 200) & (out[..., 0] < 100))
     assert len(green)
     np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[12], atol=3)
+
+
+def test_head_turns_with_the_drivers_eye_line_roll():
+    rig = FaceRig(synthetic_face(7))
+    head = np.array([[1.2, 0.0, 5.0], [0.0, 1.2, -3.0]])
+    m = rig.rolled(head, Expression(np.zeros((N_LANDMARKS, 2)), roll_deg=12.0))
+    assert np.degrees(np.arctan2(m[1, 0], m[0, 0])) == pytest.approx(12.0)
+    assert np.sqrt(np.linalg.det(m[:, :2])) == pytest.approx(1.2)
+    c = rig.origin
+    np.testing.assert_allclose(m[:, :2] @ c + m[:, 2], head[:, :2] @ c + head[:, 2], atol=1e-9)
+    # a roll far from what the pose says (a bad face reading) leaves the head as it was
+    assert np.array_equal(rig.rolled(head, Expression(np.zeros((N_LANDMARKS, 2)), roll_deg=80.0)), head)
