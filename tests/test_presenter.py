@@ -102,9 +102,18 @@ def test_upper_body_driver_keeps_the_avatars_legs_and_torso(figure):
     sv = np.linalg.svd(lin, compute_uv=False)
     assert sv[0] / sv[1] < 1.05                          # not stretched one way
     assert 1.2 < np.sqrt(abs(np.linalg.det(lin))) < 1.4  # scaled like the driver
-    # legs: rigid with the torso (rest angles), not left behind or stretched
+    # legs: at rest (moved and scaled with the body, never turned, stretched or left behind)
+    scale = np.sqrt(abs(np.linalg.det(lin)))
     for leg in ("left_thigh", "left_shin", "right_thigh", "right_shin"):
-        np.testing.assert_allclose(mats[leg][:, :2], lin, atol=1e-6)
+        np.testing.assert_allclose(mats[leg][:, :2], scale * np.eye(2), atol=1e-6)
+    # a shoulder tilt leans the upper torso; the legs stay upright
+    xy = now.xy.copy()
+    xy[IX["left_shoulder"], 1] -= 30
+    xy[IX["right_shoulder"], 1] += 30
+    tilted = r.transforms(retarget_pose(replace(now, xy=xy), driver, avatar))
+    for leg in ("left_thigh", "right_thigh"):
+        m = tilted[leg][:, :2]
+        assert abs(m[0, 1]) < 1e-6 and abs(m[1, 0]) < 1e-6
 
 
 def test_upper_body_driver_turning_keeps_the_torso_length(figure):

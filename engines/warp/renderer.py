@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from engines.warp.layers import NAMED_COLOURS, Layer, build_layers, make_background, mask_from_pose, soft_joints
-from engines.warp.parts import TORSO_POINTS, apply, complete_hips, neck, part_transforms
+from engines.warp.parts import TORSO_POINTS, apply, complete_hips, legs_at_rest, neck, part_transforms
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -189,12 +189,19 @@ class WarpRenderer:
     def transforms(self, target: Pose) -> dict[str, np.ndarray]:
         """The 2x3 reference->output affine of every part for this target pose."""
         t = target.to_layout(COCO17)
-        return part_transforms(self._ref_xy, self._ref_ok,
-                               *self._target_points(t, t.present(self.options.min_score)), COCO17.index)
+        return self._mats(t, t.present(self.options.min_score))
 
-    def _target_points(self, t: Pose, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """COCO-17 target xy and presence, hips placed for an upper-body target (parts.complete_hips)."""
-        return complete_hips(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, COCO17.index)
+    def _mats(self, t: Pose, ok: np.ndarray) -> dict[str, np.ndarray]:
+        """Part transforms; an upper-body target gets hips (parts.complete_hips) and legs at rest."""
+        ix = COCO17.index
+        xy, tok, placed = complete_hips(self._ref_xy, self._ref_ok, t.xy.astype(np.float64), ok, ix)
+        mats = part_transforms(self._ref_xy, self._ref_ok, xy, tok, ix)
+        if placed:
+            hips = [ix["left_hip"], ix["right_hip"]]
+            scale = float(np.linalg.norm(xy[hips[0]] - xy[hips[1]])
+                          / max(np.linalg.norm(self._ref_xy[hips[0]] - self._ref_xy[hips[1]]), 1e-6))
+            legs_at_rest(mats, self._ref_xy, xy, tok, ix, scale)
+        return mats
 
     def render(self, target: Pose, expression=None, hands=None) -> np.ndarray:
         """The reference person in ``target`` (reference pixels). BGR uint8, or BGRA with alpha.
@@ -205,7 +212,7 @@ class WarpRenderer:
             raise RuntimeError("call prepare() before render()")
         t = target.to_layout(COCO17)
         ok = t.present(self.options.min_score)
-        mats = part_transforms(self._ref_xy, self._ref_ok, *self._target_points(t, ok), COCO17.index)
+        mats = self._mats(t, ok)
         w, h = self._size
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
