@@ -354,3 +354,45 @@ def test_head_turns_with_the_drivers_eye_line_roll():
     np.testing.assert_allclose(m[:, :2] @ c + m[:, 2], head[:, :2] @ c + head[:, 2], atol=1e-9)
     # a roll far from what the pose says (a bad face reading) leaves the head as it was
     assert np.array_equal(rig.rolled(head, Expression(np.zeros((N_LANDMARKS, 2)), roll_deg=80.0)), head)
+
+
+# -- live pipeline -------------------------------------------------------------------------------------------
+def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_renderer():
+    from realtime.pipeline import Pipeline, PipelineOptions
+    from realtime.sources import ArraySource
+    from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
+
+    inner = skeleton_renderer()
+    seen = []
+
+    class Renderer:
+        name = "fake"
+        rest_pose = inner.rest_pose
+
+        def render(self, target, expression=None, hands=None):
+            seen.append((expression, hands))
+            return inner.render(target)
+
+        def close(self):
+            inner.close()
+
+    class Tracker:
+        def __init__(self, value):
+            self.value, self.calls, self.closed = value, [], False
+
+        def __call__(self, image, pose, t, mirror):
+            self.calls.append(mirror)
+            return self.value
+
+        def close(self):
+            self.closed = True
+
+    expr = Expression(np.zeros((N_LANDMARKS, 2)))
+    face, hands = Tracker(expr), Tracker({"left": "a hand"})
+    p = Pipeline(ArraySource(gray_frames(5)), Renderer(), ["null"], PipelineOptions(realtime=False, mirror=True),
+                 estimator_factory=lambda: ReplayEstimator(squat_poses()), face=face, hands=hands)
+    stats = p.run()
+    assert face.calls == [True] * 5 and hands.calls == [True] * 5 and face.closed and hands.closed
+    assert [e for e, _ in seen[1:]] == [expr] * 5                 # seen[0]: the warm-up render, no expression
+    assert all(h == {"left": "a hand"} for _, h in seen[1:])
+    assert stats["stages"]["face"]["count"] == 5 and stats["stages"]["hands"]["count"] == 5
