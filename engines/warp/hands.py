@@ -1,7 +1,9 @@
 """The avatar's fingers in the warp renderer: the reference hand's landmarks, triangulated, moved into
 the driver's hand shape.
 
-Prepared once: MediaPipe Hands (image mode) on a crop around each wrist of the reference; a hand is
+Prepared once: MediaPipe Hands (image mode) on a crop around each wrist of the reference (when the
+renderer estimates the reference itself: the hands' pixels then go to their forearm layers whole,
+however far the fingers reach past the wrist); a hand is
 rigged only when it is large enough (``min_px``, wrist to middle-finger base) and open enough (mean
 PIP bend under ``max_bend_deg``: a fist cannot be opened without inventing fingers); otherwise that
 hand stays rigid on its forearm, as before (a one-line notice).
@@ -62,11 +64,33 @@ class HandRig:
         return got
 
 
-def rig_hands(img: np.ndarray, pose: Pose, min_px: float = 18.0, max_bend_deg: float = 45.0
-              ) -> dict[str, HandRig]:
-    """{side: HandRig} of the reference's open, visible hands (BGR photo, its pose)."""
+def find_hands(img: np.ndarray, pose: Pose) -> dict[str, Hand]:
+    """The reference's hands (MediaPipe Hands, image mode, wrist crops)."""
     with HandEstimator("image") as est:
-        found = est.detect(img, pose)
+        return est.detect(img, pose)
+
+
+def hand_regions(hands: dict[str, Hand], h: int, w: int) -> dict[str, np.ndarray]:
+    """{side: uint8 HxW mask}: each hand's landmark hull grown by an eighth of its size (the
+    fingers' width), so the whole hand goes to its forearm layer (engines.warp.layers)."""
+    import cv2
+
+    out = {}
+    for side, hand in hands.items():
+        m = np.zeros((h, w), np.uint8)
+        hull = cv2.convexHull(np.round(hand.xy).astype(np.int32))
+        cv2.fillConvexPoly(m, hull, 1)
+        r = max(2, int(0.12 * hand.size))
+        out[side] = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    return out
+
+
+def rig_hands(img: np.ndarray, pose: Pose, min_px: float = 18.0, max_bend_deg: float = 45.0,
+              found: dict[str, Hand] | None = None) -> dict[str, HandRig]:
+    """{side: HandRig} of the reference's open, visible hands (BGR photo, its pose; ``found``: the
+    hands already detected)."""
+    if found is None:
+        found = find_hands(img, pose)
     rigs = {}
     for side in SIDES:
         hand = found.get(side)

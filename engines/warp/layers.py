@@ -137,8 +137,12 @@ def _torso_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, nam
 
 
 def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
-                  feather: int) -> tuple[list[Layer], dict, dict[str, float]]:
-    """The layers of the reference, plus the bone segments and thickness (px) of every part."""
+                  feather: int, hands: dict[str, np.ndarray] | None = None
+                  ) -> tuple[list[Layer], dict, dict[str, float]]:
+    """The layers of the reference, plus the bone segments and thickness (px) of every part.
+
+    hands: {side: region} uint8 HxW masks of hands MediaPipe Hands found (engines.warp.hands): their
+    pixels go to that side's forearm layer, however far they reach past the wrist."""
     h, w = mask.shape
     ix = COCO17.index
     hard = (mask >= 0.5).astype(np.uint8)
@@ -161,6 +165,9 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     lab = np.argmin(dist, axis=0)
     labels = np.full((h, w), -1, np.int16)
     labels[ys, xs] = lab
+    for side, region in (hands or {}).items():
+        if f"{side}_forearm" in names:
+            labels[(region > 0) & (hard > 0)] = names.index(f"{side}_forearm")
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)

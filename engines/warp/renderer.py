@@ -110,7 +110,8 @@ class WarpRenderer:
         """
         img = _check_image(reference_bgr)
         h, w = img.shape[:2]
-        if reference_pose is None or mask is None:
+        estimated = reference_pose is None or mask is None
+        if estimated:
             est_pose, est_mask = _estimate(img)
             reference_pose = reference_pose or est_pose
             mask = est_mask if mask is None else mask
@@ -132,7 +133,15 @@ class WarpRenderer:
         self._ref_ok = ok
         self._ref_z = None if pose.z is None else pose.z.astype(np.float64)
         self._size = (w, h)
-        self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
+        # hands: found with the pose when MediaPipe estimates the reference anyway (a given pose and
+        # mask, as in tests, keep preparation free of it); their pixels go to the forearm layers
+        found = None
+        if self.options.hands and estimated:
+            from engines.warp.hands import find_hands, hand_regions
+
+            found = find_hands(img, reference_pose)
+        self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px,
+                                                  hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
         self._bg = make_background(img, m, self.options.background)
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
@@ -144,7 +153,7 @@ class WarpRenderer:
         self._face_src = (img, reference_pose) if (self.options.face and any(
             l.name == "head" for l in self._layers)) else None
         self._hands = {}
-        self._hands_src = (img, reference_pose) if (self.options.hands and any(
+        self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
 
@@ -170,9 +179,9 @@ class WarpRenderer:
         if self._hands_src is not None:
             from engines.warp.hands import rig_hands
 
-            img, pose = self._hands_src
+            img, pose, found = self._hands_src
             names = {l.name for l in self._layers}
-            self._hands = {s: r for s, r in rig_hands(img, pose).items() if f"{s}_forearm" in names}
+            self._hands = {s: r for s, r in rig_hands(img, pose, found=found).items() if f"{s}_forearm" in names}
             self._hands_src = None
         return bool(self._hands)
 
