@@ -142,7 +142,7 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     """The layers of the reference, plus the bone segments and thickness (px) of every part.
 
     hands: {side: region} uint8 HxW masks of hands MediaPipe Hands found (engines.warp.hands): their
-    pixels go to that side's forearm layer, however far they reach past the wrist."""
+    pixels (except the head's) go to that side's forearm layer, however far they reach past the wrist."""
     h, w = mask.shape
     ix = COCO17.index
     hard = (mask >= 0.5).astype(np.uint8)
@@ -165,9 +165,10 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     lab = np.argmin(dist, axis=0)
     labels = np.full((h, w), -1, np.int16)
     labels[ys, xs] = lab
+    head = names.index("head") if "head" in names else -2
     for side, region in (hands or {}).items():
-        if f"{side}_forearm" in names:
-            labels[(region > 0) & (hard > 0)] = names.index(f"{side}_forearm")
+        if f"{side}_forearm" in names:   # never the head: a hand behind it is guessed over the face
+            labels[(region > 0) & (hard > 0) & (labels != head)] = names.index(f"{side}_forearm")
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
