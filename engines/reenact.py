@@ -8,24 +8,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
 from engines.evaluation import FaceScores, HandScores, KeypointScores, bone_angles, l1, psnr, ssim
-from realtime.errors import InputError
+from realtime.inputs import InputFrame
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class DriverFrame:
-    index: int
-    time_s: float
-    image: np.ndarray | None   # BGR, None when the driver is a pose file
-    pose: Pose | None
+T = TypeVar("T")
 
 
 @dataclass
@@ -73,7 +67,7 @@ def hand_tracker(renderer, enabled: bool | None, mirror: bool = False, every: in
     return HandTracker(mirror=mirror, every=every)
 
 
-def driver_cues(frame: "DriverFrame", faces=None, hands=None, use_hands: bool = True) -> "Cues | None":
+def driver_cues(frame: InputFrame, faces=None, hands=None, use_hands: bool = True) -> "Cues | None":
     """The Cues of one driver frame from a FaceTracker and a HandTracker (either may be None);
     use_hands: give the hands to the renderer too (else they are only measured)."""
     if frame.image is None or (faces is None and hands is None):
@@ -98,67 +92,16 @@ def render_with(renderer, target: Pose, cues: "Cues | None") -> np.ndarray:
     return renderer.render(target, **kw)
 
 
-class VideoPoses:
-    """The frames of a video with their MediaPipe poses (video mode: tracking between frames),
-    streamed one at a time so that long videos never sit in memory.
-
-    ``info``: fps, frame_count, width, height. Iterating yields DriverFrame objects (image kept
-    only while the caller holds it). Use as a context manager (closes reader and estimator).
-    """
-
-    def __init__(self, path: str | Path, max_frames: int | None = None) -> None:
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-        from realtime.media import VideoReader
-
-        self.reader = VideoReader(path)
-        self.info = self.reader.info
-        self.max_frames = max_frames
-        self._est = MediaPipeEstimator(EstimatorOptions(mode="video"))
-
-    @property
-    def total(self) -> int | None:
-        n = self.info.frame_count or None
-        return min(n or self.max_frames, self.max_frames) if self.max_frames else n
-
-    def __iter__(self) -> Iterator[DriverFrame]:
-        for i, t, img in self.reader:
-            if self.max_frames and i >= self.max_frames:
-                break
-            yield DriverFrame(i, t, img, self._est.estimate(img, t))
-
-    def close(self) -> None:
-        self.reader.close()
-        self._est.close()
-
-    def __enter__(self) -> "VideoPoses":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def estimate_image_frame(path: str | Path) -> DriverFrame:
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-    from realtime.media import read_image
-
-    img = read_image(path)
-    with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
-        pose = est.estimate(img, 0.0)
-    if pose is None:
-        raise InputError(f"{path}: no person found in the driver image; expected a photo of one person")
-    return DriverFrame(0, 0.0, img, pose)
-
-
-def hold_last(targets: Iterable[Pose | None], rest: Pose) -> Iterator[tuple[Pose, bool]]:
-    """(pose to render, whether it is new) per frame: a missing target repeats the last one
-    (the rest pose before the first)."""
+def hold_last(driven: Iterable[tuple[T, Pose | None]], rest: Pose) -> Iterator[tuple[T, Pose, bool]]:
+    """(item, pose to render, whether the pose is new) for each (item, target) pair: a missing target
+    repeats the last one (the rest pose before the first). The item (e.g. the driver frame) rides along."""
     last = rest
-    for t in targets:
-        if t is None:
-            yield last, False
+    for item, target in driven:
+        if target is None:
+            yield item, last, False
         else:
-            last = t
-            yield t, True
+            last = target
+            yield item, target, True
 
 
 def person_box(pose: Pose, width: int, height: int, pad: float = 0.1) -> tuple[int, int, int, int] | None:
@@ -209,10 +152,9 @@ class EvalResult:
             "render_ms": m(self.render_ms), "render_fps": self.render_fps,
         }
         out["bone_dir_deg"] = m(self.bone_deg)
-        if self.face is not None:
-            out.update(self.face.summary())
-        if self.hands is not None:
-            out.update(self.hands.summary())
+        for extra in (self.face, self.hands):
+            if extra is not None:
+                out.update(extra.summary())
         if self.l1_full:
             out.update({"l1": m(self.l1_full), "ssim": m(self.ssim_full), "psnr": m(self.psnr_full),
                         "l1_box": m(self.l1_box), "ssim_box": m(self.ssim_box), "psnr_box": m(self.psnr_box)})
@@ -230,28 +172,18 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     target's person box). Items are consumed one at a time (a generator keeps memory flat).
 
     keep(i, output, target, real, result_so_far) is called after every rendered frame.
-    Items may carry a fourth element, the frame's Cues: its expression goes to the renderer, and
-    with ``face`` (FaceScores) the driver's face is compared with the one Face Mesh finds on the
-    output (image mode).
+    Items may carry a fourth element, the frame's Cues: its expression and hands go to the renderer,
+    and with ``face`` / ``hands`` (FaceScores, HandScores) the driver's are compared with those found
+    on the output (Face Mesh and Hands, image mode).
     """
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.estimator import create_estimator
 
-    res = EvalResult()
+    res = EvalResult(face=face, hands=hands)
     it: Iterable = items
     if progress:
         it = progress(items, total, "rendering + scoring")
-    res.face, res.hands = face, hands
-    hand_est = None
-    if hands is not None:
-        from realtime.hands import HandEstimator
-
-        hand_est = HandEstimator("image")
-    face_est = None
-    if face is not None:
-        from realtime.face import FaceMeshEstimator
-
-        face_est = FaceMeshEstimator("image")
-    with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
+    extra = _output_estimators(face, hands)
+    with create_estimator("image") as est:
         for item in it:
             i, target, real = item[:3]
             cues = item[3] if len(item) > 3 else None
@@ -268,10 +200,7 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
             h, w = out.shape[:2]
             res.keypoints.add(target, found, h)
             res.bone_deg.extend(bone_angles(target, found).tolist())
-            if face_est is not None and cues is not None:
-                face.add(cues.face, face_est.detect(np.ascontiguousarray(out), target))
-            if hand_est is not None and cues is not None:
-                hands.add(cues.driver_hands, hand_est.detect(np.ascontiguousarray(out), target))
+            _score_cues(res, extra, cues, np.ascontiguousarray(out), target)
             if real is not None:
                 res.l1_full.append(l1(out, real))
                 res.ssim_full.append(ssim(out, real))
@@ -289,7 +218,43 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                     res.psnr_box.append(psnr(a, b))
             if keep:
                 keep(i, out, target, real, res)
-    for e in (face_est, hand_est):
-        if e is not None:
-            e.close()
+    for e in extra.values():
+        e.close()
     return res
+
+
+def _output_estimators(face: FaceScores | None, hands: HandScores | None) -> dict:
+    """Face Mesh and Hands (image mode) for scoring outputs, as the scores ask."""
+    out = {}
+    if face is not None:
+        from realtime.face import FaceMeshEstimator
+
+        out["face"] = FaceMeshEstimator("image")
+    if hands is not None:
+        from realtime.hands import HandEstimator
+
+        out["hands"] = HandEstimator("image")
+    return out
+
+
+def _score_cues(res: EvalResult, extra: dict, cues: "Cues | None", out: np.ndarray, target: Pose) -> None:
+    """The driver's face and hands against those found on the output."""
+    if cues is None:
+        return
+    if "face" in extra:
+        res.face.add(cues.face, extra["face"].detect(out, target))
+    if "hands" in extra:
+        res.hands.add(cues.driver_hands, extra["hands"].detect(out, target))
+
+
+def self_reenactment(renderer, first: InputFrame, later: Iterable[InputFrame], total: int | None = None,
+                     progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
+                     keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None
+                     ) -> EvalResult:
+    """Self-reenactment (`repose evaluate --self`): the renderer is prepared on the first frame, the later
+    frames' poses are the targets, unchanged (same person, same camera), and each output is scored
+    against the real later frame (:func:`evaluate_sequence`; item index = frame index - 1).
+    total: how many later frames (for the progress bar)."""
+    renderer.prepare(first.image)
+    items = ((f.index - 1, f.pose, f.image) for f in later)
+    return evaluate_sequence(renderer, items, total, progress=progress, keep=keep)

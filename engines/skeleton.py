@@ -38,10 +38,9 @@ class SkeletonRenderer:
             raise InputError("the reference must be a BGR colour image (HxWx3)")
         h, w = reference_bgr.shape[:2]
         if reference_pose is None:
-            from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+            from realtime.inputs import estimate_still
 
-            with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
-                reference_pose = est.estimate(reference_bgr)
+            reference_pose = estimate_still(reference_bgr).pose
             if reference_pose is None:
                 raise InputError("no person found in the reference image; expected a photo showing one "
                                  "person's whole body")

@@ -50,44 +50,19 @@ class Benchmark:
 
 def load_benchmark(path: str | Path, progress: bool = True) -> Benchmark:
     """A benchmark from a pose JSON (image or video), an image, or a video (estimated here)."""
-    from realtime.media import IMAGE_EXTS, VIDEO_EXTS
+    from tqdm import tqdm
 
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"benchmark {p} not found: expected a pose JSON, an image or a video")
-    ext = p.suffix.lower()
-    if ext == ".json":
-        from realtime.poseio import load_pose_video
+    from realtime.inputs import open_input
 
-        video = load_pose_video(p)
-        if all(q is None for q in video.poses):
-            raise InputError(f"benchmark {p}: holds no person")
-        return Benchmark(video.poses, video.fps, str(p))
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-
-    if ext in IMAGE_EXTS:
-        from realtime.media import read_image
-
-        with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
-            pose = est.estimate(read_image(p))
-        if pose is None:
-            raise InputError(f"benchmark {p}: no person found; expected an image of one person's whole body")
-        return Benchmark([pose], 1.0, str(p))
-    if ext in VIDEO_EXTS:
-        from tqdm import tqdm
-
-        from realtime.media import VideoReader
-
-        poses: list[Pose | None] = []
-        with VideoReader(p) as reader, MediaPipeEstimator(EstimatorOptions(mode="video")) as est:
-            fps = reader.info.fps
-            for _, t, img in tqdm(reader, total=reader.info.frame_count or None, disable=not progress,
-                                  desc="benchmark poses", unit="frame"):
-                poses.append(est.estimate(img, t))
-        if all(q is None for q in poses):
-            raise InputError(f"benchmark {p}: no person found in any frame")
-        return Benchmark(poses, fps, str(p))
-    raise InputError(f"benchmark {p}: unknown kind; expected a .json pose file, an image or a video")
+    with open_input(path, accept=("json", "image", "video"), what="benchmark",
+                    expected="a pose JSON, an image or a video", need_person=True) as bench:
+        frames = bench if bench.kind != "video" else tqdm(bench, total=bench.total, disable=not progress,
+                                                          desc="benchmark poses", unit="frame")
+        poses = [f.pose for f in frames]
+    if all(q is None for q in poses):
+        raise InputError(f"benchmark {path}: " + ("holds no person" if bench.kind == "json"
+                                                  else "no person found in any frame"))
+    return Benchmark(poses, bench.fps, str(Path(path)))
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,14 @@ class MediaPipeEstimator:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def create_estimator(mode: str = "image", segmentation: bool = False, **options) -> MediaPipeEstimator:
+    """The one place a pose estimator is made (MediaPipe Pose, weights from the wheel).
+
+    mode: "image" (detect in every call: stills, unrelated images) or "video" (track between calls:
+    videos, cameras). segmentation: also return a person mask. options: further
+    :class:`EstimatorOptions` fields (``smooth_landmarks``, ``model_complexity``, ...).
+    Reading inputs (files, folders, videos, cameras) goes through ``realtime.inputs``, which calls this.
+    """
+    return MediaPipeEstimator(EstimatorOptions(mode=mode, segmentation=segmentation, **options))

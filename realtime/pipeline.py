@@ -130,9 +130,9 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def _default_estimator():
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.estimator import create_estimator
 
-    return MediaPipeEstimator(EstimatorOptions(mode="video", smooth_landmarks=False))
+    return create_estimator("video", smooth_landmarks=False)
 
 
 class Pipeline:

@@ -5,8 +5,8 @@ raises :class:`SourceError` when the device fails (the capture thread then backs
 ``reopen()``). Images are BGR uint8 HxWx3. ``Frame.captured_s`` is ``time.perf_counter()`` at the
 moment the frame was grabbed: the start of the capture-to-output latency.
 
-Spec strings (``open_source``): ``webcam:N`` (or a bare integer), a video file, a folder of
-images, a single image (repeated), or a URL that OpenCV opens (rtsp://, http://, ...).
+Spec strings (``webcam:N``, a URL, a video file, a folder of images, an image) are parsed and opened
+by ``realtime.inputs.open_source``, the one home of input specs.
 """
 from __future__ import annotations
 
@@ -288,34 +288,6 @@ class ArraySource:
 
     def close(self) -> None:
         pass
-
-
-def open_source(spec: str, options: SourceOptions | None = None) -> Source:
-    """Open a source from its spec string; InputError saying what is accepted when it cannot."""
-    from realtime.media import IMAGE_EXTS, VIDEO_EXTS, list_images
-
-    o = options or SourceOptions()
-    s = spec.strip()
-    if s.startswith("webcam:") or s.isdigit():
-        idx = s.split(":", 1)[1] if s.startswith("webcam:") else s
-        if not idx.isdigit():
-            raise InputError(f"bad webcam source {spec!r}: expected webcam:N with N a camera index, e.g. webcam:0")
-        return CvCaptureSource(int(idx), o)
-    if "://" in s:
-        return CvCaptureSource(s, o)
-    p = Path(s)
-    if p.is_dir():
-        return ImageSequenceSource(list_images(p), o, name=str(p))
-    if not p.exists():
-        raise InputError(f"source {spec!r} not found: expected webcam:N, a video file, a folder of "
-                         "images, an image, or a stream URL (rtsp://, http://)")
-    ext = p.suffix.lower()
-    if ext in IMAGE_EXTS:
-        return ImageSequenceSource([p], o, name=str(p))
-    if ext in VIDEO_EXTS or ext:
-        return VideoFileSource(p, o)
-    raise InputError(f"source {spec!r}: unknown kind; expected a video ({', '.join(sorted(VIDEO_EXTS))}), "
-                     "an image folder, webcam:N or a URL")
 
 
 @dataclass

@@ -32,16 +32,15 @@ def run(args):
     from tqdm import tqdm
 
     from realtime.app.editor import EditorOptions, EditorService, create_app
-    from realtime.media import VideoReader
+    from realtime.inputs import open_input
 
     media = Path(args.media)
     photo = (media / "pose.jpg").read_bytes()
     import cv2
 
     n = max(1, args.editor_repeats)
-    reader = VideoReader(media / "pose_1.mp4")
-    frames = [cv2.imencode(".jpg", f)[1].tobytes() for i, _, f in reader if i % 3 == 0][: n + 1]
-    reader.close()
+    with open_input(media / "pose_1.mp4", estimate=False, every=3, max_frames=n + 1) as video:
+        frames = [cv2.imencode(".jpg", f.image)[1].tobytes() for f in video]
     other_jpg = frames[0]
     new_photos = (frames * n)[1: n + 1]     # distinct photos (as long as the clip lasts): no cache hit
     options = EditorOptions(renderer=args.editor_renderer)

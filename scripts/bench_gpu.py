@@ -78,15 +78,22 @@ def make_feeds(h: int, w: int, seed: int = 0) -> dict[str, np.ndarray]:
             "target_pose": rng.uniform(0, 1, (1, POSE_CHANNELS, h, w)).astype(np.float32)}
 
 
+def _progress(it, desc: str):
+    """tqdm over ``it`` when tqdm is installed (the bare GPU machine may lack it), else ``it``."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return it
+    return tqdm(it, desc=desc, leave=False)
+
+
 def time_frames(step: Callable[[], np.ndarray], warmup: int, iters: int) -> tuple[float, np.ndarray]:
     """Median ms of ``step`` (which must end in a sync) over ``iters`` after ``warmup`` calls."""
-    from tqdm import tqdm
-
     out = None
     for _ in range(warmup):
         out = step()
     times = []
-    for _ in tqdm(range(iters), desc="frames", leave=False):
+    for _ in _progress(range(iters), "frames"):
         t0 = time.perf_counter()
         out = step()
         times.append((time.perf_counter() - t0) * 1000.0)
@@ -107,6 +114,20 @@ def eager_fp32(model, feeds: dict[str, np.ndarray]) -> Callable[[], np.ndarray]:
             args = [host[k].to("cuda", non_blocking=True) for k in _names()]
             y = model(*args)
             return y.float().cpu().numpy()  # .cpu() syncs
+    return step
+
+
+def eager_fp16(model_fp16, feeds: dict[str, np.ndarray]) -> Callable[[], np.ndarray]:
+    """fp16 weights and activations, channels_last, no CUDA graph (``model_fp16`` is already half, NHWC)."""
+    import torch
+
+    host = {k: torch.from_numpy(v).pin_memory() for k, v in feeds.items()}
+
+    def step() -> np.ndarray:
+        with torch.inference_mode():
+            args = [host[k].to("cuda", non_blocking=True).half().contiguous(memory_format=torch.channels_last)
+                    for k in _names()]
+            return model_fp16(*args).float().cpu().numpy()
     return step
 
 
@@ -171,6 +192,27 @@ def torch_backend_fp16(model, feeds: dict[str, np.ndarray], workdir: Path) -> tu
     ckpt = save_generator(copy.deepcopy(model).cpu(), workdir / f"patn-{h}x{w}")
     backend = create_backend("torch", BackendRequest(checkpoint=Path(ckpt), device="cuda", precision="fp16",
                                                      extra={"channels_last": True, "cuda_graphs": True}))
+    out = backend.output_names[0]
+    return (lambda: backend.infer(feeds)[out]), backend
+
+
+def onnxruntime_cuda(model, feeds: dict[str, np.ndarray], workdir: Path,
+                     fp16: bool = False) -> tuple[Callable[[], np.ndarray], object]:
+    """Export the model to ONNX (fp16 inside the graph when asked) and time the onnxruntime backend on
+    its CUDA provider. RuntimeError when the provider is missing or fell back to the CPU."""
+    import copy
+
+    from engines.backends.registry import BackendRequest, create_backend
+    from engines.learned.export import export_onnx
+
+    h, w = feeds["cond_image"].shape[2:]
+    path = export_onnx(copy.deepcopy(model).cpu().float(), workdir / f"patn-{h}x{w}-{'fp16' if fp16 else 'fp32'}.onnx",
+                       fp16=fp16)
+    backend = create_backend("onnxruntime", BackendRequest(onnx_path=path, device="cuda",
+                                                           precision="fp16" if fp16 else "fp32"))
+    if backend.providers[0] != "CUDAExecutionProvider":
+        backend.close()
+        raise RuntimeError(f"onnxruntime's CUDA provider did not load (session providers {backend.providers})")
     out = backend.output_names[0]
     return (lambda: backend.infer(feeds)[out]), backend
 

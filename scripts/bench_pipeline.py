@@ -52,7 +52,8 @@ def plot(series: dict[str, dict], path: str) -> None:
 def _one(renderer_name: str, reference, clip: Path, seconds: float, series: dict | None = None) -> dict:
     from engines.renderer import create_renderer
     from realtime.pipeline import Pipeline, PipelineOptions
-    from realtime.sources import SourceOptions, open_source
+    from realtime.inputs import open_source
+    from realtime.sources import SourceOptions
 
     try:
         renderer = create_renderer(renderer_name)

@@ -15,20 +15,20 @@ def add_arguments(parser) -> None:
 def _frames(media: Path, n: int) -> list[np.ndarray]:
     import cv2
 
-    from realtime.media import VideoReader
+    from realtime.inputs import open_input
 
-    with VideoReader(media / "pose_1.mp4") as video:
-        frames = [cv2.resize(f, (640, 480)) for _, _, f in video]
+    with open_input(media / "pose_1.mp4", estimate=False) as video:
+        frames = [cv2.resize(f.image, (640, 480)) for f in video]
     return [frames[i % len(frames)] for i in range(n)]
 
 
 def _estimator_rows(frames: list[np.ndarray]) -> list[dict]:
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.estimator import create_estimator
 
     rows = []
     for mode in ("image", "video"):
         for seg in (False, True):
-            with MediaPipeEstimator(EstimatorOptions(mode=mode, segmentation=seg)) as est:
+            with create_estimator(mode, segmentation=seg) as est:
                 for f in frames[:5]:  # warm-up (first-frame graph set-up)
                     est.estimate(f)
                 times = []

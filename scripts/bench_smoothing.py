@@ -24,11 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _estimate(path: Path, smooth: bool) -> list:
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-    from realtime.media import VideoReader
+    from realtime.inputs import open_input
 
-    with VideoReader(path) as reader, MediaPipeEstimator(EstimatorOptions(mode="video", smooth_landmarks=smooth)) as est:
-        return [est.estimate(img, t) for _, t, img in reader]
+    with open_input(path, accept=("video",), estimator_options={"smooth_landmarks": smooth}) as video:
+        return [f.pose for f in video]
 
 
 def run(args: argparse.Namespace) -> tuple[str, list[dict]]:

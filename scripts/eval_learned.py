@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Self-reenactment quality of a learned (PATN) checkpoint on a video, the way `repose evaluate --self` scores
-the warp renderer: reference = the video's first frame, targets = the poses MediaPipe finds on the later
-frames, outputs compared with the real frames.
+"""Self-reenactment quality of a learned (PATN) checkpoint on a video, with the code of `repose evaluate --self`
+(``engines.reenact.self_reenactment``): reference = the video's first frame, targets = the poses MediaPipe
+finds on the later frames, outputs compared with the real frames (the person's box: the target's keypoint box
+plus 10 %).
 
   python scripts/eval_learned.py --checkpoint runs/NAME --video CLIP.mp4 -o report.json --picture sample.png
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,74 +23,62 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def person_box(pose, shape, pad: float = 0.15) -> tuple[int, int, int, int] | None:
-    box = pose.bbox()
-    if box is None:
-        return None
-    x0, y0, x1, y1 = box
-    px, py = (x1 - x0) * pad, (y1 - y0) * pad
-    h, w = shape[:2]
-    return max(0, int(x0 - px)), max(0, int(y0 - py)), min(w, int(x1 + px)), min(h, int(y1 + py))
+class ReferenceCopy:
+    """The do-nothing baseline as a renderer: every output is the reference frame unchanged."""
+
+    def prepare(self, reference_bgr: np.ndarray, reference_pose=None) -> None:
+        self.image = reference_bgr
+
+    def render(self, target) -> np.ndarray:
+        return self.image
+
+
+def _summary(res) -> dict:
+    s = res.summary()
+    return {"n": res.rendered, **{k: s[k] for k in ("akd_px", "akd_256", "mkr", "l1", "ssim", "psnr",
+                                                     "l1_box", "ssim_box", "psnr_box")}}
 
 
 def evaluate(checkpoint: Path, video: Path, backend: str, held_out: float, every: int, picture: Path | None) -> dict:
     import cv2
-    from tqdm import tqdm
 
-    from engines.evaluation import KeypointScores, l1, psnr, ssim
+    from engines.reenact import person_box, self_reenactment
     from engines.renderer import create_renderer
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.app.commands.common import progress
     from realtime.fileio import write_image
-    from realtime.media import VideoReader
+    from realtime.inputs import open_input
 
-    with VideoReader(video) as reader:
-        frames = [f for _, _, f in reader]
-    with MediaPipeEstimator(EstimatorOptions(mode="video")) as est:
-        poses = [est.estimate(f, i / 30) for i, f in enumerate(frames)]
-    renderer = create_renderer("learned", checkpoint=checkpoint, backend=backend)
-    renderer.prepare(frames[0], poses[0])
+    with open_input(video, accept=("video",)) as clip:   # the same frames and poses as `repose evaluate`
+        frames = list(progress(clip, clip.total, "poses"))
     split = int(round(len(frames) * (1 - held_out)))
-    groups: dict[str, list[dict]] = {}
-    scorer = MediaPipeEstimator(EstimatorOptions(mode="image"))
-    ref_found = scorer.estimate(frames[0])
-    shown, times = [], []
-    for i in tqdm(range(1, len(frames), every), desc="self-reenactment", unit="frame"):
-        if poses[i] is None:
+    later = frames[1::every]
+    groups = {"trained frames": [f for f in later if f.index < split],
+              "held-out frames": [f for f in later if f.index >= split]}
+    renderer = create_renderer("learned", checkpoint=checkpoint, backend=backend)
+    shown: list[np.ndarray] = []
+
+    def keep(i, out, target, real, res) -> None:
+        """Up to 4 held-out frames around the person: real | output."""
+        box = person_box(target, real.shape[1], real.shape[0], pad=0.3)
+        if picture is None or len(shown) >= 4 or box is None:
+            return
+        x0, y0, x1, y1 = box
+        pair = np.hstack([real[y0:y1, x0:x1], out[y0:y1, x0:x1]])
+        shown.append(cv2.resize(pair, (round(pair.shape[1] * 256 / pair.shape[0]), 256), interpolation=cv2.INTER_AREA))
+
+    report: dict = {"checkpoint": str(checkpoint), "video": str(video), "frames": len(frames), "reference": 0}
+    render_ms: list[float] = []
+    for name, group in groups.items():
+        if not group:
             continue
-        t0 = time.perf_counter()
-        out = renderer.render(poses[i])
-        times.append(time.perf_counter() - t0)
-        real = frames[i]
-        found = scorer.estimate(out)
-        box = person_box(poses[i], real.shape)
-        group = "trained frames" if i < split else "held-out frames"
-        for name, image, pose in ((group, out, found), (group + ", reference-copy baseline", frames[0], ref_found)):
-            row = {"target": poses[i], "found": pose, "l1": l1(image, real), "ssim": ssim(image, real),
-                   "psnr": psnr(image, real)}
-            if box is not None:
-                x0, y0, x1, y1 = box
-                a, b = image[y0:y1, x0:x1], real[y0:y1, x0:x1]
-                row.update(l1_box=l1(a, b), ssim_box=ssim(a, b), psnr_box=psnr(a, b))
-            groups.setdefault(name, []).append(row)
-        if picture is not None and len(shown) < 4 and i >= split and box is not None:
-            x0, y0, x1, y1 = person_box(poses[i], real.shape, pad=0.3)
-            pair = np.hstack([real[y0:y1, x0:x1], out[y0:y1, x0:x1]])
-            shown.append(cv2.resize(pair, (round(pair.shape[1] * 256 / pair.shape[0]), 256), interpolation=cv2.INTER_AREA))
-    scorer.close()
+        # the code of `repose evaluate --self`: same person box, same re-estimation, same measures
+        res = self_reenactment(renderer, frames[0], group, len(group), progress=progress,
+                               keep=keep if name == "held-out frames" else None)
+        render_ms += res.render_ms
+        report[name] = _summary(res)
+        report[name + ", reference-copy baseline"] = _summary(self_reenactment(ReferenceCopy(), frames[0], group))
     renderer.close()
-    report: dict = {"checkpoint": str(checkpoint), "video": str(video), "frames": len(frames),
-                    "reference": 0, "render_ms_median": float(np.median(times) * 1e3)}
-    for name, rows in groups.items():
-        if not rows:
-            continue
-        ks = KeypointScores()
-        for r in rows:
-            ks.add(r["target"], r["found"], output_height=frames[0].shape[0])
-        summary = {"n": len(rows), "akd_px": ks.akd_px, "akd_256": ks.akd_256, "mkr": ks.mkr}
-        for k in ("l1", "ssim", "psnr", "l1_box", "ssim_box", "psnr_box"):
-            vals = [r[k] for r in rows if k in r and np.isfinite(r[k])]
-            summary[k] = float(np.mean(vals)) if vals else float("nan")
-        report[name] = summary
+    report["render_ms_median"] = float(np.median(render_ms)) if render_ms else float("nan")
     if picture is not None and shown:
         gap = np.full((256, 8, 3), 255, np.uint8)
         write_image(picture, np.hstack([x for pair in shown for x in (pair, gap)][:-1]))

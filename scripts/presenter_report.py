@@ -39,7 +39,8 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
 
     from calibration.retargeter import Retargeter
     from engines.evaluation import FaceScores, HandScores
-    from engines.reenact import VideoPoses, driver_cues, evaluate_sequence, face_tracker
+    from engines.reenact import driver_cues, evaluate_sequence, face_tracker
+    from realtime.inputs import open_input
     from realtime.hands import HandTracker
     from engines.warp.renderer import WarpRenderer
     from realtime.app.commands.common import progress
@@ -47,7 +48,7 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
 
     renderer = WarpRenderer()
     shots: dict[int, tuple] = {}
-    with VideoPoses(media / driver, max_frames) as video:
+    with open_input(media / driver, max_frames=max_frames) as video:
         total = video.total or 1
         pick = set(np.linspace(1, total - 1, moments).astype(int).tolist())
         frames = iter(video)

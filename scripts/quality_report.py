@@ -23,11 +23,12 @@ CLIPS = ("pose_1.mp4", "pose_squats.mp4", "basketball_dribble.mp4")
 def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
-    from engines.reenact import VideoPoses, evaluate_sequence
+    from engines.reenact import self_reenactment
     from engines.renderer import create_renderer
     from realtime.app.commands.common import progress
     from realtime.drawing import put_label, side_by_side, skeleton_image
     from realtime.fileio import atomic_path, write_image
+    from realtime.inputs import open_input
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--media", default=str(HERE.parent.parent / "shared" / "data" / "media"))
@@ -56,13 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                 put_label(panel, f"{clip} frame {i + 1}: real | target | {args.renderer} (box L1 {score:.3f})")
                 worst.update(l1=score, panel=panel)
 
-        with VideoPoses(path, args.max_frames) as video:
+        with open_input(path, accept=("video",), max_frames=args.max_frames) as video:
             frames = iter(video)
             first = next(frames)
             w, h = first.image.shape[1], first.image.shape[0]
-            renderer.prepare(first.image)
-            items = ((f.index - 1, f.pose, f.image) for f in frames)
-            res = evaluate_sequence(renderer, items, (video.total or 1) - 1, progress=progress, keep=keep)
+            res = self_reenactment(renderer, first, frames, (video.total or 1) - 1, progress=progress, keep=keep)
         renderer.close()
         s = res.summary()
         rows.append({"clip": clip, "size": f"{w}x{h}", "frames": s["rendered"], "akd_px": s["akd_px"],

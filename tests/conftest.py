@@ -38,6 +38,6 @@ def media_dir() -> Path:
 @pytest.fixture(scope="session")
 def pose_jpg_estimate(media_dir):
     """(image, Estimate with mask) of the shared pose.jpg, estimated once per session."""
-    from realtime.app.commands.common import estimate_image
+    from realtime.inputs import estimate_image
 
     return estimate_image(media_dir / "pose.jpg", segmentation=True)

@@ -190,7 +190,8 @@ class _Collect:
 def test_plugs_into_the_live_pipeline(ckpt, reference, media_dir, tmp_path):
     """Real footage drives the learned renderer (ONNX Runtime) through the threaded pipeline."""
     from realtime.pipeline import Pipeline, PipelineOptions
-    from realtime.sources import SourceOptions, open_source
+    from realtime.inputs import open_source
+    from realtime.sources import SourceOptions
 
     image, pose = reference
     r = create_renderer("learned", checkpoint=ckpt, backend="onnxruntime", cache_dir=tmp_path,

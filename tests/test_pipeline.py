@@ -5,9 +5,10 @@ import time
 import numpy as np
 import pytest
 
+from realtime.inputs import open_source
 from realtime.pipeline import Pipeline, PipelineOptions, SourceLost, StageError, frame_to_reference, letterbox
 from realtime.sinks import SinkOptions
-from realtime.sources import ArraySource, CaptureOptions, SourceOptions, open_source
+from realtime.sources import ArraySource, CaptureOptions, SourceOptions
 from tests.pipeline_fakes import (FlakySource, ReplayEstimator, count_frames, fake_vcam, gray_frames,  # noqa: F401
                                   read_parts, skeleton_renderer, squat_poses)
 

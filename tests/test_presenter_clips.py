@@ -37,11 +37,12 @@ def test_photo_without_shoulders_exits_2_with_the_framing_needed(media_dir, tmp_
 
 def test_self_reenactment_mouth_follows_on_presenter_desk(media_dir):
     from engines.evaluation import FaceScores
-    from engines.reenact import VideoPoses, driver_cues, evaluate_sequence, face_tracker
+    from engines.reenact import driver_cues, evaluate_sequence, face_tracker
+    from realtime.inputs import open_input
     from engines.warp.renderer import WarpRenderer
 
     r = WarpRenderer(hands=False)
-    with VideoPoses(media_dir / "presenter_desk.mp4", 30) as video:
+    with open_input(media_dir / "presenter_desk.mp4", max_frames=30) as video:
         frames = iter(video)
         first = next(frames)
         r.prepare(first.image)

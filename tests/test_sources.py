@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from realtime.errors import InputError
+from realtime.inputs import open_source
 from realtime.mailbox import Mailbox, MailboxClosed
 from realtime.sources import (ArraySource, CaptureOptions, CaptureThread, CvCaptureSource, Frame,
-                              ImageSequenceSource, SourceError, SourceOptions, VideoFileSource, open_source)
+                              ImageSequenceSource, SourceError, SourceOptions, VideoFileSource)
 from tests.pipeline_fakes import FlakySource  # noqa: F401
 
 

@@ -114,3 +114,16 @@ def test_torchrun_ddp_on_cpu(media_dir, tmp_path):
     summaries = [line for line in done.stdout.splitlines() if line.startswith(' "world_size"')]
     assert summaries == [' "world_size": 2,']            # printed once, by rank 0
     assert json.loads((out / "last.json").read_text())["training"]["step"] == 8   # 64 pairs / 2 ranks / batch 4
+
+
+def test_amp_dtype_choice():
+    import torch
+
+    from engines.learned.training import _amp_dtype
+
+    assert _amp_dtype("cuda") is torch.float16
+    assert _amp_dtype("cuda", "bf16") is torch.bfloat16 and _amp_dtype("cpu", "bf16") is torch.bfloat16
+    with pytest.raises(InputError, match="fp16 needs a CUDA device"):
+        _amp_dtype("cpu", "fp16")
+    with pytest.raises(InputError, match="expected auto, fp16 or bf16"):
+        _amp_dtype("cpu", "fp8")

@@ -35,7 +35,7 @@ from engines.learned.personcrop import CropBox, crop_box, keypoint_box
 from engines.learned.posemaps import N_CHANNELS, PoseMapOptions, flip_keypoints18, keypoints18, pose_maps
 from realtime.errors import InputError
 from realtime.fileio import write_json
-from realtime.media import IMAGE_EXTS, VIDEO_EXTS
+from realtime.media import IMAGE_EXTS
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,7 @@ def extract_video(path: str | Path, cache_dir: str | Path, opts: DataOptions = D
     """Frames and poses of a video, from the cache when present; None for frames without a person."""
     from tqdm import tqdm
 
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-    from realtime.media import VideoReader
+    from realtime.inputs import open_input
 
     path = Path(path)
     folder = Path(cache_dir) / f"{path.stem}-{_video_key(path, opts) if path.is_file() else 'missing'}"
@@ -111,33 +110,26 @@ def extract_video(path: str | Path, cache_dir: str | Path, opts: DataOptions = D
         log.info("%s: %d cached frames in %s", path.name, len(data["frames"]), folder)
         return [None if f["keypoints"] is None else Frame(folder / f["file"], np.asarray(f["keypoints"], np.float32))
                 for f in data["frames"]]
-    reader = VideoReader(path)  # InputError when missing or unreadable
+    # frames and poses (video mode: tracking); InputError when missing or unreadable
+    video = open_input(path, accept=("video",), every=opts.every, max_frames=opts.max_frames)
     folder.mkdir(parents=True, exist_ok=True)
     frames: list[Frame | None] = []
     rows = []
-    est = MediaPipeEstimator(EstimatorOptions(mode="video"))
-    try:
-        with reader:
-            for i, t, bgr in tqdm(reader, total=reader.info.frame_count or None, desc=f"poses {path.name}", unit="frame"):
-                if i % opts.every:
-                    continue
-                if opts.max_frames is not None and len(rows) >= opts.max_frames:
-                    break
-                pose = est.estimate(bgr, t)
-                name = f"{i:06d}.jpg"
-                kps = None
-                if pose is not None:
-                    kps = keypoints18(pose)
-                    if (kps[:, 0] >= 0).sum() < 1:
-                        kps = None
-                if kps is not None:
-                    cv2.imwrite(str(folder / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
-                rows.append({"index": i, "time_s": t, "file": name, "keypoints": None if kps is None else kps.tolist()})
-                frames.append(None if kps is None else Frame(folder / name, kps))
-    finally:
-        est.close()
-    write_json(index_file, {"version": CACHE_VERSION, "video": str(path), "width": reader.info.width,
-                            "height": reader.info.height, "frames": rows})
+    with video:
+        for f in tqdm(video, total=video.total, desc=f"poses {path.name}", unit="frame"):
+            i, t, bgr, pose = f.index, f.time_s, f.image, f.pose
+            name = f"{i:06d}.jpg"
+            kps = None
+            if pose is not None:
+                kps = keypoints18(pose)
+                if (kps[:, 0] >= 0).sum() < 1:
+                    kps = None
+            if kps is not None:
+                cv2.imwrite(str(folder / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            rows.append({"index": i, "time_s": t, "file": name, "keypoints": None if kps is None else kps.tolist()})
+            frames.append(None if kps is None else Frame(folder / name, kps))
+    write_json(index_file, {"version": CACHE_VERSION, "video": str(path), "width": video.width,
+                            "height": video.height, "frames": rows})
     return frames
 
 
@@ -285,16 +277,13 @@ def load_data(paths: list[str | Path], cache_dir: str | Path, opts: DataOptions 
     """All pairs of the given videos and DeepFashion-style folders."""
     if not paths:
         raise InputError("no training data given: expected --data VIDEO [VIDEO ...] or a DeepFashion-style folder")
+    from realtime.inputs import kind_of_input
+
     data = PairData()
     for p in map(Path, paths):
-        if p.is_dir():
-            data.extend(deepfashion_pairs(p, opts))
-        elif p.suffix.lower() in VIDEO_EXTS:
-            data.extend(video_pairs(p, cache_dir, opts))
-        elif not p.exists():
-            raise InputError(f"{p}: no such file or folder; expected a video of the avatar person or a DeepFashion-style folder")
-        else:
-            raise InputError(f"{p}: expected a video ({', '.join(sorted(VIDEO_EXTS))}) or a DeepFashion-style folder")
+        kind = kind_of_input(p, accept=("folder", "video"),
+                             expected="a video of the avatar person or a DeepFashion-style folder")
+        data.extend(deepfashion_pairs(p, opts) if kind == "folder" else video_pairs(p, cache_dir, opts))
     if not data.val_pairs:
         raise InputError("no validation pairs: give a video of at least 10 usable frames or a pairs CSV with enough rows")
     return data

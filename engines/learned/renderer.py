@@ -95,9 +95,8 @@ class LearnedRenderer:
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
                 mask: np.ndarray | None = None) -> None:
         """Analyse the reference photo (BGR uint8 HxWx3). reference_pose: estimated when None; mask: the
-        person mask (HxW, [0, 1] or 0/255) for the background plate, segmented when None and needed."""
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-
+        person mask (HxW, [0, 1] or 0/255) for the background plate, segmented when None and needed.
+        MediaPipe runs only for a missing pose or mask: with both given nothing here needs mediapipe."""
         if reference_bgr is None or reference_bgr.ndim != 3 or reference_bgr.shape[2] != 3 or reference_bgr.dtype != np.uint8:
             raise InputError("the reference must be a BGR uint8 HxWx3 image")
         if mask is not None:
@@ -107,8 +106,9 @@ class LearnedRenderer:
                 raise InputError(f"mask size {mask.shape[1]}x{mask.shape[0]} differs from the reference "
                                  f"{reference_bgr.shape[1]}x{reference_bgr.shape[0]}")
         if reference_pose is None or (self.options.inpaint_background and mask is None):
-            with MediaPipeEstimator(EstimatorOptions(mode="image", segmentation=True)) as est:
-                found = est.detect(reference_bgr)
+            from realtime.inputs import estimate_still
+
+            found = estimate_still(reference_bgr, segmentation=True)
             mask = found.mask if mask is None else mask
             reference_pose = reference_pose or found.pose
         if reference_pose is None:

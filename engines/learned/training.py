@@ -10,7 +10,8 @@ A run folder holds:
 Per step (PATN's order): the generator is updated on alpha*GAN + lambda1*L1 + lambda2*perceptual,
 then D_A and D_S on real vs generated. Adam, lr 2e-4, betas (0.5, 0.999) as PATN's code.
 Mixed precision: fp16 autocast with gradient scaling on CUDA; bf16 autocast on CPUs with native bf16
-(AVX512-BF16/AMX: 2.7x faster steps measured here), fp32 elsewhere or with ``amp=False``. Several GPUs: start with
+(AVX512-BF16/AMX: 2.7x faster steps measured here), fp32 elsewhere or with ``amp=False``; ``amp_dtype``
+"fp16" or "bf16" picks the autocast type instead (bf16 on CUDA needs no gradient scaling). Several GPUs: start with
 ``torchrun --nproc_per_node=N -m realtime train ...``; each process trains on its share of the pairs
 (DistributedSampler) under DistributedDataParallel and rank 0 writes the run folder.
 """
@@ -64,6 +65,7 @@ class TrainOptions:
     validate: bool = True
     resume: bool = False
     amp: bool = True
+    amp_dtype: str = "auto"  # "auto" (see the module docstring), "fp16" (CUDA only) or "bf16"
     num_workers: int = 0
     seed: int = 0
     progress: bool = True
@@ -147,9 +149,9 @@ class Validator:
     """AKD/MKR (MediaPipe on the outputs), L1 and SSIM against the real held-out frames."""
 
     def __init__(self, min_height: int = 256) -> None:
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+        from realtime.estimator import create_estimator
 
-        self.estimator = MediaPipeEstimator(EstimatorOptions(mode="image"))
+        self.estimator = create_estimator("image")
         self.min_height = min_height
 
     def estimate(self, bgr: np.ndarray):
@@ -183,10 +185,19 @@ class Validator:
         self.estimator.close()
 
 
-def _amp_dtype(device_type: str):
-    """Autocast dtype: fp16 on CUDA; bf16 on CPUs with native bf16 (AVX512-BF16/AMX); else None."""
+def _amp_dtype(device_type: str, want: str = "auto"):
+    """Autocast dtype. auto: fp16 on CUDA; bf16 on CPUs with native bf16 (AVX512-BF16/AMX); else None.
+    "fp16" (CUDA only) or "bf16" ask for that type on this device."""
     import torch
 
+    if want == "bf16":
+        return torch.bfloat16
+    if want == "fp16":
+        if device_type != "cuda":
+            raise InputError(f"amp_dtype fp16 needs a CUDA device, got {device_type}; use bf16 or auto")
+        return torch.float16
+    if want != "auto":
+        raise InputError(f"amp_dtype {want!r}: expected auto, fp16 or bf16")
     if device_type == "cuda":
         return torch.float16
     if device_type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
@@ -283,7 +294,7 @@ class Trainer:
             self.G = DDP(self.G, device_ids=ids)
             self.DA = DDP(self.DA, device_ids=ids)
             self.DS = DDP(self.DS, device_ids=ids)
-        self.amp_dtype = _amp_dtype(self.device.type) if opts.amp else None
+        self.amp_dtype = _amp_dtype(self.device.type, opts.amp_dtype) if opts.amp else None
         self.use_amp = self.amp_dtype is not None
         # fp16 needs loss scaling; bf16 has fp32's range and does not
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)

@@ -362,10 +362,9 @@ def _check_image(img: np.ndarray) -> np.ndarray:
 
 
 def _estimate(img: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+    from realtime.inputs import estimate_still
 
-    with MediaPipeEstimator(EstimatorOptions(mode="image", segmentation=True)) as est:
-        e = est.detect(img)
+    e = estimate_still(img, segmentation=True)
     return e.pose, e.mask
 
 

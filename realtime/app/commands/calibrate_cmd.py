@@ -3,18 +3,20 @@
 Stand still, facing the camera, whole body in view. The command waits until the pose is steady,
 averages --seconds of frames robustly (per-keypoint median), reports each joint's jitter (px) and
 the similarity thresholds derived from it, and writes the profile for `repose render/live
---calibration`. SOURCE: a camera index (0, 1, ...), a video file or a folder of images (read at
---folder-fps).
+--calibration`. SOURCE: webcam:N (or a bare camera index), a video file, a folder of images (read
+at --folder-fps) or a stream URL, as `repose live --source` takes them.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-import time
+
+SOURCE_KINDS = ("webcam", "url", "video", "folder")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--source", required=True, metavar="SRC", help="camera index, video file or image folder")
+    p.add_argument("--source", required=True, metavar="SRC",
+                   help="webcam:N (or a bare camera index), a video file, an image folder or a stream URL")
     p.add_argument("-o", "--output", required=True, metavar="PROFILE.json", help="where to write the profile")
     p.add_argument("--seconds", type=float, default=2.0, help="how long to average once steady (default 2)")
     p.add_argument("--steady", type=float, default=0.03,
@@ -25,47 +27,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folder-fps", type=float, default=10.0, help="frame rate assumed for an image folder")
 
 
-def _frames(source: str, folder_fps: float):
-    """(time_s, BGR image) pairs from a camera, a video or an image folder."""
-    import cv2
-
-    from realtime.app.commands.common import kind_of_input
-    from realtime.errors import InputError
-    from realtime.media import VideoReader, list_images, read_image
-
-    if source.isdigit():
-        cap = cv2.VideoCapture(int(source))
-        if not cap.isOpened():
-            raise InputError(f"camera {source} cannot be opened: check that a webcam is connected and free, "
-                             "or give a video file")
-        t0 = time.perf_counter()
-        try:
-            while True:
-                ok, img = cap.read()
-                if not ok:
-                    raise InputError(f"camera {source} stopped delivering frames")
-                yield time.perf_counter() - t0, img
-        finally:
-            cap.release()
-    kind = kind_of_input(source)
-    if kind == "video":
-        with VideoReader(source) as reader:
-            for _, t, img in reader:
-                yield t, img
-    elif kind == "folder":
-        for i, path in enumerate(list_images(source)):
-            yield i / folder_fps, read_image(path)
-    else:
-        raise InputError(f"{source}: --source must be a camera index, a video file or a folder of images")
-
-
 def run(args: argparse.Namespace) -> int:
     from calibration.neutral import CAPTURING, DONE, CaptureOptions, NeutralCapture
     from calibration.profile import profile_from_capture
     from realtime.app.commands.common import output_suffix
     from realtime.errors import InputError
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
     from realtime.face import FaceMeshEstimator, mean_face
+    from realtime.inputs import open_input
 
     output_suffix(args.output, (".json",), "-o")
     if not 0.2 <= args.seconds <= 60:
@@ -75,14 +43,15 @@ def run(args: argparse.Namespace) -> int:
     capture = NeutralCapture(CaptureOptions(seconds=args.seconds, steady_fraction=args.steady))
     state = None
     faces: list = []   # the driver's face while the pose holds steady: the neutral face
-    with MediaPipeEstimator(EstimatorOptions(mode="video")) as est, FaceMeshEstimator("video") as face_est:
-        for t, img in _frames(str(args.source), args.folder_fps):
+    with open_input(args.source, accept=SOURCE_KINDS, what="--source", mode="video",
+                    folder_fps=args.folder_fps) as frames, FaceMeshEstimator("video") as face_est:
+        for frame in frames:
+            t = frame.time_s
             if t > args.timeout:
                 break
-            pose = est.estimate(img, t)
-            new = capture.feed(pose, t)
-            if new == CAPTURING:
-                face = face_est.detect(img, pose, t)
+            new = capture.feed(frame.pose, t)
+            if new == CAPTURING and frame.image is not None:
+                face = face_est.detect(frame.image, frame.pose, t)
                 if face is not None:
                     faces.append(face)
             if new != state:

@@ -21,8 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from realtime.app.commands.common import output_suffix, pose_from_path
+    from realtime.app.commands.common import output_suffix
     from realtime.fileio import write_image, write_json
+    from realtime.inputs import pose_from_path
     from realtime.matching import compare
 
     if args.draw:

@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
     scores = KeypointScores()
     est = None
     if not args.no_score:
-        from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+        from realtime.estimator import create_estimator
 
-        est = MediaPipeEstimator(EstimatorOptions(mode="image"))
+        est = create_estimator("image")
     render_s = 0.0
     try:
         with H264Writer(args.output, args.fps, (2 * w, h)) as writer:

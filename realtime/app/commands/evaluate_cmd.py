@@ -34,12 +34,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import itertools
-
-    from engines.evaluation import FaceScores, HandScores
-    from engines.reenact import VideoPoses, driver_cues, evaluate_sequence, face_tracker
-    from realtime.app.commands.common import kind_of_input, progress
     from realtime.errors import InputError
+    from realtime.inputs import kind_of_input, open_input
 
     if kind_of_input(args.driver) != "video":
         raise InputError(f"{args.driver}: --driver must be a video file (mp4, avi, mov, ...)")
@@ -58,41 +54,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.reference}: --reference must be an image")
     renderer = build_renderer(args)   # prepared below, once the reference is known
     # frames are streamed: estimated, rendered and scored one at a time
-    with VideoPoses(args.driver, args.max_frames) as video:
+    with open_input(args.driver, max_frames=args.max_frames) as video:
         frames = iter(video)
         first = next(frames, None)
         if first is None:
             raise InputError(f"{args.driver}: holds no frames")
-        total = video.total
-        mirror = False
-        if args.self_reenact:
-            renderer.prepare(first.image)
-            # the first frame is the reference: its face is the driver's neutral face
-            tracker = face_tracker(renderer, args.face, neutral_frames=1)
-            if tracker is not None:
-                tracker(first.image, first.pose, first.time_s)
-            hands, use_hands = _hands(renderer, args.hands, False)
-            items = ((f.index - 1, f.pose, f.image, driver_cues(f, tracker, hands, use_hands)) for f in frames)
-            total = total - 1 if total else None
-        else:
-            from calibration.retargeter import Retargeter
-            from realtime.media import read_image
-
-            renderer.prepare(read_image(args.reference))
-            mirror = args.mirror or (profile.mirror if profile else False)
-            retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
-            tracker = face_tracker(renderer, args.face, mirror=mirror,
-                                   neutral=profile.neutral_face if profile else None)
-            hands, use_hands = _hands(renderer, args.hands, mirror)
-            items = ((f.index, retarget(f.pose, f.time_s), None, driver_cues(f, tracker, hands, use_hands))
-                     for f in itertools.chain([first], frames))
-        scores = FaceScores(relative_roll=not args.self_reenact,
-                            mirror=bool(not args.self_reenact and mirror)) if tracker is not None else None
-        res = evaluate_sequence(renderer, items, total, progress=progress, face=scores,
-                                hands=HandScores() if hands is not None else None)
-        for t in (tracker, hands):
-            if t is not None:
-                t.close()
+        res = _drive(args, renderer, profile, first, frames, video.total)
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
@@ -107,6 +74,46 @@ def run(args: argparse.Namespace) -> int:
         for k, v in summary.items():
             print(f"{k:>12}: {v:.4g}" if isinstance(v, float) else f"{k:>12}: {v}", file=sys.stdout)
     return 0
+
+
+def _drive(args: argparse.Namespace, renderer, profile, first, frames, total):
+    """Prepare, drive and score the renderer (self-reenactment or a reference photo), with the face
+    and hands where the reference shows them (--face/--hands) and their measures."""
+    import itertools
+
+    from engines.evaluation import FaceScores, HandScores
+    from engines.reenact import driver_cues, evaluate_sequence, face_tracker
+    from realtime.app.commands.common import progress
+
+    if args.self_reenact:
+        renderer.prepare(first.image)
+        mirror = False
+        # the first frame is the reference: its face is the driver's neutral face
+        faces = face_tracker(renderer, args.face, neutral_frames=1)
+        if faces is not None:
+            faces(first.image, first.pose, first.time_s)
+        hands, use_hands = _hands(renderer, args.hands, mirror)
+        items = ((f.index - 1, f.pose, f.image, driver_cues(f, faces, hands, use_hands)) for f in frames)
+        total = total - 1 if total else None
+    else:
+        from calibration.retargeter import Retargeter
+        from realtime.media import read_image
+
+        renderer.prepare(read_image(args.reference))
+        mirror = args.mirror or bool(profile and profile.mirror)
+        retarget = Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None)
+        faces = face_tracker(renderer, args.face, mirror=mirror, neutral=profile.neutral_face if profile else None)
+        hands, use_hands = _hands(renderer, args.hands, mirror)
+        items = ((f.index, retarget(f.pose, f.time_s), None, driver_cues(f, faces, hands, use_hands))
+                 for f in itertools.chain([first], frames))
+    face_scores = FaceScores(relative_roll=not args.self_reenact, mirror=mirror) if faces is not None else None
+    try:
+        return evaluate_sequence(renderer, items, total, progress=progress, face=face_scores,
+                                 hands=HandScores() if hands is not None else None)
+    finally:
+        for t in (faces, hands):
+            if t is not None:
+                t.close()
 
 
 def _hands(renderer, enabled, mirror):

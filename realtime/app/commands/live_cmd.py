@@ -153,10 +153,11 @@ def _coach(args: argparse.Namespace):
 
 def _pipeline(args: argparse.Namespace, renderer, profile, coach):
     """The pipeline from the source to the sinks (not started); closes the source when it fails."""
+    from realtime.inputs import open_source
     from realtime.pipeline import Pipeline, PipelineOptions
     from realtime.sinks import SinkOptions
     from realtime.smoothing import OneEuroOptions
-    from realtime.sources import SourceOptions, open_source
+    from realtime.sources import SourceOptions
 
     retarget = None
     if not args.no_retarget:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from realtime.app.commands.common import estimate_image, kind_of_input, output_suffix, progress
+from realtime.app.commands.common import output_suffix, progress
 from realtime.errors import InputError
+from realtime.inputs import estimate_image, kind_of_input
 from realtime.layouts import LAYOUTS
 
 # Formats whose files always hold one layout.
@@ -82,20 +83,17 @@ def _run_image(args: argparse.Namespace) -> int:
 def _run_video(args: argparse.Namespace) -> int:
     from realtime import poseio
     from realtime.drawing import draw_skeleton
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
     from realtime.fileio import atomic_path, write_image, write_json
-    from realtime.media import VideoReader
+    from realtime.inputs import open_input
     from realtime.videoio import H264Writer
 
     draw_mp4 = bool(args.draw) and Path(args.draw).suffix.lower() == ".mp4"
     poses, sheet = [], []
-    with VideoReader(args.input) as video, \
-            MediaPipeEstimator(EstimatorOptions(mode="video")) as est:
-        info = video.info
-        writer = H264Writer(args.draw, info.fps, (info.width, info.height)) if draw_mp4 else None
+    with open_input(args.input) as video:
+        writer = H264Writer(args.draw, video.fps, (video.width, video.height)) if draw_mp4 else None
         try:
-            for i, t, frame in progress(video, info.frame_count or None, "pose"):
-                pose = est.estimate(frame, t)
+            for f in progress(video, video.total, "pose"):
+                i, frame, pose = f.index, f.image, f.pose
                 poses.append(pose)
                 if writer is not None:
                     writer.write(draw_skeleton(frame, pose))
@@ -107,10 +105,10 @@ def _run_video(args: argparse.Namespace) -> int:
             if writer is not None:
                 writer.abort()
             raise
-    h, w = info.height, info.width
+    h, w = video.height, video.width
     stem = Path(args.input).stem
     if args.format == "repose":
-        _emit(args, poseio.video_to_dict(poses, info.fps, w, h, args.layout))
+        _emit(args, poseio.video_to_dict(poses, video.fps, w, h, args.layout))
     elif args.format == "coco":
         names = [f"{stem}_{i:06d}.jpg" for i in range(len(poses))]
         _emit(args, poseio.coco_dict(poses, w, h, names))

@@ -46,7 +46,7 @@ class _Driver:
     frames: Any
     fps: float
     total: int
-    video: Any = None     # the VideoPoses to close, when frames stream from a video
+    video: Any = None     # the realtime.inputs.PoseInput to close
 
 
 @dataclass
@@ -80,8 +80,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_flags(args: argparse.Namespace) -> str:
     """The output's extension, after the flag checks that need no file read."""
-    from realtime.app.commands.common import kind_of_input, output_suffix
+    from realtime.app.commands.common import output_suffix
     from realtime.errors import InputError
+    from realtime.inputs import kind_of_input
 
     ext = output_suffix(args.output, (".png", ".jpg", ".mp4"), "-o")
     if kind_of_input(args.reference) != "image":
@@ -93,28 +94,22 @@ def _check_flags(args: argparse.Namespace) -> str:
 
 def _open_driver(args: argparse.Namespace, ext: str) -> _Driver:
     """The driver: streamed frames (video), one frame (image) or the poses of a pose file."""
-    from engines.reenact import DriverFrame, VideoPoses, estimate_image_frame
-    from realtime.app.commands.common import kind_of_input
     from realtime.errors import InputError
-    from realtime.poseio import load_pose_video
+    from realtime.inputs import kind_of_input, open_input
 
     if args.driver:
         kind = kind_of_input(args.driver)
-        if kind == "video":
-            if ext != ".mp4":
-                raise InputError(f"{args.driver} is a video: write the result to a video (-o OUT.mp4)")
-            video = VideoPoses(args.driver)
-            return _Driver(video, video.info.fps, video.total, video)
-        if kind == "image":
-            return _Driver([estimate_image_frame(args.driver)], 1.0, 1)
-        raise InputError(f"{args.driver}: --driver must be an image or a video file")
-    if kind_of_input(args.pose) != "json":
+        if kind not in ("video", "image"):
+            raise InputError(f"{args.driver}: --driver must be an image or a video file")
+        if kind == "video" and ext != ".mp4":
+            raise InputError(f"{args.driver} is a video: write the result to a video (-o OUT.mp4)")
+    elif kind_of_input(args.pose) != "json":
         raise InputError(f"{args.pose}: --pose must be a .json pose file")
-    poses = load_pose_video(args.pose)
-    fps, total = poses.fps, len(poses.poses)
-    if ext != ".mp4" and total != 1:
-        raise InputError(f"{args.pose} holds {total} poses: write them to a video (-o OUT.mp4)")
-    return _Driver([DriverFrame(i, i / fps, None, p) for i, p in enumerate(poses.poses)], fps, total)
+    video = open_input(args.driver or args.pose, need_person=True)
+    if args.pose and ext != ".mp4" and video.total != 1:
+        video.close()
+        raise InputError(f"{args.pose} holds {video.total} poses: write them to a video (-o OUT.mp4)")
+    return _Driver(video, video.fps, video.total, video)
 
 
 def _compose(args: argparse.Namespace, frame, target, out):
@@ -134,22 +129,21 @@ def _compose(args: argparse.Namespace, frame, target, out):
 def _render_all(args: argparse.Namespace, ext: str, renderer, driver: _Driver, profile) -> _Result:
     """Render every driver frame into the output (a picture, or an H.264 video)."""
     from calibration.retargeter import Retargeter
+    from engines.reenact import driver_cues, hold_last, render_with
     from realtime.app.commands.common import progress
     from realtime.fileio import write_image
     from realtime.videoio import H264Writer
 
-    from engines.reenact import driver_cues, render_with
-
     rest = renderer.rest_pose
     retarget = None if args.no_retarget else Retargeter(rest, profile, mirror=args.mirror or None)
     faces, hands = _presenter(args, renderer, retarget, profile)
-    result, last, writer = _Result(), rest, None
+    result, writer = _Result(), None
+    driven = ((f, f.pose if retarget is None else retarget(f.pose, f.time_s))
+              for f in progress(driver.frames, driver.total, "rendering"))
     t0 = time.perf_counter()
     try:
-        for frame in progress(driver.frames, driver.total, "rendering"):
-            target = frame.pose if retarget is None else retarget(frame.pose, frame.time_s)
-            if target is not None:
-                last, result.seen = target, True
+        for frame, last, new in hold_last(driven, rest):
+            result.seen = result.seen or new
             result.held.append(last)
             cues = driver_cues(frame, faces, hands)
             image = _compose(args, frame, last, render_with(renderer, last, cues))

@@ -24,45 +24,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_library(path: str):
     """(poses, items) of a library; items are file names or frame labels."""
-    from realtime.app.commands.common import kind_of_input, progress
+    from realtime.app.commands.common import progress
     from realtime.errors import InputError
-    from realtime.estimator import EstimatorOptions, MediaPipeEstimator
-    from realtime.media import VideoReader, list_images, read_image
-    from realtime.poseio import load_pose_video
+    from realtime.inputs import open_input
 
-    kind = kind_of_input(path)
     poses, items = [], []
-    if kind == "json":
-        video = load_pose_video(path)
-        for i, p in enumerate(video.poses):
-            if p is not None:
-                poses.append(p)
-                items.append({"frame": i, "time_s": round(i / video.fps, 3)})
-    elif kind == "folder":
-        files = list_images(path)
-        with MediaPipeEstimator(EstimatorOptions(mode="image")) as est:
-            for f in progress(files, len(files), "index"):
-                p = est.estimate(read_image(f))
-                if p is not None:
-                    poses.append(p)
-                    items.append({"file": f.name})
-    elif kind == "video":
-        with VideoReader(path) as video, MediaPipeEstimator(EstimatorOptions(mode="video")) as est:
-            for i, t, frame in progress(video, video.info.frame_count or None, "index"):
-                p = est.estimate(frame, t)
-                if p is not None:
-                    poses.append(p)
-                    items.append({"frame": i, "time_s": round(t, 3)})
-    else:
-        raise InputError(f"{path}: expected a folder of images, a video or a pose .json as the library")
+    with open_input(path, accept=("folder", "video", "json"),
+                    expected="a folder of images, a video or a pose .json as the library") as library:
+        for f in progress(library, library.total, "index"):
+            if f.pose is not None:
+                poses.append(f.pose)
+                items.append({"file": f.name} if library.kind == "folder"
+                             else {"frame": f.index, "time_s": round(f.time_s, 3)})
     if not poses:
         raise InputError(f"{path}: no person found in the library; expected images or frames showing a person")
     return poses, items
 
 
 def run(args: argparse.Namespace) -> int:
-    from realtime.app.commands.common import pose_from_path
     from realtime.errors import InputError
+    from realtime.inputs import pose_from_path
     from realtime.search import PoseIndex
 
     if args.k < 1:

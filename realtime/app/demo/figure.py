@@ -61,6 +61,8 @@ def _capsule(canvas: np.ndarray, mask: np.ndarray, a, b, r0: float, r1: float, c
     a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
     x0 = int(max(0, min(a[0], b[0]) - max(r0, r1) - 2)); x1 = int(min(w, max(a[0], b[0]) + max(r0, r1) + 3))
     y0 = int(max(0, min(a[1], b[1]) - max(r0, r1) - 2)); y1 = int(min(h, max(a[1], b[1]) + max(r0, r1) + 3))
+    if x1 <= x0 or y1 <= y0:  # wholly outside the canvas (a moved hand above the top edge)
+        return
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     v = b - a
     ll = float(v @ v) or 1.0

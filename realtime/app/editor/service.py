@@ -209,9 +209,9 @@ class EditorService:
 
     def _get_estimator(self):
         if self._estimator is None:
-            from realtime.estimator import EstimatorOptions, MediaPipeEstimator
+            from realtime.estimator import create_estimator
 
-            self._estimator = MediaPipeEstimator(EstimatorOptions(mode="image"))
+            self._estimator = create_estimator("image")
         return self._estimator
 
     def _estimate(self, bgr: np.ndarray) -> Pose | None:
