@@ -7,17 +7,16 @@ detection runs (usually the largest, most central person), kept while tracking h
 """
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sys
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
+from realtime import quiet
 from realtime.layouts import MEDIAPIPE33
 from realtime.pose import Pose
+from realtime.quiet import native_stderr_silenced
 
 log = logging.getLogger(__name__)
 
@@ -58,30 +57,6 @@ class PoseEstimator(Protocol):
     def close(self) -> None: ...
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Silence C++-level stderr (MediaPipe's absl/TFLite start-up warnings) for the block.
-
-    Used only while the graph is built and runs its first few frames, which is when MediaPipe prints
-    its start-up noise; Python-level errors are raised, not printed, so nothing useful is lost.
-    """
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, ValueError, OSError):  # no real stderr (e.g. captured): nothing to do
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-        yield
-    finally:
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
-
-
 class MediaPipeEstimator:
     """MediaPipe Pose, returning MediaPipe-33 poses in pixels of the input image.
 
@@ -90,14 +65,13 @@ class MediaPipeEstimator:
 
     def __init__(self, options: EstimatorOptions | None = None) -> None:
         self.options = options or EstimatorOptions()
-        os.environ.setdefault("GLOG_minloglevel", "2")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        quiet.configure(quiet.verbose())   # log levels before MediaPipe reads them
         import mediapipe as mp  # heavy: imported only when an estimator is made
 
         o = self.options
         self._cv2 = __import__("cv2")
         self._quiet_calls = 3  # MediaPipe logs its start-up notices during the first calls
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._pose = self._make(mp, o)
 
     @staticmethod
@@ -122,7 +96,7 @@ class MediaPipeEstimator:
         if self._quiet_calls <= 0:
             result = self._pose.process(rgb)
         else:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 result = self._pose.process(rgb)
             self._quiet_calls -= 1
         mask = None

@@ -7,6 +7,7 @@ layouts by name; a keypoint a layout lacks can be *derived* (the neck) from othe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -175,14 +176,25 @@ def convert_arrays(
     xy: np.ndarray, score: np.ndarray, z: np.ndarray | None, src: KeypointLayout, dst: KeypointLayout
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Convert (K,2) coordinates, (K,) scores and optional (K,) depths from ``src`` to ``dst``."""
-    plan = conversion_plan(src, dst)
+    direct_dst, direct_src, derived = _indexed_plan(src, dst)
     out_xy = np.empty((len(dst), 2), dtype=np.float32)
     out_s = np.empty(len(dst), dtype=np.float32)
     out_z = None if z is None else np.empty(len(dst), dtype=np.float32)
-    for i, idx in enumerate(plan):
-        sel = list(idx)
+    out_xy[direct_dst], out_s[direct_dst] = xy[direct_src], score[direct_src]
+    if out_z is not None:
+        out_z[direct_dst] = z[direct_src]
+    for i, sel in derived:
         out_xy[i] = xy[sel].mean(axis=0)
         out_s[i] = score[sel].min()
         if out_z is not None:
             out_z[i] = z[sel].mean()
     return out_xy, out_s, out_z
+
+
+@lru_cache(maxsize=None)
+def _indexed_plan(src: KeypointLayout, dst: KeypointLayout):
+    """``conversion_plan`` split into one-to-one index arrays and the derived points (cached)."""
+    plan = conversion_plan(src, dst)
+    direct = [(i, idx[0]) for i, idx in enumerate(plan) if len(idx) == 1]
+    derived = [(i, list(idx)) for i, idx in enumerate(plan) if len(idx) != 1]
+    return (np.array([d for d, _ in direct], np.int64), np.array([s for _, s in direct], np.int64), derived)

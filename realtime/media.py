@@ -4,6 +4,7 @@ Images are returned as BGR uint8 HxWx3 (OpenCV's order); callers convert at thei
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -12,6 +13,23 @@ import cv2
 import numpy as np
 
 from realtime.errors import InputError
+
+log = logging.getLogger(__name__)
+_strict = False
+
+
+def set_strict(on: bool) -> None:
+    """``repose --strict``: input warnings (a truncated video) become InputErrors."""
+    global _strict
+    _strict = bool(on)
+
+
+def input_warning(message: str) -> None:
+    """A warning about an input: one log line, or an InputError under ``--strict``."""
+    if _strict:
+        raise InputError(f"{message} (--strict)")
+    log.warning("%s", message)
+
 
 IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 VIDEO_EXTS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif"})
@@ -86,6 +104,10 @@ class VideoReader:
             i += 1
         if i == 0:
             raise InputError(f"{self.path}: holds no decodable frames; the file is empty or corrupt")
+        declared = self.info.frame_count
+        if declared > 0 and i < declared - max(2, round(0.02 * declared)):
+            input_warning(f"{self.path}: decoded {i} of {declared} declared frames; the file looks "
+                          "truncated (re-encode or re-download it; --strict refuses it)")
 
     def close(self) -> None:
         self._cap.release()

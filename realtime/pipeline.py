@@ -142,7 +142,7 @@ class Pipeline:
     (closed by the pipeline). sinks: spec strings (opened here at the output size) or Sink objects.
     estimator_factory: makes the pose estimator on the pose thread (default: MediaPipe, video mode,
     its own smoothing off since ours runs). retarget: driver pose -> target pose in reference
-    pixels (default: :func:`frame_to_reference`). coach: a ``realtime.coach.Coach`` or None.
+    pixels (default: :func:`frame_to_reference`). coach: a ``realtime.coaching.live.Coach`` or None.
     face: a realtime.face.FaceTracker (or any ``(image, pose, t, mirror) -> expression`` with
     ``close()``) run on the pose thread after the pose (stage "face"); its expression goes to
     ``renderer.render(target, expression=...)``. hands: the same for a realtime.hands.HandTracker

@@ -207,6 +207,8 @@ def read_json(path: str | Path) -> Any:
         return json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InputError(f"{p}: not valid JSON ({e}); expected a repose, OpenPose or COCO pose file") from None
+    except RecursionError:
+        raise InputError(f"{p}: JSON nested too deeply; expected a repose, OpenPose or COCO pose file") from None
 
 
 def detect_format(data: Any) -> str:

@@ -21,6 +21,7 @@ SUITES: dict[str, str] = {   # name -> one-line description; module is scripts/b
     "smoothing": "One-Euro filter: keypoint jitter removed vs distance from the raw estimate",
     "render": "warp renderer ms/frame at 256..1080p (render only) and prepare time",
     "editor": "pose editor API latency per endpoint (estimate, render, evaluate, ...)",
+    "coach": "repose coach on a 1-minute video: estimation, analysis (reps, DTW, scores), plot, page, video",
     "learned": "PATN generator ms/frame per config and backend, learned renderer fps, training steps/s",
     "gpu": "learned renderer on CUDA: torch fp16+channels_last+CUDA graphs (+compile, TensorRT) vs fp32 eager",
 }

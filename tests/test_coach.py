@@ -3,20 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from realtime.coach import Benchmark, Coach, count_reps, load_benchmark
+from realtime.coaching.live import Benchmark, Coach, load_benchmark
 from realtime.errors import InputError
 from tests.pipeline_fakes import squat_poses  # noqa: F401
-
-
-def test_count_reps_on_a_synthetic_curve():
-    t = np.arange(0, 10, 0.1)
-    curve = 0.85 + 0.12 * np.clip(np.sin(2 * np.pi * t / 2.5), 0, None)   # 4 peaks of 0.97
-    assert count_reps(curve, t, threshold=0.9) == 4
-    assert count_reps(curve, t, threshold=0.99) == 0
-    noisy = curve + np.random.default_rng(0).normal(0, 0.005, t.size)  # jitter is not a repetition
-    assert count_reps(noisy, t, threshold=0.9) == 4
-    assert count_reps([], None) == 0
-    assert count_reps([0.95, float("nan"), 0.95], [0, 1, 2], threshold=0.9, min_interval_s=0.5) == 2
 
 
 def test_video_benchmark_plays_along_in_time_and_loops():
@@ -38,16 +27,40 @@ def test_coach_on_real_squats_counts_three_and_writes_csv_and_plot(tmp_path):
     assert readings[59].similarity == pytest.approx(1.0, abs=1e-6)
     assert readings[0].similarity < 0.95 and readings[0].advice   # standing vs deep squat: knees named
     assert any("knee" in a or "hip" in a for a in readings[0].advice)
+    assert readings[59].score == pytest.approx(100.0, abs=1e-6) and readings[0].score < 50
     assert coach.reps() == 3
     coach.write_csv(tmp_path / "c.csv")
     rows = (tmp_path / "c.csv").read_text().splitlines()
-    assert rows[0] == "time_s,similarity" and len(rows) == 67 and rows[-1] == "13.000,"
+    assert rows[0] == "time_s,similarity,score" and len(rows) == 67 and rows[-1] == "13.000,,"
     coach.write_plot(tmp_path / "c.png", count_reps_too=True)
     import cv2
 
     assert cv2.imread(str(tmp_path / "c.png")).shape[2] == 3
     s = coach.summary()
     assert s["samples"] == 66 and s["matched"] == 65 and s["reps"] == 3
+    assert 0 < s["mean_score"] < 100
+
+
+def test_reps_come_from_the_driver_whatever_the_benchmark():
+    # the benchmark is the very same squat clip, playing along: similarity-peak counting gave 1 of 3
+    poses = squat_poses()
+    coach = Coach(Benchmark(poses, 5.0, "squats.json"))
+    for i, p in enumerate(poses):
+        coach.update(p, 0.1 + i / 5.0)
+    assert coach.reps() == 3
+    assert Coach(Benchmark(poses[:1], 1.0)).reps() == 0       # nothing recorded yet: no reps
+    # live: counted as the session goes, over a sliding 30 s window, each rep once
+    live = Coach(Benchmark([poses[59]], 1.0), rep_window_s=30.0)
+    counts = []
+    for i in range(10 * len(poses)):                         # the clip ten times: 130 s, 30 squats
+        live.update(poses[i % len(poses)], i / 5.0)
+        if i % 3 == 0:
+            counts.append(live.live_reps(0.5))
+    assert live.reps() == 30 and counts == sorted(counts)
+    standing = Coach(Benchmark([poses[59]], 1.0))
+    for i in range(40):                                       # standing still is not a repetition
+        standing.update(poses[20], i / 5.0)
+    assert standing.reps() == 0
 
 
 def test_load_benchmark_from_pose_json_video(tmp_path):

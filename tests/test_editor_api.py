@@ -74,7 +74,9 @@ def service():
 def client(service):
     app = create_app(EditorOptions(max_upload_bytes=2 * 2**20, max_pixels=4_000_000), service=service)
     app.testing = True
-    return app.test_client()
+    c = app.test_client()
+    c.environ_base["HTTP_ORIGIN"] = "http://localhost"   # what a browser sends from the editor's page
+    return c
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +166,15 @@ def test_loopback_only_unless_allowed(service):
     assert strict.get("/api/info", headers={"Host": "[::1]:8765"}).status_code == 200
     assert strict.get("/api/info", headers={"Host": "127.0.0.2:8765"}).status_code == 200
     assert strict.get("/api/info", headers={"Host": "127.0.0.1.evil.example"}).status_code == 400
-    remote = create_app(EditorOptions(), service=service, allow_remote=True).test_client()
-    assert remote.get("/api/info", headers={"Host": "editor.lan:8765"}).status_code == 200
+    remote_app = create_app(EditorOptions(), service=service, allow_remote=True)
+    token = remote_app.extensions["repose_guard"].token
+    remote = remote_app.test_client()
+    assert remote.get("/api/info", headers={"Host": "editor.lan:8765"}).status_code == 403   # no token
+    assert remote.get("/api/info", headers={"Host": "editor.lan:8765", "X-Repose-Token": "x"}).status_code == 403
+    r = remote.get(f"/api/info?token={token}", headers={"Host": "editor.lan:8765"})
+    assert r.status_code == 200 and "repose_token=" in r.headers["Set-Cookie"]
+    assert remote.get("/api/info", headers={"Host": "editor.lan:8765"}).status_code == 200   # the cookie
+    assert remote.get("/api/info", headers={"Host": "editor.lan:8765", "X-Repose-Token": token}).status_code == 200
 
 
 def test_host_name():

@@ -89,7 +89,7 @@ def test_coach_mode_counts_squats_and_writes_curve(media_dir, tmp_path, capsys):
     assert rc == 0, err
     assert "3 reps" in err
     rows = (tmp_path / "coach.csv").read_text().splitlines()
-    assert rows[0] == "time_s,similarity" and len(rows) == 66
+    assert rows[0] == "time_s,similarity,score" and len(rows) == 66
     assert cv2.imread(str(tmp_path / "coach.png")) is not None
     assert json.loads((tmp_path / "s.json").read_text())["coach"]["reps"] == 3
 

@@ -188,7 +188,7 @@ def test_duration_limit_and_request_stop_join_every_thread():
 
 def test_mirror_and_coach_reading_reach_the_output():
     pytest.importorskip("realtime.matching")
-    from realtime.coach import Benchmark, Coach
+    from realtime.coaching.live import Benchmark, Coach
 
     poses = squat_poses()
     coach = Coach(Benchmark([poses[59]], 1.0, "deep squat"), show_reps=True)

@@ -71,7 +71,7 @@ def test_mjpeg_serves_several_viewers_and_a_stalled_one_does_not_block():
             assert b"/stream.mjpg" in r.read()
         # a viewer that connects and never reads anything
         stalled = socket.create_connection(("127.0.0.1", sink.port))
-        stalled.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+        stalled.sendall(b"GET /stream.mjpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         stop = threading.Event()
 
         def produce():
@@ -175,7 +175,7 @@ def test_mjpeg_send_never_waits_for_a_viewer_whose_socket_is_full():
     try:
         stalled = socket.create_connection(("127.0.0.1", sink.port))
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        stalled.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+        stalled.sendall(b"GET /stream.mjpg HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         deadline = time.monotonic() + 10
         while sink.viewers < 1 and time.monotonic() < deadline:
             time.sleep(0.01)

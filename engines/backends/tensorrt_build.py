@@ -377,6 +377,8 @@ def _progress_monitor(trt: Any) -> Any:
     """A tqdm bar per top-level build phase, through TensorRT's IProgressMonitor (10.0+)."""
     from tqdm import tqdm
 
+    from realtime.progress import bar
+
     class _TqdmMonitor(trt.IProgressMonitor):
         def __init__(self) -> None:
             trt.IProgressMonitor.__init__(self)
@@ -386,7 +388,7 @@ def _progress_monitor(trt: Any) -> Any:
         def phase_start(self, phase_name: str, parent_phase: str | None, num_steps: int) -> None:
             with self._lock:
                 if parent_phase is None:  # nested phases are too chatty for a terminal
-                    self._bars[phase_name] = tqdm(total=num_steps, desc=f"TensorRT {phase_name}", leave=False)
+                    self._bars[phase_name] = bar(total=num_steps, desc=f"TensorRT {phase_name}", unit="step")
 
         def step_complete(self, phase_name: str, step: int) -> bool:
             with self._lock:

@@ -42,12 +42,16 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     """The JSON part of a checkpoint, checked for format and version."""
     _, config = resolve(path)
     try:
+        if config.stat().st_size > 1 << 20:   # untrusted: bounded before reading
+            raise ValueError(f"{config.stat().st_size} bytes is far more than a checkpoint config")
         meta = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise InputError(f"{config}: not readable as JSON ({e}); expected a repose checkpoint config") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InputError(f"{config}: not a repose PATN checkpoint (format {meta.get('format') if isinstance(meta, dict) else None!r}, "
                          f"expected {FORMAT!r})")
+    if not isinstance(meta.get("version", 0), int):
+        raise InputError(f"{config}: checkpoint version {meta.get('version')!r} is not a number")
     if int(meta.get("version", 0)) > VERSION:
         raise InputError(f"{config}: checkpoint version {meta['version']} is newer than this repose reads ({VERSION})")
     return meta
@@ -144,6 +148,23 @@ def save_training(path: str | Path, generator, discriminators: dict, optimizers:
     return save_generator(generator, weights, {**(extra or {}), "training": {**counters, "optimizers": opt_meta}})
 
 
+def check_training(path: str | Path) -> None:
+    """Refuse a damaged training state (headers only, cheap) before a resumed run does any work."""
+    from safetensors import safe_open
+
+    weights, _ = resolve(path)
+    for f in (weights, weights.with_name(weights.stem + ".train.safetensors")):
+        if not f.is_file():
+            raise InputError(f"{f}: missing; a resumable run holds last.safetensors, last.json and "
+                             "last.train.safetensors; start a new run with another --out")
+        try:
+            with safe_open(str(f), framework="pt") as handle:
+                handle.keys()
+        except Exception as e:  # noqa: BLE001 - safetensors raises its own error types
+            raise InputError(f"{f}: not a readable safetensors file ({' '.join(str(e).split())[:100]}); "
+                             "restore it or start a new run with another --out") from None
+
+
 def load_training(path: str | Path, generator, discriminators: dict, optimizers: dict) -> dict[str, Any]:
     """Restore a training checkpoint in place; returns its counters (step, epoch, ...)."""
     from safetensors.torch import load_file
@@ -154,14 +175,20 @@ def load_training(path: str | Path, generator, discriminators: dict, optimizers:
     if "training" not in meta or not train_file.is_file():
         raise InputError(f"{weights}: holds a generator only, not a training state ({train_file.name} missing); "
                          "start a new run with another --out")
-    state = load_file(str(weights), device="cpu")
-    getattr(generator, "module", generator).load_state_dict(state)
-    tensors = load_file(str(train_file), device="cpu")
-    for name, d in discriminators.items():
-        head = name + "."
-        sub = {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
-        getattr(d, "module", d).load_state_dict(sub)
-    training = meta["training"]
-    for name, opt in optimizers.items():
-        opt.load_state_dict(_unflatten_optimizer(f"opt_{name}", tensors, training["optimizers"][name]))
+    current = weights
+    try:
+        state = load_file(str(weights), device="cpu")
+        getattr(generator, "module", generator).load_state_dict(state)
+        current = train_file
+        tensors = load_file(str(train_file), device="cpu")
+        for name, d in discriminators.items():
+            head = name + "."
+            sub = {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
+            getattr(d, "module", d).load_state_dict(sub)
+        training = meta["training"]
+        for name, opt in optimizers.items():
+            opt.load_state_dict(_unflatten_optimizer(f"opt_{name}", tensors, training["optimizers"][name]))
+    except Exception as e:  # noqa: BLE001 - safetensors, torch and KeyError all mean a damaged state
+        raise InputError(f"{current}: not a usable training state ({e.__class__.__name__}: "
+                         f"{' '.join(str(e).split())[:120]}); restore it or start a new run with another --out") from None
     return {k: v for k, v in training.items() if k != "optimizers"}

@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 NORM_NAMES = ("batch", "instance")
+#: (field, lowest, highest): far beyond any real model, small enough that building one cannot exhaust memory.
+LIMITS = (("height", 16, 2048), ("width", 16, 2048), ("ngf", 1, 512), ("n_blocks", 1, 64),
+          ("stem_kernel", 1, 15), ("pose_channels", 1, 64), ("pose_sigma", 0.01, 100.0),
+          ("crop_margin", 0.5, 10.0))
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,11 @@ class GeneratorConfig:
     crop_margin: float = 1.3
 
     def __post_init__(self) -> None:
+        # configs come from files (checkpoint JSON, ONNX metadata): bound them before anything allocates
+        for name, lo, hi in LIMITS:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+                raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {v!r}")
         if self.height % 4 or self.width % 4 or self.height < 16 or self.width < 16:
             raise ValueError(f"generator size must be multiples of 4 and at least 16, got {self.height}x{self.width}")
         if self.norm not in NORM_NAMES:
@@ -47,6 +56,8 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "GeneratorConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a generator config object, got {type(data).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

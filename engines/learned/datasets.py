@@ -98,9 +98,8 @@ def _video_key(path: Path, opts: DataOptions) -> str:
 
 def extract_video(path: str | Path, cache_dir: str | Path, opts: DataOptions = DataOptions()) -> list[Frame | None]:
     """Frames and poses of a video, from the cache when present; None for frames without a person."""
-    from tqdm import tqdm
-
     from realtime.inputs import open_input
+    from realtime.progress import bar
 
     path = Path(path)
     folder = Path(cache_dir) / f"{path.stem}-{_video_key(path, opts) if path.is_file() else 'missing'}"
@@ -115,19 +114,25 @@ def extract_video(path: str | Path, cache_dir: str | Path, opts: DataOptions = D
     folder.mkdir(parents=True, exist_ok=True)
     frames: list[Frame | None] = []
     rows = []
-    with video:
-        for f in tqdm(video, total=video.total, desc=f"poses {path.name}", unit="frame"):
-            i, t, bgr, pose = f.index, f.time_s, f.image, f.pose
-            name = f"{i:06d}.jpg"
-            kps = None
-            if pose is not None:
-                kps = keypoints18(pose)
-                if (kps[:, 0] >= 0).sum() < 1:
-                    kps = None
-            if kps is not None:
-                cv2.imwrite(str(folder / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
-            rows.append({"index": i, "time_s": t, "file": name, "keypoints": None if kps is None else kps.tolist()})
-            frames.append(None if kps is None else Frame(folder / name, kps))
+    try:
+        with video:
+            for f in bar(video, total=video.total, desc=f"poses {path.name}"):
+                i, t, bgr, pose = f.index, f.time_s, f.image, f.pose
+                name = f"{i:06d}.jpg"
+                kps = None
+                if pose is not None:
+                    kps = keypoints18(pose)
+                    if (kps[:, 0] >= 0).sum() < 1:
+                        kps = None
+                if kps is not None:
+                    cv2.imwrite(str(folder / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+                rows.append({"index": i, "time_s": t, "file": name, "keypoints": None if kps is None else kps.tolist()})
+                frames.append(None if kps is None else Frame(folder / name, kps))
+    except BaseException:   # an unfinished video's frames are no cache: remove them
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     write_json(index_file, {"version": CACHE_VERSION, "video": str(path), "width": video.width,
                             "height": video.height, "frames": rows})
     return frames

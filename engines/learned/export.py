@@ -102,11 +102,22 @@ def onnx_config(path: str | Path):
     import onnx
 
     from engines.learned.config import GeneratorConfig
+    from realtime.errors import InputError
 
-    proto = onnx.load(str(path), load_external_data=False)
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError and friends
+        raise InputError(f"{path}: not a readable ONNX model ({e.__class__.__name__}); expected a file "
+                         "written by `repose export`") from None
     for p in proto.metadata_props:
         if p.key == "repose_generator":
-            return GeneratorConfig.from_dict(ast.literal_eval(p.value))
+            if len(p.value) > 4096:   # untrusted: bounded before parsing
+                raise InputError(f"{path}: generator metadata of {len(p.value)} characters is not a repose export")
+            try:
+                return GeneratorConfig.from_dict(ast.literal_eval(p.value))
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as e:
+                raise InputError(f"{path}: bad generator metadata ({str(e)[:120]}); re-export the model "
+                                 "with `repose export`") from None
     return None
 
 

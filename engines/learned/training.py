@@ -218,6 +218,25 @@ def _select_device(name: str) -> str:
     return name
 
 
+def _epoch_bar(loader, desc: str, show: bool):
+    """The steps of one epoch, with a bar on a terminal (realtime.progress)."""
+    from realtime.progress import bar
+
+    return bar(loader, desc=desc, unit="step", show=show)
+
+
+def _resumed_config(last: Path):
+    """The generator config of a run to resume; a damaged state fails now, before data is prepared."""
+    from engines.learned.checkpoint import check_training, read_meta
+    from engines.learned.config import GeneratorConfig
+
+    check_training(last)
+    try:
+        return GeneratorConfig.from_dict(read_meta(last)["generator"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{last.with_suffix('.json')}: bad generator config ({e})") from None
+
+
 class Trainer:
     """One training run (see the module docstring). ``run()`` returns a summary dict."""
 
@@ -252,10 +271,7 @@ class Trainer:
         if opts.resume and not last.exists():
             raise InputError(f"--resume: {self.out} holds no checkpoint (last.safetensors); start without --resume")
         if opts.resume:
-            from engines.learned.checkpoint import read_meta
-            from engines.learned.config import GeneratorConfig as _GC
-
-            self.cfg = _GC.from_dict(read_meta(last)["generator"])
+            self.cfg = _resumed_config(last)
 
         cache = opts.cache_dir or (self.out.parent / ".frame-cache")
         if self.world > 1 and not self.is_main:
@@ -412,7 +428,6 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         import torch
-        from tqdm import tqdm
 
         opts = self.opts
         if self.is_main:
@@ -443,8 +458,7 @@ class Trainer:
             while self.epoch < opts.epochs and not stop:
                 if sampler is not None:
                     sampler.set_epoch(self.epoch)
-                bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{opts.epochs}", unit="step",
-                           disable=not (self.is_main and opts.progress), leave=False)
+                bar = _epoch_bar(loader, f"epoch {self.epoch + 1}/{opts.epochs}", self.is_main and opts.progress)
                 for batch in bar:
                     values = self.train_step(batch)
                     self.step += 1

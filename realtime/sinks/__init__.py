@@ -50,6 +50,9 @@ class SinkOptions:
     vcam_device/vcam_backend: pyvirtualcam device and backend (None: first available).
     vcam_format: pixel format sent to the virtual camera: bgr, rgb, i420 or gray.
     mjpeg_quality: JPEG quality 1-100. file_quality: H.264 quality 0-10 (imageio-ffmpeg's scale).
+    allow_remote: let the MJPEG server bind a non-loopback address (then it needs its token).
+    file_preset: x264 preset of live recordings (``ultrafast`` + ``-tune zerolatency``: the encoder
+    never starves the pose and render threads on a busy CPU; None: ffmpeg's default ``medium``).
     """
 
     vcam_device: str | None = None
@@ -58,6 +61,8 @@ class SinkOptions:
     mjpeg_host: str = "127.0.0.1"
     mjpeg_quality: int = 80
     file_quality: float = 7.0
+    file_preset: str | None = "ultrafast"
+    allow_remote: bool = False
     window_title: str = "repose"
     snapshot_dir: str = "."
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
+from realtime import outputs
 from realtime.errors import InputError
-from realtime.fileio import write_image
+from realtime.outputs import write_image
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,9 @@ class Mp4Sink:
     (Ctrl-C included: the pipeline closes sinks on SIGINT/SIGTERM, and imageio-ffmpeg starts
     ffmpeg in its own process group so the terminal's Ctrl-C does not cut it short; the file is
     fragmented, so even a killed run leaves a playable temporary file). After a failed run the
-    recording is kept as ``NAME.incomplete.mp4`` instead, never under the final name.
+    recording is kept as ``NAME.incomplete.mp4`` instead, never under the final name (an empty one
+    is deleted). The path is checked before the run (``realtime.outputs.check_output``); the
+    x264 preset is ``options.file_preset`` with ``-tune zerolatency`` (real time on a CPU).
     """
 
     paced = False
@@ -33,17 +36,24 @@ class Mp4Sink:
         self.path = Path(arg)
         if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
             raise InputError(f"file output {arg!r}: expected a path ending in .mp4 (H.264 video)")
-        if self.path.is_dir():
-            raise InputError(f"file output {arg!r} is a folder; expected a file path such as out.mp4")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".mp4", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
-        self._writer = H264Writer(self._tmp, fps, (width, height), atomic=False, quality=options.file_quality)
+        outputs.check_output(arg, "--output file:")
+        self._tmp = outputs.temporary_for(self.path, ".mp4")   # symlinks/devices: written through
+        preset = getattr(options, "file_preset", None)
+        try:
+            self._writer = H264Writer(self._tmp, fps, (width, height), atomic=False,
+                                      quality=options.file_quality, preset=preset, realtime=bool(preset))
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            outputs.forget_temporary(self._tmp)
+            raise
         self.fps = float(fps)
         self.max_gap_s = 10.0
         self._t0: float | None = None
         self._last: np.ndarray | None = None
+        # close() may come from another thread while a write waits on a slow ffmpeg: it stops the
+        # writes between frames and waits for the one in flight instead of closing under it
+        self._lock = threading.Lock()
+        self._closing = self._closed = False
 
     @property
     def frames(self) -> int:
@@ -51,8 +61,10 @@ class Mp4Sink:
 
     def send(self, frame_bgr: np.ndarray) -> None:
         """Append one frame (offline runs: every frame, 1/fps apart)."""
-        self._writer.write(frame_bgr)
-        self._last = frame_bgr
+        with self._lock:
+            if not self._closing:
+                self._writer.write(frame_bgr)
+                self._last = frame_bgr
 
     def send_at(self, frame_bgr: np.ndarray, t_s: float) -> None:
         """Place a frame at time t (seconds, any clock; live runs): the previous frame is repeated to
@@ -66,25 +78,45 @@ class Mp4Sink:
         repeats = min(slot - self.frames, int(self.max_gap_s * self.fps))
         if self._last is not None:
             for _ in range(repeats):
-                self._writer.write(self._last)
+                with self._lock:
+                    if self._closing:
+                        return
+                    self._writer.write(self._last)
         if repeats < slot - self.frames:       # a long stall: shift the clock rather than fill it all
             self._t0 += (slot - self.frames - repeats) / self.fps
         self.send(frame_bgr)
 
     def close(self, ok: bool = True) -> None:
+        self._closing = True
+        with self._lock:   # the frame in flight, if any, finishes first
+            if not self._closed:
+                self._closed = True
+                self._close(ok)
+
+    def _close(self, ok: bool) -> None:
+        failed = None
         try:
             self._writer.close()  # flushes and waits for ffmpeg to finish the file
+        except Exception as e:   # noqa: BLE001 - e.g. disk full: keep nothing empty, then report
+            failed, ok = e, False
         finally:
-            if self.frames == 0:
+            outputs.forget_temporary(self._tmp)
+            size = self._tmp.stat().st_size if self._tmp.exists() else 0
+            if self.frames == 0 or size == 0:
                 self._tmp.unlink(missing_ok=True)
-                log.warning("%s: no frames were rendered; no file written", self.name)
+                if failed is None:
+                    log.warning("%s: no frames were rendered; no file written", self.name)
             elif ok:
-                os.replace(self._tmp, self.path)
+                outputs.finalize(self._tmp, self.path)
                 log.info("%s: %d frames written", self.name, self.frames)
             else:
-                dst = self.path.with_name(f"{self.path.stem}.incomplete{self.path.suffix}")
+                dst = outputs.real_target(self.path)
+                dst = dst.with_name(f"{dst.stem}.incomplete{dst.suffix}")
+                os.chmod(self._tmp, outputs.default_file_mode())
                 os.replace(self._tmp, dst)
                 log.warning("run failed: the recording so far is in %s", dst)
+        if failed is not None:
+            raise failed
 
 
 class FramesSink:
@@ -95,9 +127,8 @@ class FramesSink:
     def __init__(self, arg: str, width: int, height: int, fps: float, options, controls) -> None:
         self.name = f"frames:{arg}"
         self.dir = Path(arg)
-        if self.dir.exists() and not self.dir.is_dir():
-            raise InputError(f"frames output {arg!r} is a file; expected a folder (it is created if missing)")
-        self.dir.mkdir(parents=True, exist_ok=True)
+        outputs.check_output(arg, "--output frames:", folder=True)
+        outputs.make_folder(self.dir, "--output frames:")
         self.frames = 0
 
     def send(self, frame_bgr: np.ndarray) -> None:

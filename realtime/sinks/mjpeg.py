@@ -1,7 +1,9 @@
 """MJPEG over HTTP: a browser, VLC or an OBS Browser/Media source can watch the output.
 
 Endpoints: ``/`` (a page showing the stream), ``/stream.mjpg`` (multipart/x-mixed-replace),
-``/frame.jpg`` (the latest frame). Every viewer has its own server thread that sends the newest
+``/frame.jpg`` (the latest frame). Requests pass ``realtime.websafety.WebGuard`` first: the Host
+must name the bound address or localhost; a non-loopback ``mjpeg_host`` needs ``allow_remote``
+and then the token printed at start (``?token=``, as in the OBS source URL). Every viewer has its own server thread that sends the newest
 frame whenever one is ready and skips the ones it was too slow for; ``send()`` only swaps a
 reference and notifies, so a slow or stalled viewer never slows the pipeline. JPEG encoding
 happens once per frame, on the first viewer thread that needs it (nothing when nobody watches).
@@ -16,11 +18,12 @@ import threading
 import numpy as np
 
 from realtime.errors import InputError
+from realtime.websafety import WebGuard
 
 log = logging.getLogger(__name__)
 BOUNDARY = "reposeframe"
-PAGE = (b"<!doctype html><title>repose</title><body style='margin:0;background:#000'>"
-        b"<img src='/stream.mjpg' style='max-width:100vw;max-height:100vh;display:block;margin:auto'>")
+PAGE = ("<!doctype html><title>repose</title><body style='margin:0;background:#000'>"
+        "<img src='/stream.mjpg{query}' style='max-width:100vw;max-height:100vh;display:block;margin:auto'>")
 
 
 class _Hub:
@@ -64,7 +67,7 @@ class _Hub:
         return out
 
 
-def _handler(hub: _Hub) -> type[http.server.BaseHTTPRequestHandler]:
+def _handler(hub: _Hub, guard: WebGuard) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         timeout = 10.0  # a viewer that stops reading for this long is dropped
         protocol_version = "HTTP/1.0"
@@ -72,10 +75,26 @@ def _handler(hub: _Hub) -> type[http.server.BaseHTTPRequestHandler]:
         def log_message(self, fmt: str, *args) -> None:
             log.debug("mjpeg %s: " + fmt, self.client_address[0], *args)
 
+        def _refused(self, query: str) -> bool:
+            from http.cookies import SimpleCookie
+
+            cookies = {k: m.value for k, m in SimpleCookie(self.headers.get("Cookie", "")).items()}
+            refused = guard.check(self.command, query, self.headers, cookies)
+            if refused:
+                self._reply(refused[0], "text/plain", (refused[1] + "\n").encode())
+            return refused is not None
+
+        def do_POST(self) -> None:  # noqa: N802 - nothing here changes state
+            if not self._refused(self.path.partition("?")[2]):
+                self._reply(405, "text/plain", b"method not allowed: GET / or /stream.mjpg\n")
+
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            path = self.path.split("?", 1)[0]
+            path, _, query = self.path.partition("?")
+            if self._refused(query):
+                return
             if path == "/":
-                self._reply(200, "text/html", PAGE)
+                token = f"?token={guard.token}" if guard.token else ""
+                self._reply(200, "text/html", PAGE.format(query=token).encode())
             elif path == "/frame.jpg":
                 got = hub.wait_newer(0, timeout=5.0)
                 if got is None:
@@ -138,23 +157,25 @@ class MjpegSink:
 
     def __init__(self, arg: str, width: int, height: int, fps: float, options, controls) -> None:
         host, _, port_s = arg.rpartition(":")
-        host = host or options.mjpeg_host
+        host = (host or options.mjpeg_host).strip("[]")
         if not port_s.isdigit() or not 0 <= int(port_s) < 65536:
             raise InputError(f"mjpeg output {arg!r}: expected mjpeg:PORT with PORT a number 1-65535, "
                              "e.g. mjpeg:8080")
+        self.guard = WebGuard(host, allow_remote=getattr(options, "allow_remote", False), flag="mjpeg host")
         self.hub = _Hub(options.mjpeg_quality)
         try:
-            self._server = _Server((host, int(port_s)), _handler(self.hub))
+            self._server = _Server((host, int(port_s)), _handler(self.hub, self.guard))
         except OSError as e:
             raise InputError(f"mjpeg output: cannot listen on {host}:{port_s} ({e.strerror}); pick another "
                              "port with mjpeg:PORT") from e
         self.host, self.port = host, self._server.server_address[1]
         self.name = f"mjpeg:{self.port}"
-        self.url = f"http://{host}:{self.port}/"
+        self.url = self.guard.url(self.port)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name=f"mjpeg-{self.port}", daemon=True)
         self._thread.start()
-        log.warning("MJPEG stream: %sstream.mjpg (page: %s)", self.url, self.url)
+        log.warning("MJPEG stream: %s (OBS Media/Browser source: %s)", self.url,
+                    self.guard.url(self.port, "/stream.mjpg"))
 
     @property
     def viewers(self) -> int:

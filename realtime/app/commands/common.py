@@ -15,8 +15,7 @@ def output_suffix(path: str | Path, allowed: tuple[str, ...], what: str) -> str:
 
 
 def progress(iterable, total: int | None, desc: str):
-    """A tqdm bar on stderr (quiet when stderr is not a terminal and the run is short)."""
-    from tqdm import tqdm
+    """A tqdm bar on stderr (only on a terminal or with --progress, and not for short runs)."""
+    from realtime.progress import bar
 
-    return tqdm(iterable, total=total, desc=desc, unit="frame", file=sys.stderr,
-                disable=None if total is None or total > 30 else True, leave=False)
+    return bar(iterable, total=total, desc=desc, unit="frame", min_total=30)

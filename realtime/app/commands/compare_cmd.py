@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     a, b = pose_from_path(args.a), pose_from_path(args.b)
     result = compare(a, b, mirror=args.mirror)
     data = result.to_dict()
-    json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
-    sys.stdout.write("\n")
+    if args.output != "-":   # -o - is stdout already
+        json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
     if args.output:
         write_json(args.output, data)
     if args.draw:

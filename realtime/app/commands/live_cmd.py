@@ -88,9 +88,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     coach = p.add_argument_group("coach")
     coach.add_argument("--benchmark", metavar="POSE_OR_IMAGE_OR_VIDEO",
                        help="show live similarity to this pose (JSON/image) or video (plays along)")
-    coach.add_argument("--count-reps", action="store_true", help="count repetitions (similarity peaks)")
-    coach.add_argument("--rep-threshold", type=float, default=0.9,
-                       help="similarity a peak must reach to count as a repetition (default 0.9)")
+    coach.add_argument("--count-reps", action="store_true",
+                       help="count the driver's repetitions (from their own joint angles, as `repose coach` does)")
     coach.add_argument("--coach-out", default="similarity", metavar="STEM",
                        help="coach mode writes STEM.csv and STEM.png at exit (default similarity)")
 
@@ -108,6 +107,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     vc.add_argument("--vcam-format", default="bgr", choices=["bgr", "rgb", "i420", "gray"],
                     help="pixel format sent to the virtual camera (default bgr)")
     vc.add_argument("--mjpeg-host", default="127.0.0.1", help="address the MJPEG server listens on (default 127.0.0.1)")
+    vc.add_argument("--allow-remote", action="store_true",
+                    help="let --mjpeg-host be a non-loopback address; viewers then need the token in the printed URL")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -128,9 +129,14 @@ def run(args: argparse.Namespace) -> int:
 def _check_flags(args: argparse.Namespace):
     """Checks that need nothing heavy; returns the calibration profile (or None)."""
     from realtime.sinks import parse_sink_spec
+    from realtime.websafety import check_bind
 
-    for spec in args.output or ["virtualcam"]:
+    outputs = args.output or ["virtualcam"]
+    for spec in outputs:
         parse_sink_spec(spec)          # bad specs fail before anything heavy starts
+    if any(str(s).startswith("mjpeg") for s in outputs):
+        host = str(next(s for s in outputs if str(s).startswith("mjpeg"))).partition(":")[2].rpartition(":")[0]
+        check_bind(host or args.mjpeg_host, args.allow_remote, "--mjpeg-host")
     if args.hold < 0:
         raise InputError(f"--hold must be >= 0 seconds, got {args.hold}")
     if args.calibration and args.no_retarget:
@@ -146,9 +152,9 @@ def _check_flags(args: argparse.Namespace):
 def _coach(args: argparse.Namespace):
     if not args.benchmark:
         return None
-    from realtime.coach import Coach, load_benchmark
+    from realtime.coaching.live import Coach, load_benchmark
 
-    return Coach(load_benchmark(args.benchmark), rep_threshold=args.rep_threshold, show_reps=args.count_reps)
+    return Coach(load_benchmark(args.benchmark), show_reps=args.count_reps)
 
 
 def _pipeline(args: argparse.Namespace, renderer, profile, coach):
@@ -175,7 +181,7 @@ def _pipeline(args: argparse.Namespace, renderer, profile, coach):
         output_size=args.output_size, fps=args.fps)
     sink_options = SinkOptions(vcam_device=args.vcam_device, vcam_backend=args.vcam_backend,
                                vcam_format=args.vcam_format, mjpeg_host=args.mjpeg_host,
-                               snapshot_dir=args.snapshot_dir)
+                               snapshot_dir=args.snapshot_dir, allow_remote=args.allow_remote)
     try:
         pipeline = Pipeline(source, renderer, args.output or ["virtualcam"], options, coach=coach,
                             sink_options=sink_options, retarget=retarget,
@@ -207,9 +213,9 @@ def _run_pipeline(args: argparse.Namespace, pipeline) -> None:
     try:
         pipeline.start()
         if total:   # an offline run of a file: show progress (only on a terminal)
-            from tqdm import tqdm
+            from realtime.progress import bar as progress_bar
 
-            with tqdm(total=total, desc="live", unit="frame", file=sys.stderr, disable=None, leave=False) as bar:
+            with progress_bar(total=total, desc="live") as bar:
                 while not pipeline.wait(0.25):
                     bar.update(pipeline.stats.frames_out - bar.n)
                 bar.update(pipeline.stats.frames_out - bar.n)
@@ -236,7 +242,7 @@ def _report(args: argparse.Namespace, pipeline, coach) -> int:
         coach.write_csv(stem.with_suffix(".csv"))
         coach.write_plot(stem.with_suffix(".png"), count_reps_too=args.count_reps)
         summary = coach.summary()
-        msg = f"mean similarity {summary['mean_similarity']}, curve in {stem.with_suffix('.csv')} and .png"
+        msg = f"mean similarity {summary['mean_similarity']}, mean score {summary['mean_score']}, curve in {stem.with_suffix('.csv')} and .png"
         if args.count_reps:
             msg = f"{summary['reps']} reps; " + msg
         print(msg, file=sys.stderr)

@@ -67,7 +67,19 @@ def run(args: argparse.Namespace) -> int:
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, max_steps=args.max_steps,
         time_budget_s=args.time_budget * 60 if args.time_budget else None, validate=not args.no_validate,
         resume=args.resume, num_workers=args.workers, seed=args.seed, amp=not args.no_amp)
-    summary = train(opts)
+    # a failed run leaves no new folder without value: --out without a checkpoint, a cache without
+    # one finished video (its poses.json)
+    keep = {opts.out: "last.safetensors", opts.cache_dir or opts.out.parent / ".frame-cache": "*/poses.json"}
+    fresh = {p: pattern for p, pattern in keep.items() if not p.exists()}
+    try:
+        summary = train(opts)
+    except BaseException:
+        import shutil
+
+        for folder, pattern in fresh.items():
+            if not any(folder.glob(pattern)):
+                shutil.rmtree(folder, ignore_errors=True)
+        raise
     if summary["rank"] == 0:   # under torchrun, one summary
         print(json.dumps(summary, indent=1, default=str))
     return 0

@@ -20,13 +20,13 @@ app's own static folder (Flask's ``send_from_directory`` refuses paths that leav
 """
 from __future__ import annotations
 
-import ipaddress
 import logging
 from pathlib import Path
 
 from realtime.app.editor.service import EditorOptions, EditorService, NoPerson, NotFound
 from realtime.app.editor.uploads import UploadError
 from realtime.errors import InputError
+from realtime.websafety import WebGuard, host_name, is_loopback  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
@@ -43,30 +43,12 @@ def _status_of(e: InputError) -> int:
     return {NotFound: 404, NoPerson: 422}.get(type(e), 400)
 
 
-def host_name(host: str) -> str:
-    """The name part of a Host header: ``"[::1]:8765"`` -> ``"::1"``, ``"localhost:80"`` -> ``"localhost"``."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1), brackets allowed."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def create_app(options: EditorOptions | None = None, service: EditorService | None = None,
-               allow_remote: bool = False):
+               allow_remote: bool = False, guard: WebGuard | None = None):
     """The Flask app. ``service`` defaults to a new EditorService(options) (creates the renderer).
 
-    Without ``allow_remote`` only requests whose Host is a loopback name are served (a guard
-    against DNS rebinding when the server listens on 127.0.0.1).
+    Every request passes ``guard`` first (``realtime.websafety``: Host, token, same-origin for
+    POSTs). Without a guard: loopback only, or with ``allow_remote`` any address with a new token.
     """
     from flask import Flask
 
@@ -78,7 +60,7 @@ def create_app(options: EditorOptions | None = None, service: EditorService | No
     app.config.update(MAX_CONTENT_LENGTH=options.max_upload_bytes, JSON_SORT_KEYS=False)
     app.extensions["repose_editor"] = service
     app.extensions["repose_editor_options"] = options
-    _install_guards(app, allow_remote)
+    _install_guards(app, guard or WebGuard("0.0.0.0" if allow_remote else "127.0.0.1", allow_remote=allow_remote))
     _install_error_handlers(app, options)
     app.add_url_rule("/", "index", lambda: app.send_static_file("index.html"))
     app.register_blueprint(api)
@@ -94,16 +76,17 @@ def fail(message: str, status: int):
     return resp
 
 
-def _install_guards(app, allow_remote: bool) -> None:
-    """Loopback-only Host check (unless allow_remote) and the security headers of every answer."""
+def _install_guards(app, guard: WebGuard) -> None:
+    """The request guard (Host, token, same-origin POSTs) and the security headers of every answer."""
     from flask import request
 
+    app.extensions["repose_guard"] = guard
+
     @app.before_request
-    def _loopback_only():
-        if not allow_remote and not is_loopback(host_name(request.host)):
-            return fail(f"this editor serves only loopback hosts (127.0.0.1, localhost), not "
-                        f"{request.host!r}; start it with --allow-remote to serve other names", 400)
-        return None
+    def _guard():
+        refused = guard.check(request.method, request.query_string.decode("latin-1"), request.headers,
+                              request.cookies)
+        return fail(refused[1], refused[0]) if refused else None
 
     @app.after_request
     def _headers(resp):
@@ -113,6 +96,9 @@ def _install_guards(app, allow_remote: bool) -> None:
         resp.headers["Referrer-Policy"] = "no-referrer"
         if request.path.startswith("/api/"):
             resp.headers["Cache-Control"] = "no-store"
+        cookie = guard.cookie_header(request.query_string.decode("latin-1"))
+        if cookie:
+            resp.headers.add("Set-Cookie", cookie)
         return resp
 
 
@@ -135,7 +121,7 @@ def _install_error_handlers(app, options: EditorOptions) -> None:
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
         log.exception("editor request %s %s failed", request.method, request.path)
-        return fail(f"internal error ({e.__class__.__name__}): {e}", 500)
+        return fail("internal error; the editor's log has the details (run with -v)", 500)
 
 
 def serve(app, host: str, port: int):

@@ -21,6 +21,62 @@ from realtime.pose import Pose
 from realtime.poseio import openpose_dict, pose_to_dict
 
 MAX_IMAGE_SIDE = 100_000
+#: Request bodies of the JSON API: largest size, deepest nesting, longest integer literal.
+MAX_JSON_BYTES = 2 << 20
+MAX_JSON_DEPTH = 32
+MAX_INT_DIGITS = 18
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"integer of {len(text)} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    v = float(text)
+    if not math.isfinite(v):
+        raise ValueError(f"number {text[:20]} is not finite")
+    return v
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _depth(obj: Any, limit: int) -> int:
+    """Nesting depth of parsed JSON, stopping early past ``limit``."""
+    stack, deepest = [(obj, 1)], 0
+    while stack:
+        o, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(o, dict):
+            stack.extend((v, d + 1) for v in o.values())
+        elif isinstance(o, list):
+            stack.extend((v, d + 1) for v in o)
+    return deepest
+
+
+def parse_json_body(data: bytes) -> Any:
+    """A request body as JSON, bounded: size, nesting, number range; InputError (400) otherwise."""
+    import json
+
+    if len(data) > MAX_JSON_BYTES:
+        raise InputError(f"JSON body of {len(data) / 2**20:.1f} MB is too large: at most "
+                         f"{MAX_JSON_BYTES / 2**20:.0f} MB; send one pose")
+    try:
+        obj = json.loads(data.decode("utf-8"), parse_int=_bounded_int, parse_float=_finite_float,
+                         parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InputError(f"JSON nested too deeply: at most {MAX_JSON_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InputError(f"the request body is not a JSON object ({str(e)[:80]}); expected "
+                         "{\"reference\": ID, \"pose\": {...}}") from None
+    if _depth(obj, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise InputError(f"JSON nested too deeply: at most {MAX_JSON_DEPTH} levels")
+    return obj
 
 
 def pose_to_json(pose: Pose) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise UploadError(f"expected application/json, got {request.mimetype or '(no content type)'!r}",
                           status=415)
-    body = request.get_json(silent=True)
+    body = codec.parse_json_body(request.get_data(cache=False))   # bounded: size, depth, numbers
     if not isinstance(body, dict):
         raise InputError("the request body is not a JSON object; expected {\"reference\": ID, \"pose\": {...}}")
     return body

@@ -71,7 +71,10 @@ def decode_upload(data: bytes, limits: UploadLimits = UploadLimits()) -> Decoded
     try:
         with Image.open(io.BytesIO(data)) as im:   # reads the header only
             fmt, (w, h) = im.format, im.size
-    except (UnidentifiedImageError, OSError, ValueError) as e:
+    except Image.DecompressionBombError:
+        raise UploadError(f"the image declares too many pixels (over {Image.MAX_IMAGE_PIXELS * 2 / 1e6:.0f} "
+                          "megapixels): refused before decoding; scale it down first", status=413) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise UploadError(f"the uploaded file is not a readable image ({e.__class__.__name__}); "
                           "expected a JPEG, PNG, WebP or BMP photo") from None
     if fmt not in ALLOWED_FORMATS:
