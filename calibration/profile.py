@@ -1,13 +1,18 @@
 """Calibration profiles: the driver's neutral pose, jitter and derived thresholds, as versioned JSON.
 
 File format (``"format": "repose-calibration"``, ``"version": 2``; version 2: the neutral pose passed
-calibration.neutral_check, so version 1 profiles are refused with the fix, recalibrate)::
+calibration.neutral_check, and the optional neutral face; version 1 profiles are refused with the
+fix, recalibrate)::
 
   {"format": "repose-calibration", "version": 2, "layout": "mediapipe33", "width": 640, "height": 480,
    "names": [...], "neutral": [[x, y, score], ...], "z": [...] | null,
    "jitter_px": {"left_wrist": 1.3, ...}, "body_size_px": 180.0,
    "thresholds": {"still_px": ..., "match_euclidean": ..., "match_cosine": ..., "angle_deg": ...},
-   "mirror": false, "frames": 60, "source": "...", "created": "2026-11-21T20:00:00Z"}
+   "mirror": false, "frames": 60, "source": "...", "created": "2026-11-21T20:00:00Z",
+   "neutral_face": {"xy": [[x, y], ...478], "z": [...478]} | null}
+
+neutral_face: the driver's neutral face (MediaPipe Face Mesh with iris, camera pixels, camera
+orientation), the origin of the expression the warp renderer's face follows (realtime.face).
 
 Thresholds come from the measured jitter (what standing still looks like to the estimator):
 - still_px: 3x the median per-joint jitter: a keypoint moving less than this is noise;
@@ -28,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from realtime.errors import InputError
+from realtime.face import N_LANDMARKS, Face
 from realtime.fileio import write_json
 from realtime.layouts import LAYOUTS
 from realtime.pose import MIN_SCORE, Pose
@@ -49,6 +55,7 @@ class CalibrationProfile:
     frames: int = 0
     source: str = ""
     created: str = ""
+    neutral_face: Face | None = None
 
     def to_dict(self) -> dict[str, Any]:
         p = self.neutral
@@ -63,6 +70,9 @@ class CalibrationProfile:
             "thresholds": {k: round(float(v), 5) for k, v in self.thresholds.items()},
             "mirror": bool(self.mirror), "frames": int(self.frames), "source": self.source,
             "created": self.created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "neutral_face": None if self.neutral_face is None else {
+                "xy": [[round(float(x), 2), round(float(y), 2)] for x, y in self.neutral_face.xy],
+                "z": [round(float(v), 2) for v in self.neutral_face.z]},
         }
 
     def save(self, path: str | Path) -> None:
@@ -109,9 +119,10 @@ class CalibrationProfile:
         if not isinstance(thr, dict) or any(not _finite_nonneg(v) for v in thr.values()):
             raise InputError(f"{where}: \"thresholds\" must map names to numbers >= 0; {FIX}")
         pose = Pose.from_keypoints(arr, lay, width=w, height=h, z=z)
+        face = _face_from(data.get("neutral_face"), w, h, where)
         return cls(pose, {k: float(v) for k, v in jitter.items()}, float(size),
                    {k: float(v) for k, v in thr.items()}, bool(data.get("mirror", False)),
-                   int(data.get("frames", 0)), str(data.get("source", "")), str(data.get("created", "")))
+                   int(data.get("frames", 0)), str(data.get("source", "")), str(data.get("created", "")), face)
 
     @classmethod
     def load(cls, path: str | Path) -> "CalibrationProfile":
@@ -123,6 +134,20 @@ class CalibrationProfile:
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise InputError(f"{p}: not valid JSON ({e}); {FIX}") from None
         return cls.from_dict(data, str(p))
+
+
+def _face_from(data: Any, w: int, h: int, where: str) -> Face | None:
+    if data is None:
+        return None
+    try:
+        xy = np.asarray(data["xy"], np.float32)
+        z = np.asarray(data["z"], np.float32)
+    except (TypeError, KeyError, ValueError):
+        xy = z = np.zeros(0)
+    if xy.shape != (N_LANDMARKS, 2) or z.shape != (N_LANDMARKS,) or not (np.all(np.isfinite(xy)) and np.all(np.isfinite(z))):
+        raise InputError(f"{where}: \"neutral_face\" must be null or {{\"xy\": {N_LANDMARKS} [x, y] rows, "
+                         f"\"z\": {N_LANDMARKS} numbers}}; {FIX}")
+    return Face(xy, z, w, h)
 
 
 def _finite_nonneg(v: Any) -> bool:
@@ -153,8 +178,9 @@ def derive_thresholds(frames: list[Pose], neutral: Pose, jitter_px: dict[str, fl
     return out
 
 
-def profile_from_capture(result, mirror: bool = False, source: str = "") -> CalibrationProfile:
-    """A profile from a finished NeutralCapture result."""
+def profile_from_capture(result, mirror: bool = False, source: str = "",
+                         neutral_face: Face | None = None) -> CalibrationProfile:
+    """A profile from a finished NeutralCapture result (and the neutral face seen meanwhile)."""
     thr = derive_thresholds(result.poses, result.pose, result.jitter_px)
     return CalibrationProfile(result.pose, result.jitter_px, result.body_size_px, thr, mirror,
-                              result.frames, source)
+                              result.frames, source, neutral_face=neutral_face)

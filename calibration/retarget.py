@@ -16,6 +16,12 @@ A keypoint the driver lacks (score < min_score) keeps the avatar's rest offset f
 (scaled), with the driver's low score, so a renderer knows it is missing.
 Mirror: the driver is flipped left/right first (a webcam user sees a mirror image of themself).
 
+Upper-body framing (the driver, its neutral pose or the avatar without both hips: a webcam at a
+desk): the centre is the shoulder midpoint for all three, the distance-to-camera factor and the
+driver-to-avatar size ratio come from the shoulders and the face (realtime.framing.size_ratio),
+and what the driver does not show (hips, legs, a lowered arm) keeps the avatar's rest offset
+turned with the shoulder line: the legs of a full-body avatar stay at rest under the torso.
+
 All poses are in pixels of their own images; the result is in the avatar image's pixels, in the
 avatar pose's layout when the driver converts to it, else COCO-17. z (relative depth) follows the
 driver's, scaled to avatar pixels.
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from realtime.framing import SHOULDERS, has_hips, size_ratio
 from realtime.layouts import COCO17, KeypointLayout
 from realtime.pose import MIN_SCORE, Pose
 
@@ -104,13 +111,15 @@ def _order(layout: KeypointLayout) -> list[str]:
     return out
 
 
-def _nodes(pose: Pose, min_score: float) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
-    """Positions and presence of every keypoint plus the virtual centre and neck."""
+def _nodes(pose: Pose, min_score: float, centre_of: tuple[str, ...] = TORSO
+           ) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
+    """Positions and presence of every keypoint plus the virtual centre (the mean of the
+    ``centre_of`` points present) and neck."""
     ix = pose.layout.index
     ok = pose.present(min_score)
     pos = {n: pose.xy[i].astype(np.float64) for n, i in ix.items()}
     has = {n: bool(ok[i]) for n, i in ix.items()}
-    torso = [n for n in TORSO if has.get(n)]
+    torso = [n for n in centre_of if has.get(n)]
     pos[CENTRE] = np.mean([pos[n] for n in torso], axis=0) if torso else np.zeros(2)
     has[CENTRE] = len(torso) >= 2
     sh = [n for n in ("left_shoulder", "right_shoulder") if has.get(n)]
@@ -142,6 +151,23 @@ def _flip(pose: Pose, width: float) -> Pose:
     return pose.flipped(width)
 
 
+def _scales(d: Pose, n: Pose, a: Pose, o: RetargetOptions, upper: bool) -> tuple[float, float]:
+    """(scale, k): the driver's size now over its neutral size (distance following, clipped to
+    ``o.scale_range``) and the avatar's size over the driver's neutral size. Upper-body framing
+    measures size from the shoulders and face, full body from the torso."""
+    if upper:
+        scale = size_ratio(d, n, o.min_score)
+        scale = float(np.clip(scale, *o.scale_range)) if np.isfinite(scale) else 1.0
+        k = size_ratio(a, n, o.min_score)
+        return scale, (k if np.isfinite(k) and k > 1e-6 else 1.0)
+    both = d.present(o.min_score) & n.present(o.min_score)
+    s_now, s_neu = torso_size(d, o.min_score, both), torso_size(n, o.min_score, both)
+    scale = s_now / s_neu if np.isfinite(s_now) and np.isfinite(s_neu) and s_neu > 1e-6 else 1.0
+    scale = float(np.clip(scale, *o.scale_range))
+    s_av, s_dn = torso_size(a, o.min_score), torso_size(n, o.min_score)
+    return scale, (s_av / s_dn if np.isfinite(s_av) and np.isfinite(s_dn) and s_dn > 1e-6 else 1.0)
+
+
 def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool = False,
                   options: RetargetOptions | None = None) -> Pose:
     """The avatar (rest pose ``avatar``, avatar pixels) in the driver's pose.
@@ -155,17 +181,15 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         driver, driver_neutral = _flip(driver, w), _flip(driver_neutral, w)
     d, n, a = _common(driver, driver_neutral, avatar)
     lay = a.layout
-    dpos, dhas = _nodes(d, o.min_score)
-    npos, nhas = _nodes(n, o.min_score)
-    apos, ahas = _nodes(a, o.min_score)
+    # upper-body framing (any of the three without both hips): the body centre is the shoulder
+    # midpoint for all three, sizes come from the shoulders and the face (realtime.framing)
+    upper = not all(has_hips(p, o.min_score) for p in (d, n, a))
+    centre_of = SHOULDERS if upper else TORSO
+    dpos, dhas = _nodes(d, o.min_score, centre_of)
+    npos, nhas = _nodes(n, o.min_score, centre_of)
+    apos, ahas = _nodes(a, o.min_score, centre_of)
 
-    both = d.present(o.min_score) & n.present(o.min_score)
-    s_now, s_neu = torso_size(d, o.min_score, both), torso_size(n, o.min_score, both)
-    scale = s_now / s_neu if np.isfinite(s_now) and np.isfinite(s_neu) and s_neu > 1e-6 else 1.0
-    scale = float(np.clip(scale, *o.scale_range))
-    s_av, s_dn = torso_size(a, o.min_score), torso_size(n, o.min_score)
-    k = s_av / s_dn if np.isfinite(s_av) and np.isfinite(s_dn) and s_dn > 1e-6 else 1.0
-
+    scale, k = _scales(d, n, a, o, upper)
     out: dict[str, np.ndarray] = {}
     if dhas[CENTRE] and nhas[CENTRE]:
         out[CENTRE] = apos[CENTRE] + (dpos[CENTRE] - npos[CENTRE]) * k
@@ -200,6 +224,8 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
             factor = float(np.clip(factor, lo, max(lo, hi)))
             out[name] = out[parent] + v / dl * length * factor
         else:
+            if upper:  # what an upper-body driver does not show turns with their shoulder line
+                rest = _shoulder_turn(apos, ahas, out) @ rest
             out[name] = out[parent] + rest * scale
     if o.anchor == "feet":
         dy = _ground_shift(out, dpos, dhas, npos, nhas, apos, ahas, k)
@@ -211,6 +237,17 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _shoulder_turn(apos, ahas, out) -> np.ndarray:
+    """Rotation (2x2) from the avatar's rest shoulder line to the target's (identity without both)."""
+    if not (all(ahas.get(n) for n in SHOULDERS) and all(n in out for n in SHOULDERS)):
+        return np.eye(2)
+    a = apos[SHOULDERS[0]] - apos[SHOULDERS[1]]
+    b = out[SHOULDERS[0]] - out[SHOULDERS[1]]
+    ang = np.arctan2(b[1], b[0]) - np.arctan2(a[1], a[0])
+    c, s = np.cos(ang), np.sin(ang)
+    return np.array([[c, -s], [s, c]])
 
 
 def _ground_shift(out, dpos, dhas, npos, nhas, apos, ahas, k: float) -> float:

@@ -9,10 +9,14 @@ COCO-17 bones, in degrees. Image measures (images BGR or RGB uint8, compared as 
 SSIM (scikit-image), PSNR, and the ghost L1: L1 where the reference frame showed the person and the
 real frame shows background (``ghost_region``), which a renderer leaving a ghost of the reference
 body fails.
+Face (FaceScores): correlation of the driver's and the output's mouth and eye opening over a clip,
+the output's mouth range against the driver's, head-roll error, share of frames without a face.
+Hands (HandScores): share of driver hand frames with a hand on the output, finger-bend correlation.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 
@@ -190,3 +194,102 @@ class PersonSegmenter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# -- face -----------------------------------------------------------------------------------------------
+def _corr(a: Sequence[float], b: Sequence[float]) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@dataclass
+class FaceScores:
+    """The driver's face against the output's, frame by frame (realtime.face measures).
+
+    Per frame where the driver shows a face: mouth opening (13-14 over 234-454), eye opening and roll
+    of both; the output's are missing (counted) where Face Mesh finds no face on it.
+    relative_roll: compare roll changes (output and driver each minus their median offset: a
+    different person's head sits at its own angle) instead of absolute roll (self-reenactment).
+    mirror: the driver was mirrored (the output's roll is the driver's negated).
+    """
+
+    relative_roll: bool = False
+    mirror: bool = False
+    driver_frames: int = 0
+    missing: int = 0
+    driver_mouth: list[float] = field(default_factory=list)
+    out_mouth: list[float] = field(default_factory=list)
+    driver_eyes: list[float] = field(default_factory=list)
+    out_eyes: list[float] = field(default_factory=list)
+    driver_roll: list[float] = field(default_factory=list)
+    out_roll: list[float] = field(default_factory=list)
+
+    def add(self, driver_face, out_face) -> None:
+        from realtime.face import eye_opening, mouth_opening, roll_deg
+
+        if driver_face is None:
+            return
+        self.driver_frames += 1
+        if out_face is None:
+            self.missing += 1
+            return
+        self.driver_mouth.append(mouth_opening(driver_face))
+        self.out_mouth.append(mouth_opening(out_face))
+        self.driver_eyes.append(eye_opening(driver_face))
+        self.out_eyes.append(eye_opening(out_face))
+        self.driver_roll.append(-roll_deg(driver_face) if self.mirror else roll_deg(driver_face))
+        self.out_roll.append(roll_deg(out_face))
+
+    def summary(self) -> dict[str, float]:
+        if not self.driver_frames:
+            return {}
+        d = np.asarray(self.driver_roll) - np.asarray(self.out_roll)
+        if self.relative_roll and len(d):
+            d = d - np.median(d)
+        dm, om = np.asarray(self.driver_mouth), np.asarray(self.out_mouth)
+        return {
+            "face_frames": self.driver_frames,
+            "face_not_found": self.missing / self.driver_frames,
+            "mouth_corr": _corr(dm, om),
+            "mouth_range_ratio": float(np.ptp(om) / np.ptp(dm)) if len(dm) > 1 and np.ptp(dm) > 0 else float("nan"),
+            "eye_corr": _corr(self.driver_eyes, self.out_eyes),
+            "head_roll_err_deg": float(np.abs(d).mean()) if len(d) else float("nan"),
+        }
+
+
+# -- hands ----------------------------------------------------------------------------------------------
+@dataclass
+class HandScores:
+    """The driver's hands against the output's (realtime.hands), frame by frame.
+
+    driver_hand_frames: driver frames showing at least one hand; found: of those, frames where the
+    output shows a hand on a side the driver shows one. Finger bend (mean PIP angle of the four
+    fingers) is paired per side where both show the hand.
+    """
+
+    driver_hand_frames: int = 0
+    found: int = 0
+    driver_bend: list[float] = field(default_factory=list)
+    out_bend: list[float] = field(default_factory=list)
+
+    def add(self, driver_hands: dict | None, out_hands: dict | None) -> None:
+        from realtime.hands import finger_bend
+
+        if not driver_hands:
+            return
+        self.driver_hand_frames += 1
+        out_hands = out_hands or {}
+        common = [s for s in driver_hands if s in out_hands]
+        if common:
+            self.found += 1
+        for s in common:
+            self.driver_bend.append(finger_bend(driver_hands[s]))
+            self.out_bend.append(finger_bend(out_hands[s]))
+
+    def summary(self) -> dict[str, float]:
+        if not self.driver_hand_frames:
+            return {}
+        return {"hand_frames": self.driver_hand_frames, "hands_found": self.found / self.driver_hand_frames,
+                "finger_bend_corr": _corr(self.driver_bend, self.out_bend)}

@@ -12,7 +12,8 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import numpy as np
 
-from engines.evaluation import KeypointScores, PersonSegmenter, bone_angles_deg, ghost_l1, ghost_region, l1, psnr, ssim
+from engines.evaluation import (FaceScores, HandScores, KeypointScores, PersonSegmenter, bone_angles_deg, ghost_l1,
+                                ghost_region, l1, psnr, ssim)
 from realtime.inputs import InputFrame
 from realtime.pose import Pose
 
@@ -20,6 +21,76 @@ log = logging.getLogger(__name__)
 
 
 T = TypeVar("T")
+
+
+@dataclass
+class Cues:
+    """What a driver frame gives a renderer besides its pose: the expression (realtime.face) and, for
+    the measures, the driver's face as found (camera orientation)."""
+
+    expression: object = None
+    face: object = None
+    hands: object = None          # {side: realtime.hands.Hand} for the renderer (mirrored as the pose)
+    driver_hands: object = None   # the driver's hands (mirrored as the pose), for the measures
+
+
+def face_tracker(renderer, enabled: bool | None, mirror: bool = False, neutral=None,
+                 neutral_frames: int = 5):
+    """A realtime.face.FaceTracker for this prepared renderer, or None.
+
+    enabled: True / False (--face / --no-face), None: on where the reference shows a face. A face
+    asked for but not in the reference gives a one-line notice and None."""
+    has = bool(getattr(renderer, "has_face", False))
+    if enabled is False:
+        return None
+    if not has:
+        if enabled:
+            log.warning("--face: the reference shows no face the renderer can move; the face stays as photographed")
+        return None
+    from realtime.face import FaceTracker
+
+    return FaceTracker(neutral=neutral, mirror=mirror, neutral_frames=neutral_frames)
+
+
+def hand_tracker(renderer, enabled: bool | None, mirror: bool = False, every: int = 1):
+    """A realtime.hands.HandTracker for this prepared renderer, or None.
+
+    enabled: True / False (--hands / --no-hands), None: on where the reference shows an open hand.
+    Asked for but not in the reference: a one-line notice and None."""
+    if enabled is False:
+        return None
+    if not bool(getattr(renderer, "has_hands", False)):
+        if enabled:
+            log.warning("--hands: the reference shows no open hand the renderer can move; the hands stay rigid")
+        return None
+    from realtime.hands import HandTracker
+
+    return HandTracker(mirror=mirror, every=every)
+
+
+def driver_cues(frame: InputFrame, faces=None, hands=None, use_hands: bool = True) -> "Cues | None":
+    """The Cues of one driver frame from a FaceTracker and a HandTracker (either may be None);
+    use_hands: give the hands to the renderer too (else they are only measured)."""
+    if frame.image is None or (faces is None and hands is None):
+        return None
+    c = Cues()
+    if faces is not None:
+        c.expression = faces(frame.image, frame.pose, frame.time_s)
+        c.face = faces.last_face
+    if hands is not None:
+        c.driver_hands = hands(frame.image, frame.pose, frame.time_s)
+        c.hands = c.driver_hands if use_hands else None
+    return c
+
+
+def render_with(renderer, target: Pose, cues: "Cues | None") -> np.ndarray:
+    """renderer.render(target), with the expression and hands where there are some."""
+    kw = {}
+    if cues is not None and cues.expression is not None:
+        kw["expression"] = cues.expression
+    if cues is not None and cues.hands:
+        kw["hands"] = cues.hands
+    return renderer.render(target, **kw)
 
 
 def hold_last(driven: Iterable[tuple[T, Pose | None]], rest: Pose) -> Iterator[tuple[T, Pose, bool]]:
@@ -72,6 +143,8 @@ class EvalResult:
     def bone_direction_error(self) -> float:
         """Mean over frames and shared COCO-17 bones (engines.evaluation.bone_direction_error)."""
         return self.bone_sum / self.bone_count if self.bone_count else float("nan")
+    face: FaceScores | None = None
+    hands: HandScores | None = None
 
     @property
     def render_fps(self) -> float:
@@ -88,6 +161,9 @@ class EvalResult:
             "bone_deg": self.bone_direction_error,
             "render_ms": m(self.render_ms), "render_fps": self.render_fps,
         }
+        for extra in (self.face, self.hands):
+            if extra is not None:
+                out.update(extra.summary())
         if self.l1_full:
             out.update({"l1": m(self.l1_full), "ssim": m(self.ssim_full), "psnr": m(self.psnr_full),
                         "l1_box": m(self.l1_box), "ssim_box": m(self.ssim_box), "psnr_box": m(self.psnr_box)})
@@ -100,7 +176,8 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                       total: int | None = None,
                       progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
                       keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
-                      reference_frame: np.ndarray | None = None) -> EvalResult:
+                      reference_frame: np.ndarray | None = None, face: FaceScores | None = None,
+                      hands: HandScores | None = None) -> EvalResult:
     """Render every (index, target, real frame or None) item (skipping targets that are None),
     re-estimate the pose on each output (MediaPipe, image mode) for AKD/MKR, and where a real frame
     is given compare the output with it (L1, SSIM, PSNR over the full frame and inside the
@@ -110,10 +187,13 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     The bone-direction error (degrees) is kept for every rendered frame.
 
     keep(i, output, target, real, result_so_far) is called after every rendered frame.
+    Items may carry a fourth element, the frame's Cues: its expression and hands go to the renderer,
+    and with ``face`` / ``hands`` (FaceScores, HandScores) the driver's are compared with those found
+    on the output (Face Mesh and Hands, image mode).
     """
     from realtime.estimator import create_estimator
 
-    res = EvalResult()
+    res = EvalResult(face=face, hands=hands)
     it: Iterable = items
     if progress:
         it = progress(items, total, "rendering + scoring")
@@ -121,14 +201,17 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     if reference_frame is not None:
         seg = PersonSegmenter()
         ref_mask = seg(reference_frame)
+    extra = _output_estimators(face, hands)
     try:
         with create_estimator("image") as est:
-            for i, target, real in it:
+            for item in it:
+                i, target, real = item[:3]
+                cues = item[3] if len(item) > 3 else None
                 res.frames += 1
                 if target is None:
                     continue
                 t0 = time.perf_counter()
-                out = renderer.render(target)
+                out = render_with(renderer, target, cues)
                 res.render_ms.append((time.perf_counter() - t0) * 1000.0)
                 out = out[..., :3] if out.ndim == 3 and out.shape[2] == 4 else out
                 res.rendered += 1
@@ -139,6 +222,7 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                 res.bone_sum += float(angles.sum())
                 res.bone_count += int(angles.size)
                 res.bone_deg.append(float(angles.mean()) if angles.size else float("nan"))
+                _score_cues(res, extra, cues, np.ascontiguousarray(out), target)
                 if real is not None:
                     _compare(res, out, real, target)
                     if seg is not None:
@@ -148,6 +232,8 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     finally:
         if seg is not None:
             seg.close()
+        for e in extra.values():
+            e.close()
     return res
 
 
@@ -170,23 +256,56 @@ def _compare(res: EvalResult, out: np.ndarray, real: np.ndarray, target: Pose) -
     res.psnr_box.append(psnr(a, b))
 
 
+def _output_estimators(face: FaceScores | None, hands: HandScores | None) -> dict:
+    """Face Mesh and Hands (image mode) for scoring outputs, as the scores ask."""
+    out = {}
+    if face is not None:
+        from realtime.face import FaceMeshEstimator
+
+        out["face"] = FaceMeshEstimator("image")
+    if hands is not None:
+        from realtime.hands import HandEstimator
+
+        out["hands"] = HandEstimator("image")
+    return out
+
+
+def _score_cues(res: EvalResult, extra: dict, cues: "Cues | None", out: np.ndarray, target: Pose) -> None:
+    """The driver's face and hands against those found on the output."""
+    if cues is None:
+        return
+    if "face" in extra:
+        res.face.add(cues.face, extra["face"].detect(out, target))
+    if "hands" in extra:
+        res.hands.add(cues.driver_hands, extra["hands"].detect(out, target))
+
+
 def self_reenactment(renderer, first: InputFrame, later: Iterable[InputFrame], total: int | None = None,
                      progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
-                     retarget_for: Callable[[Pose], Callable[[Pose | None, float], Pose | None]] | None = None
-                     ) -> EvalResult:
+                     retarget_for: Callable[[Pose], Callable[[Pose | None, float], Pose | None]] | None = None,
+                     cues: Callable[[InputFrame], object] | None = None, face: FaceScores | None = None,
+                     hands: HandScores | None = None, prepared: bool = False) -> EvalResult:
     """Self-reenactment (`repose evaluate --self`): the renderer is prepared on the first frame, the later
     frames' poses are the targets and each output is scored against the real later frame
     (:func:`evaluate_sequence`, ghost L1 included; item index = frame index - 1).
     retarget_for(rest_pose) -> retarget(pose, time_s): makes the driver -> target mapping of `repose
     render` once the renderer's rest pose is known (the caller may import calibration; the mapping is
     fed the first frame too); None: the poses unchanged.
+    cues(frame): the frame's driver Cues (face, hands) for the renderer, with ``face``/``hands`` scores
+    (evaluate_sequence); prepared: the caller already prepared the renderer on ``first.image`` (it
+    needed the prepared renderer to set up its cues).
     total: how many later frames (for the progress bar)."""
-    renderer.prepare(first.image)
-    if retarget_for is None:
-        items = ((f.index - 1, f.pose, f.image) for f in later)
-    else:
+    if not prepared:
+        renderer.prepare(first.image)
+    retarget = None
+    if retarget_for is not None:
         retarget = retarget_for(renderer.rest_pose)
         retarget(first.pose, first.time_s)
-        items = ((f.index - 1, retarget(f.pose, f.time_s), f.image) for f in later)
-    return evaluate_sequence(renderer, items, total, progress=progress, keep=keep, reference_frame=first.image)
+
+    def item(f: InputFrame) -> tuple:
+        pose = f.pose if retarget is None else retarget(f.pose, f.time_s)
+        return (f.index - 1, pose, f.image) if cues is None else (f.index - 1, pose, f.image, cues(f))
+
+    return evaluate_sequence(renderer, (item(f) for f in later), total, progress=progress, keep=keep,
+                             reference_frame=first.image, face=face, hands=hands)

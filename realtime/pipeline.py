@@ -89,6 +89,8 @@ class _PoseItem:
     status: str
     similarity: float | None
     advice: tuple[str, ...]
+    expression: Any = None
+    hands: Any = None
 
 
 @dataclass
@@ -141,6 +143,11 @@ class Pipeline:
     estimator_factory: makes the pose estimator on the pose thread (default: MediaPipe, video mode,
     its own smoothing off since ours runs). retarget: driver pose -> target pose in reference
     pixels (default: :func:`frame_to_reference`). coach: a ``realtime.coaching.live.Coach`` or None.
+    face: a realtime.face.FaceTracker (or any ``(image, pose, t, mirror) -> expression`` with
+    ``close()``) run on the pose thread after the pose (stage "face"); its expression goes to
+    ``renderer.render(target, expression=...)``. hands: the same for a realtime.hands.HandTracker
+    (stage "hands"; ``hands=`` to the renderer; its ``every`` sets how often MediaPipe Hands runs).
+    Both are closed by the pipeline.
     """
 
     def __init__(self, source: Source, renderer: Any, sinks: Sequence[str | Sink],
@@ -148,12 +155,14 @@ class Pipeline:
                  estimator_factory: Callable[[], Any] | None = None,
                  retarget: Retarget | None = None, coach: Any = None,
                  sink_options: SinkOptions | None = None, controls: Controls | None = None,
-                 on_recalibrate: Callable[[], None] | None = None) -> None:
+                 on_recalibrate: Callable[[], None] | None = None, face: Any = None,
+                 hands: Any = None) -> None:
         self.options = o = options or PipelineOptions()
         self.source, self.renderer, self.coach = source, renderer, coach
         self.controls = controls or Controls(mirror=o.mirror, overlay=o.overlay)
         self.estimator_factory = estimator_factory or _default_estimator
         self.on_recalibrate = on_recalibrate
+        self.face, self.hands = face, hands
         self.stats = PipelineStats()
         self.rest_pose: Pose = renderer.rest_pose
         first = renderer.render(self.rest_pose)       # warm-up render; also gives the output size
@@ -357,10 +366,10 @@ class Pipeline:
         except Exception as e:  # noqa: BLE001 - any stage failure stops the run, named
             self._set_error(StageError(stage, e))
 
-    def _timed(self, stage: str, fn: Callable, *args):
+    def _timed(self, stage: str, fn: Callable, *args, **kw):
         t0 = time.perf_counter()
         try:
-            out = fn(*args)
+            out = fn(*args, **kw)
         except Exception as e:
             raise StageError(stage, e) from e
         self.stats.add_stage(stage, time.perf_counter() - t0)
@@ -394,6 +403,7 @@ class Pipeline:
         try:
             while True:
                 frame = self._get(self._frames)
+                expr = hands = None
                 pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
                 self.stats.frames_processed += 1
                 status = ""
@@ -403,6 +413,12 @@ class Pipeline:
                     driver = pose.flipped() if self.controls.mirror else pose
                     target = self._timed("retarget", self.retarget, driver)
                     last_target, last_seen = target, frame.media_s
+                    if self.face is not None:
+                        expr = self._timed("face", self.face, frame.image, pose, frame.media_s,
+                                           self.controls.mirror)
+                    if self.hands is not None:
+                        hands = self._timed("hands", self.hands, frame.image, pose, frame.media_s,
+                                            self.controls.mirror)
                 else:
                     self.stats.no_person += 1
                     driver = None
@@ -417,16 +433,20 @@ class Pipeline:
                 if self.coach is not None:
                     reading = self._timed("match", self.coach.update, driver, frame.media_s)
                     sim, advice = reading.similarity, reading.advice
-                self._put(self._poses, _PoseItem(frame, target, status, sim, advice))
+                self._put(self._poses, _PoseItem(frame, target, status, sim, advice, expr, hands))
         finally:
             self._poses.close()
             estimator.close()
+            for extra in (self.face, self.hands):
+                if extra is not None:
+                    extra.close()
 
     def _render_loop(self) -> None:
         try:
             while True:
                 item = self._get(self._poses)
-                img = self._timed("render", self.renderer.render, item.target)
+                kw = {k: v for k, v in (("expression", item.expression), ("hands", item.hands)) if v}
+                img = self._timed("render", self.renderer.render, item.target, **kw)
                 if img.ndim == 3 and img.shape[2] == 4:
                     img = np.ascontiguousarray(img[:, :, :3])
                 h, w = img.shape[:2]

@@ -250,6 +250,7 @@ def test_profile_round_trip(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"version": 1}, "version 1 is not supported"),
+    ({"version": 3}, "version 3 is not supported"),
     ({"format": "something"}, "not a repose calibration profile"),
     ({"layout": "body25"}, "unknown layout"),
     ({"layout": "mediapipe33"}, "names do not match"),

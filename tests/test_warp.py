@@ -138,9 +138,10 @@ def test_bad_options_and_inputs(figure):
     r = create_renderer("warp")
     with pytest.raises(InputError, match="BGR uint8"):
         r.prepare(figure.image.astype(np.float32), figure.pose, figure.mask)
-    no_hips = figure.pose.with_scores(np.where(np.isin(np.arange(17), [IX["left_hip"], IX["right_hip"]]), 0, 1))
-    with pytest.raises(InputError, match="lacks right_hip, left_hip"):
-        r.prepare(figure.image, no_hips, figure.mask)
+    no_shoulders = figure.pose.with_scores(np.where(np.isin(np.arange(17), [IX["left_shoulder"],
+                                                                             IX["right_shoulder"]]), 0, 1))
+    with pytest.raises(InputError, match="lacks left_shoulder, right_shoulder"):
+        r.prepare(figure.image, no_shoulders, figure.mask)
     with pytest.raises(InputError, match="unknown renderer"):
         create_renderer("nope")
 

@@ -132,8 +132,12 @@ def _torso_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, nam
 
 
 def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
-                  feather: int) -> tuple[list[Layer], dict, dict[str, float]]:
-    """The layers of the reference, plus the bone segments and thickness (px) of every part."""
+                  feather: int, hands: dict[str, np.ndarray] | None = None
+                  ) -> tuple[list[Layer], dict, dict[str, float]]:
+    """The layers of the reference, plus the bone segments and thickness (px) of every part.
+
+    hands: {side: region} uint8 HxW masks of hands MediaPipe Hands found (engines.warp.hands): their
+    pixels (except the head's) go to that side's forearm layer, however far they reach past the wrist."""
     h, w = mask.shape
     ix = COCO17.index
     hard = (mask >= 0.5).astype(np.uint8)
@@ -160,6 +164,10 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     merge_islands(labels, len(segs))
     if dropped.any():
         mask = np.where(dropped, 0.0, mask).astype(np.float32)
+    head = names.index("head") if "head" in names else -2
+    for side, region in (hands or {}).items():
+        if f"{side}_forearm" in names:   # never the head: a hand behind it is guessed over the face
+            labels[(region > 0) & (hard > 0) & (labels != head)] = names.index(f"{side}_forearm")
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)

@@ -182,3 +182,56 @@ def _head_transform(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, 
             c_dst = apply(m, c_src)[0]
             m = _affine(m[:, :2] * (want / head_scale), c_src, c_dst)
     return m
+
+
+def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
+                  index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The target with both hips placed when it shows both shoulders but not both hips (an
+    upper-body driver), and whether they were placed: the reference's hips relative to its neck,
+    scaled by the head-and-shoulders size ratio (realtime.framing.size_ratio), not turned: the torso
+    keeps the avatar's length instead of following a shoulder width that shrinks when the driver
+    turns, and a shoulder tilt leans the upper torso over hips that stay level (a seated or standing
+    body does not swing its legs when the shoulders roll)."""
+    from realtime.framing import HIPS, size_ratio
+    from realtime.layouts import COCO17
+    from realtime.pose import Pose
+
+    ls, rs = index["left_shoulder"], index["right_shoulder"]
+    hips = [index[n] for n in HIPS]
+    if all(tgt_ok[h] for h in hips) or not (tgt_ok[ls] and tgt_ok[rs] and ref_ok[ls] and ref_ok[rs]):
+        return tgt_xy, tgt_ok, False
+    if not all(ref_ok[h] for h in hips):
+        return tgt_xy, tgt_ok, False
+    la = float(np.hypot(*(ref_xy[ls] - ref_xy[rs])))
+    lb = float(np.hypot(*(tgt_xy[ls] - tgt_xy[rs])))
+    if la < 1e-6 or lb < 1e-6:
+        return tgt_xy, tgt_ok, False
+    s = float("nan")
+    if len(ref_xy) == len(COCO17):
+        s = size_ratio(Pose(tgt_xy, tgt_ok.astype(np.float32)), Pose(ref_xy, ref_ok.astype(np.float32)))
+    if not np.isfinite(s) or s <= 0:
+        s = lb / la
+    xy, ok = tgt_xy.copy(), tgt_ok.copy()
+    n0, n1 = neck(ref_xy, index), neck(tgt_xy, index)
+    for h in hips:
+        xy[h] = n1 + s * (ref_xy[h] - n0)
+        ok[h] = True
+    return xy, ok, True
+
+
+def legs_at_rest(mats: dict[str, np.ndarray], ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
+                 index: dict[str, int], scale: float) -> None:
+    """Legs the target does not show, under placed hips: moved and scaled with their hip, never
+    turned or sheared by the torso (in place)."""
+    for part in PARTS:
+        if part.kind != "limb" or part.name not in mats or not part.start.endswith("hip"):
+            continue
+        knee = index[part.end]
+        if tgt_ok[knee]:
+            continue
+        hip = index[part.start]
+        m = _affine(scale * np.eye(2), ref_xy[hip], tgt_xy[hip])
+        mats[part.name] = m
+        shin = part.name.replace("thigh", "shin")
+        if shin in mats and not tgt_ok[index[part.end.replace("knee", "ankle")]]:
+            mats[shin] = m

@@ -35,7 +35,7 @@ from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_ba
 from engines.warp.foreshortening import LimbDirections
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
-from engines.warp.parts import TORSO_POINTS, apply, neck, part_transforms
+from engines.warp.parts import TORSO_POINTS, apply, complete_hips, legs_at_rest, neck, part_transforms
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -61,6 +61,10 @@ class WarpOptions:
       with joint discs), "rigid" (every layer one affine; joint discs fill the gaps) or "skin"
       (pixels near elbows and knees follow a blend of both bones: engines.warp.blend; rounder bends;
       2-3x slower).
+    face: find the face in the reference (MediaPipe Face Mesh) so that ``render(target, expression)``
+      moves it with the driver's expression (engines.warp.face); off: the photo's face, rigid.
+    hands: find open hands in the reference (MediaPipe Hands) so that ``render(target, hands=...)``
+      bends their fingers like the driver's (engines.warp.hands); off: rigid hands.
     """
 
     background: str | tuple[int, int, int] = "inpaint"
@@ -68,6 +72,8 @@ class WarpOptions:
     min_score: float = 0.5
     feather_px: int = 3
     blend: str = "seams"
+    face: bool = True
+    hands: bool = True
 
     def __post_init__(self) -> None:
         if self.blend not in BLENDS:
@@ -106,6 +112,10 @@ class WarpRenderer:
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
+        self._face = None
+        self._face_src = None
+        self._hands: dict | None = None
+        self._hands_src = None
 
     # -- preparation -------------------------------------------------------------------------
     def prepare(self, reference_bgr: np.ndarray, reference_pose: Pose | None = None,
@@ -117,32 +127,38 @@ class WarpRenderer:
         """
         img = _check_image(reference_bgr)
         h, w = img.shape[:2]
-        if reference_pose is None or mask is None:
+        estimated = reference_pose is None or mask is None
+        if estimated:
             est_pose, est_mask = _estimate(img)
             reference_pose = reference_pose or est_pose
             mask = est_mask if mask is None else mask
         if reference_pose is None:
             raise InputError("no person found in the reference image: use a photo that shows one person "
                              "whole, facing the camera, with arms and legs visible")
+        reference_pose, xy, ok = _framed(reference_pose, self.options.min_score, w, h)
         if mask is None:
-            mask = mask_from_pose(reference_pose.to_layout(COCO17), h, w, self.options.min_score)
+            mask = mask_from_pose(_with_xy(reference_pose.to_layout(COCO17), xy, ok), h, w,
+                                  self.options.min_score)
         m = np.asarray(mask, np.float32)
         if m.max() > 1.0:
             m = m / 255.0
         if m.shape != (h, w):
             raise InputError(f"mask size {m.shape[1]}x{m.shape[0]} differs from the reference {w}x{h}")
         pose = reference_pose.to_layout(COCO17)
-        ok = pose.present(self.options.min_score)
-        missing = [n for n in TORSO_POINTS if not ok[COCO17.index[n]]]
-        if missing:
-            raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs both "
-                             "shoulders and hips visible in the reference photo")
         self._rest = reference_pose if reference_pose.width else _with_size(reference_pose, w, h)
-        self._ref_xy = pose.xy.astype(np.float64)
+        self._ref_xy = xy
         self._ref_ok = ok
         self._ref_z = None if pose.z is None else pose.z.astype(np.float64)
         self._size = (w, h)
-        self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px)
+        # hands: found with the pose when MediaPipe estimates the reference anyway (a given pose and
+        # mask, as in tests, keep preparation free of it); their pixels go to the forearm layers
+        found = None
+        if self.options.hands and estimated:
+            from engines.warp.hands import find_hands, hand_regions
+
+            found = find_hands(img, reference_pose)
+        self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px,
+                                                  hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._skins = {}
@@ -155,6 +171,14 @@ class WarpRenderer:
         torso = self._ref_xy[[COCO17.index[n] for n in TORSO_POINTS]]
         self._torso_h = float(np.linalg.norm(neck(self._ref_xy, COCO17.index)
                                              - (torso[2] + torso[3]) / 2)) or 1.0
+        # the face rig is built on first use (has_face, or a render with an expression): preparing
+        # stays free of Face Mesh for callers that never move the face
+        self._face = None
+        self._face_src = (img, reference_pose) if (self.options.face and any(
+            l.name == "head" for l in self._layers)) else None
+        self._hands = {}
+        self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
+            l.name.endswith("forearm") for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
 
     @property
@@ -164,6 +188,33 @@ class WarpRenderer:
         return self._rest
 
     @property
+    def has_face(self) -> bool:
+        """Whether the reference's face follows an expression (Face Mesh finds a face in the photo)."""
+        if self._face_src is not None:
+            from engines.warp.face import FaceRig
+
+            self._face = FaceRig.from_reference(*self._face_src)
+            self._face_src = None
+        return self._face is not None
+
+    @property
+    def has_hands(self) -> bool:
+        """Whether the reference shows an open hand whose fingers can follow (built on first use)."""
+        if self._hands_src is not None:
+            from engines.warp.hands import rig_hands
+
+            img, pose, found = self._hands_src
+            names = {l.name for l in self._layers}
+            self._hands = {s: r for s, r in rig_hands(img, pose, found=found).items() if f"{s}_forearm" in names}
+            self._hands_src = None
+        return bool(self._hands)
+
+    @property
+    def face_ms(self) -> float:
+        """Time of the last face warp, ms."""
+        return self._face.ms if self._face is not None else 0.0
+
+    @property
     def part_names(self) -> list[str]:
         return [l.name for l in self._layers]
 
@@ -171,31 +222,56 @@ class WarpRenderer:
     def transforms(self, target: Pose) -> dict[str, np.ndarray]:
         """The 2x3 reference->output affine of every part for this target pose."""
         t = target.to_layout(COCO17)
-        return part_transforms(self._ref_xy, self._ref_ok, t.xy.astype(np.float64),
-                               t.present(self.options.min_score), COCO17.index)
+        return self._mats(t, t.present(self.options.min_score))
 
-    def render(self, target: Pose) -> np.ndarray:
-        """The reference person in ``target`` (reference pixels). BGR uint8, or BGRA with alpha."""
+    def _mats(self, t: Pose, ok: np.ndarray) -> dict[str, np.ndarray]:
+        """Part transforms; an upper-body target gets hips (parts.complete_hips) and legs at rest."""
+        ix = COCO17.index
+        steady = self._directions(t.xy, ok, t.z)   # foreshortened limbs steadied (engines.warp.foreshortening)
+        xy, tok, placed = complete_hips(self._ref_xy, self._ref_ok, np.asarray(steady, np.float64), ok, ix)
+        mats = part_transforms(self._ref_xy, self._ref_ok, xy, tok, ix)
+        if placed:
+            hips = [ix["left_hip"], ix["right_hip"]]
+            scale = float(np.linalg.norm(xy[hips[0]] - xy[hips[1]])
+                          / max(np.linalg.norm(self._ref_xy[hips[0]] - self._ref_xy[hips[1]]), 1e-6))
+            legs_at_rest(mats, self._ref_xy, xy, tok, ix, scale)
+        return mats
+
+    def render(self, target: Pose, expression=None, hands=None) -> np.ndarray:
+        """The reference person in ``target`` (reference pixels). BGR uint8, or BGRA with alpha.
+
+        expression: the driver's realtime.face.Expression, or None (the photo's own face).
+        hands: the driver's {side: realtime.hands.Hand} (mirrored as the target is), or None."""
         if self._bg is None:
             raise RuntimeError("call prepare() before render()")
         t = target.to_layout(COCO17)
         ok = t.present(self.options.min_score)
-        xy = self._directions(t.xy, ok, t.z)       # foreshortened limbs steadied (engines.warp.foreshortening)
-        mats = part_transforms(self._ref_xy, self._ref_ok, xy, ok, COCO17.index)
+        mats = self._mats(t, ok)
         w, h = self._size
         canvas = self._bg.copy()
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
+        face = self._face if (expression is not None and self.has_face) else None
+        fingers = {f"{side}_forearm": (self._hands[side], h) for side, h in (hands or {}).items()
+                   if self.has_hands and side in self._hands}
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
             for layer in self._ordered(t, ok):
-                if self._joints.get(layer.name):
+                if face is not None and layer.name == "head":
+                    self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                elif layer.name in fingers:
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+                elif self._joints.get(layer.name):
                     self._draw_skinned(layer, mats, inv, canvas, alpha)
                 else:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
             for layer in self._ordered(t, ok):
-                if layer.name in self._skins:
+                if face is not None and layer.name == "head":
+                    self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                elif layer.name in fingers:
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+                elif layer.name in self._skins:
                     self._draw_skin(layer, mats, canvas, alpha)
                 else:
                     self._draw(layer, mats[layer.name], canvas, alpha)
@@ -248,6 +324,20 @@ class WarpRenderer:
         warped = cv2.warpAffine(layer.patch, m_patch, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+    def _draw_face(self, layer: Layer, m: np.ndarray, expression, canvas: np.ndarray,
+                   alpha: np.ndarray | None) -> None:
+        """The head layer with its face moved by the expression (engines.warp.face)."""
+        got = self._face.draw(layer.patch, layer.origin, m, expression, self._size)
+        if got is not None:
+            _composite(*got, canvas, alpha)
+
+    def _draw_hand(self, layer: Layer, m: np.ndarray, rig, hand, canvas: np.ndarray,
+                   alpha: np.ndarray | None) -> None:
+        """A forearm layer with its fingers moved like the driver's (engines.warp.hands)."""
+        got = rig.draw(layer.patch, layer.origin, m, hand, self._size)
+        if got is not None:
+            _composite(*got, canvas, alpha)
 
     def _draw_skinned(self, layer: Layer, mats: dict[str, np.ndarray], inv: dict[str, np.ndarray],
                       canvas: np.ndarray, alpha: np.ndarray | None) -> None:
@@ -324,6 +414,51 @@ def _estimate(img: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
 
     e = estimate_still(img, segmentation=True)
     return e.pose, e.mask
+
+
+LEGS = ("left_knee", "right_knee", "left_ankle", "right_ankle")
+
+
+def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndarray, np.ndarray]:
+    """The reference pose, its COCO-17 xy (float64) and presence, for any framing from head and
+    shoulders to full body: keypoints outside the w x h photo count as not shown (an estimator
+    guesses them, but the photo has no pixels of them); hips out of view are placed where the body
+    would have them (realtime.framing.virtual_hips; the returned pose carries them, at their low
+    scores, so that retargeting uses the same torso), and legs below them count as not shown.
+    InputError without both shoulders."""
+    from dataclasses import replace
+
+    from realtime.framing import HIPS, virtual_hips
+
+    ix = COCO17.index
+    coco = pose.to_layout(COCO17)
+    xy = coco.xy.astype(np.float64)
+    m = 0.01 * max(w, h)
+    ok = coco.present(min_score) & (xy[:, 0] >= -m) & (xy[:, 0] <= w + m) & (xy[:, 1] >= -m) & (xy[:, 1] <= h + m)
+    missing = [n for n in ("left_shoulder", "right_shoulder") if not ok[ix[n]]]
+    if missing:
+        raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs a photo "
+                         "framed from the head and both shoulders (a webcam view) down to the whole body")
+    if all(ok[ix[n]] for n in HIPS):
+        return pose, xy, ok
+    hips = virtual_hips(xy, ok, ix)
+    for name, p in zip(HIPS, hips):
+        xy[ix[name]] = p
+        ok[ix[name]] = True
+    for name in LEGS:
+        ok[ix[name]] = False
+    log.info("the reference shows no hips: upper-body framing, torso extended to the photo's edge")
+    lay_xy = pose.xy.copy()
+    for name, p in zip(HIPS, hips):
+        if name in pose.layout.index:
+            lay_xy[pose.layout.index[name]] = p
+    return replace(pose, xy=lay_xy), xy, ok
+
+
+def _with_xy(pose: Pose, xy: np.ndarray, ok: np.ndarray) -> Pose:
+    from dataclasses import replace
+
+    return replace(pose, xy=xy.astype(np.float32), score=np.where(ok, 1.0, 0.0).astype(np.float32))
 
 
 def _with_size(pose: Pose, w: int, h: int) -> Pose:

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from calibration.profile import profile_from_capture
     from realtime.app.commands.common import output_suffix
     from realtime.errors import InputError
+    from realtime.face import FaceMeshEstimator, mean_face
     from realtime.inputs import open_input
 
     output_suffix(args.output, (".json",), "-o")
@@ -41,13 +42,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--steady must be a fraction between 0 and 1, got {args.steady}")
     capture = NeutralCapture(CaptureOptions(seconds=args.seconds, steady_fraction=args.steady))
     state = None
+    faces: list = []   # the driver's face while the pose holds steady: the neutral face
     with open_input(args.source, accept=SOURCE_KINDS, what="--source", mode="video",
-                    folder_fps=args.folder_fps) as frames:
+                    folder_fps=args.folder_fps) as frames, FaceMeshEstimator("video") as face_est:
         for frame in frames:
             t = frame.time_s
             if t > args.timeout:
                 break
             new = capture.feed(frame.pose, t)
+            if new == CAPTURING and frame.image is not None:
+                face = face_est.detect(frame.image, frame.pose, t)
+                if face is not None:
+                    faces.append(face)
             if new != state:
                 print(f"{t:6.2f} s: {new}", file=sys.stderr)
                 state = new
@@ -59,10 +65,13 @@ def run(args: argparse.Namespace) -> int:
         if capture.last_problems:
             hint += "; last pose not neutral: " + "; ".join(capture.last_problems)
         raise InputError(f"{args.source}: no neutral pose captured ({hint}); stand still facing the camera, "
-                         "head up, arms down, whole body in view, or raise --steady")
-    profile = profile_from_capture(result, mirror=args.mirror, source=str(args.source))
+                         "head up, arms down (what the camera shows of them), or raise --steady")
+    neutral_face = mean_face(faces[-30:]) if faces else None
+    profile = profile_from_capture(result, mirror=args.mirror, source=str(args.source), neutral_face=neutral_face)
     profile.save(args.output)
     print(f"neutral pose from {result.frames} frames, torso size {result.body_size_px:.1f} px")
+    print(f"neutral face from {min(len(faces), 30)} frames" if faces else
+          "no face seen while steady: the face's neutral comes from the first frames of each run")
     print("jitter (px, 1.4826 x MAD):")
     for name, j in sorted(result.jitter_px.items(), key=lambda kv: -kv[1]):
         print(f"  {name:>18}: {j:6.2f}")

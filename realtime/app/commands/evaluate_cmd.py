@@ -20,6 +20,7 @@ import json
 import math
 import sys
 
+from realtime.app.commands.presenter_args import add_presenter_arguments
 from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer
 
 
@@ -35,13 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="use at most N driver frames")
     p.add_argument("--json", action="store_true", help="print the measures as JSON")
     add_renderer_arguments(p)
+    add_presenter_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    import itertools
-
-    from engines.reenact import evaluate_sequence, self_reenactment
-    from realtime.app.commands.common import progress
     from realtime.errors import InputError
     from realtime.inputs import kind_of_input, open_input
 
@@ -69,20 +67,7 @@ def run(args: argparse.Namespace) -> int:
         first = next(frames, None)
         if first is None:
             raise InputError(f"{args.driver}: holds no frames")
-        total = video.total
-        if args.self_reenact:
-            res = self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress,
-                                   retarget_for=None if args.no_retarget else auto_retarget)
-        else:
-            from calibration.retargeter import Retargeter
-            from realtime.media import read_image
-
-            renderer.prepare(read_image(args.reference))
-            retarget = (None if args.no_retarget
-                        else Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None))
-            items = ((f.index, f.pose if retarget is None else retarget(f.pose, f.time_s), None)
-                     for f in itertools.chain([first], frames))
-            res = evaluate_sequence(renderer, items, total, progress=progress)
+        res = _drive(args, renderer, profile, first, frames, video.total)
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
@@ -105,3 +90,61 @@ def auto_retarget(rest_pose):
     from calibration.retargeter import Retargeter
 
     return Retargeter(rest_pose)
+
+
+def _drive(args: argparse.Namespace, renderer, profile, first, frames, total):
+    """Prepare, drive and score the renderer (self-reenactment or a reference photo), retargeted as
+    `repose render` does unless --no-retarget, with the face and hands where the reference shows them
+    (--face/--hands) and their measures."""
+    import itertools
+
+    from engines.evaluation import FaceScores, HandScores
+    from engines.reenact import driver_cues, evaluate_sequence, face_tracker, self_reenactment
+    from realtime.app.commands.common import progress
+
+    if args.self_reenact:
+        renderer.prepare(first.image)
+        mirror = False
+        # the first frame is the reference: its face is the driver's neutral face
+        faces = face_tracker(renderer, args.face, neutral_frames=1)
+        if faces is not None:
+            faces(first.image, first.pose, first.time_s)
+    else:
+        from calibration.retargeter import Retargeter
+        from realtime.media import read_image
+
+        renderer.prepare(read_image(args.reference))
+        mirror = args.mirror or bool(profile and profile.mirror)
+        retarget = (None if args.no_retarget
+                    else Retargeter(renderer.rest_pose, profile, mirror=args.mirror or None))
+        faces = face_tracker(renderer, args.face, mirror=mirror, neutral=profile.neutral_face if profile else None)
+    hands, use_hands = _hands(renderer, args.hands, mirror)
+    face_scores = FaceScores(relative_roll=not args.self_reenact, mirror=mirror) if faces is not None else None
+    hand_scores = HandScores() if hands is not None else None
+    try:
+        if args.self_reenact:
+            return self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress,
+                                    retarget_for=None if args.no_retarget else auto_retarget,
+                                    cues=lambda f: driver_cues(f, faces, hands, use_hands),
+                                    face=face_scores, hands=hand_scores, prepared=True)
+        items = ((f.index, f.pose if retarget is None else retarget(f.pose, f.time_s), None,
+                  driver_cues(f, faces, hands, use_hands)) for f in itertools.chain([first], frames))
+        return evaluate_sequence(renderer, items, total, progress=progress, face=face_scores, hands=hand_scores)
+    finally:
+        for t in (faces, hands):
+            if t is not None:
+                t.close()
+
+
+def _hands(renderer, enabled, mirror):
+    """(HandTracker or None, whether the renderer gets the hands): the driver's hands are measured
+    unless --no-hands; the renderer moves fingers where the reference shows an open hand."""
+    if enabled is False:
+        return None, False
+    from engines.reenact import hand_tracker
+    from realtime.hands import HandTracker
+
+    use = hand_tracker(renderer, enabled, mirror)
+    if use is not None:
+        return use, True
+    return HandTracker(mirror=mirror), False

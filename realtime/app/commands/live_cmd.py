@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from realtime.app.commands.presenter_args import add_presenter_arguments
 from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer, renderer_options
 from realtime.errors import InputError
 
@@ -91,6 +92,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="count the driver's repetitions (from their own joint angles, as `repose coach` does)")
     coach.add_argument("--coach-out", default="similarity", metavar="STEM",
                        help="coach mode writes STEM.csv and STEM.png at exit (default similarity)")
+
+    add_presenter_arguments(proc)
 
     runp = p.add_argument_group("run")
     runp.add_argument("--stats-json", metavar="FILE", help="write frame counts, fps and latency percentiles at exit")
@@ -168,6 +171,7 @@ def _pipeline(args: argparse.Namespace, renderer, profile, coach):
 
         args.mirror = args.mirror or bool(profile and profile.mirror)
         retarget = LiveRetarget(renderer.rest_pose, profile, mirrored=lambda: pipeline.controls.mirror)
+    tracker, hands = _presenter(args, renderer, profile)
     source = open_source(args.source, SourceOptions(width=args.width, height=args.height, fps=args.camera_fps,
                                                     mjpg=args.mjpg, realtime=not args.no_realtime, loop=args.loop))
     options = PipelineOptions(
@@ -181,9 +185,12 @@ def _pipeline(args: argparse.Namespace, renderer, profile, coach):
     try:
         pipeline = Pipeline(source, renderer, args.output or ["virtualcam"], options, coach=coach,
                             sink_options=sink_options, retarget=retarget,
-                            on_recalibrate=retarget.recalibrate if retarget else None)
+                            on_recalibrate=_recalibrate(retarget, tracker), face=tracker, hands=hands)
     except BaseException:
         source.close()
+        for t in (tracker, hands):
+            if t is not None:
+                t.close()
         raise
     return pipeline
 
@@ -247,3 +254,26 @@ def _report(args: argparse.Namespace, pipeline, coach) -> int:
         print(f"repose live: error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _presenter(args: argparse.Namespace, renderer, profile):
+    """(FaceTracker or None, HandTracker or None) for --face/--hands (default: what the reference shows)."""
+    from engines.reenact import face_tracker, hand_tracker
+
+    tracker = face_tracker(renderer, args.face, mirror=args.mirror,
+                           neutral=profile.neutral_face if profile else None)
+    # hands on every other frame: pose + face + hands would not fit one 30-fps frame on 2 cores
+    hands = hand_tracker(renderer, args.hands, mirror=args.mirror, every=2)
+    return tracker, hands
+
+
+def _recalibrate(retarget, tracker):
+    """The `c` hotkey: a new neutral pose and a new neutral face (None when neither applies)."""
+    hooks = [h.recalibrate for h in (retarget, tracker) if h is not None]
+    if not hooks:
+        return None
+
+    def run() -> None:
+        for h in hooks:
+            h()
+    return run

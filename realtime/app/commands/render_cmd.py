@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from realtime.app.commands.presenter_args import add_presenter_arguments
 from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--side-by-side", action="store_true", help="driver | render in one picture")
     p.add_argument("--targets-out", metavar="POSES.json", help="write the target poses (repose video format)")
     add_renderer_arguments(p)
+    add_presenter_arguments(p)
 
 
 @dataclass
@@ -127,13 +129,14 @@ def _compose(args: argparse.Namespace, frame, target, out):
 def _render_all(args: argparse.Namespace, ext: str, renderer, driver: _Driver, profile) -> _Result:
     """Render every driver frame into the output (a picture, or an H.264 video)."""
     from calibration.retargeter import Retargeter
-    from engines.reenact import hold_last
+    from engines.reenact import driver_cues, hold_last, render_with
     from realtime.app.commands.common import progress
     from realtime.fileio import write_image
     from realtime.videoio import H264Writer
 
     rest = renderer.rest_pose
     retarget = None if args.no_retarget else Retargeter(rest, profile, mirror=args.mirror or None)
+    faces, hands = _presenter(args, renderer, retarget, profile)
     result, writer = _Result(), None
     driven = ((f, f.pose if retarget is None else retarget(f.pose, f.time_s))
               for f in progress(driver.frames, driver.total, "rendering"))
@@ -142,7 +145,8 @@ def _render_all(args: argparse.Namespace, ext: str, renderer, driver: _Driver, p
         for frame, last, new in hold_last(driven, rest):
             result.seen = result.seen or new
             result.held.append(last)
-            image = _compose(args, frame, last, renderer.render(last))
+            cues = driver_cues(frame, faces, hands)
+            image = _compose(args, frame, last, render_with(renderer, last, cues))
             if ext != ".mp4":
                 write_image(args.output, image)
                 continue
@@ -153,10 +157,26 @@ def _render_all(args: argparse.Namespace, ext: str, renderer, driver: _Driver, p
         if writer is not None:
             writer.abort()
         raise
+    finally:
+        for t in (faces, hands):
+            if t is not None:
+                t.close()
     if writer is not None:
         writer.close()
     result.elapsed = time.perf_counter() - t0
     return result
+
+
+def _presenter(args: argparse.Namespace, renderer, retarget, profile):
+    """(FaceTracker or None, HandTracker or None): face and fingers follow a driver video or photo
+    (a pose file has neither); --face/--hands, default: what the reference shows."""
+    from engines.reenact import face_tracker, hand_tracker
+
+    if not args.driver:
+        return None, None
+    mirror = retarget.options.mirror if retarget else False
+    return (face_tracker(renderer, args.face, mirror=mirror, neutral=profile.neutral_face if profile else None),
+            hand_tracker(renderer, args.hands, mirror=mirror))
 
 
 def _finish(args: argparse.Namespace, result: _Result, rest, fps: float, w: int, h: int) -> None:

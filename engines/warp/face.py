@@ -1,0 +1,134 @@
+"""The avatar's face of the warp renderer: its Face Mesh, triangulated, moved by the driver's expression.
+
+Prepared once from the reference photo: Face Mesh (image mode, iris) on the head the pose shows;
+the 478 landmarks plus a fixed ring of 24 points around the face oval (1.3x its size) are
+triangulated (scipy Delaunay; the triangles cover the mouth and eyes too).
+Per frame, with a realtime.face.Expression: every landmark moves by the driver's displacement from
+their neutral face (face frame, face widths: realtime.face) times the avatar's face width, the ring
+stays; the head layer is then sampled through the inverse map: piecewise affine inside the mesh,
+the head's own similarity outside it (turned to the driver's eye-line roll change: Face Mesh reads
+roll better than the pose's five head points). On the ring both agree, so the face has no seam: it
+is the head layer, moved locally. Where the mouth opens wider than in the photo, the inner-lip polygon is filled
+with a dark mouth cavity (opacity 1 - photo opening / target opening), so lips are not stretched over
+the gap.
+
+Coordinates: reference pixels in, output pixels out; patches are premultiplied BGRA uint8.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import cv2
+import numpy as np
+
+from realtime.face import (INNER_LIP_LOOP, INNER_LIPS, Expression, Face, FaceMeshEstimator, denormalize,
+                           face_box, face_frame, face_width, normalize)
+from engines.warp.mesh import warp_with_mesh
+from realtime.pose import Pose
+
+log = logging.getLogger(__name__)
+
+RING_POINTS = 24
+RING_SCALE = 1.3
+CAVITY_BGR = (28, 22, 46)
+# face oval landmarks in order around the face (MediaPipe FACEMESH_FACE_OVAL as a loop)
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+
+
+class FaceRig:
+    """The reference's face mesh and triangulation; ``draw`` renders the head layer with a face."""
+
+    def __init__(self, face: Face) -> None:
+        from scipy.spatial import Delaunay
+
+        self.face = face
+        xy = face.xy.astype(np.float64)
+        self.origin, self.rot, self.unit = face_frame(xy, face.z)
+        self.norm = normalize(xy, face.z)
+        oval = xy[list(FACE_OVAL)]
+        c = oval.mean(axis=0)
+        ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+        # the ring: the oval's radius in each direction, times RING_SCALE
+        rel = oval - c
+        theta = np.arctan2(rel[:, 1], rel[:, 0])
+        radius = np.hypot(rel[:, 0], rel[:, 1])
+        order = np.argsort(theta)
+        r = np.interp(ang, theta[order], radius[order], period=2 * np.pi)
+        self.ring = c + RING_SCALE * r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+        self.src = np.vstack([xy, self.ring])
+        self.tri = Delaunay(self.src).simplices.astype(np.int32)
+        w0 = face_width(xy)
+        self.opening = float(np.linalg.norm(xy[INNER_LIPS[0]] - xy[INNER_LIPS[1]])) / max(w0, 1e-6)
+        self.ms = 0.0
+
+    @classmethod
+    def from_reference(cls, img: np.ndarray, pose: Pose) -> "FaceRig | None":
+        """The rig of the face in the reference photo (BGR), or None (with a one-line notice) when
+        Face Mesh finds no face there (the back of the head, a face too small or hidden)."""
+        h, w = img.shape[:2]
+        with FaceMeshEstimator("image") as est:
+            face = est.detect(img, pose)
+            if face is None and face_box(pose, w, h) is not None:
+                est._box = None
+                face = est.detect(img, None)
+        if face is None:
+            log.warning("no face found in the reference photo: the face keeps the photo's expression")
+            return None
+        return cls(face)
+
+    def points(self, expr: Expression) -> np.ndarray:
+        """The mesh points (landmarks moved by the expression, then the fixed ring), reference px."""
+        moved = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
+        return np.vstack([moved, self.ring])
+
+    def rolled(self, head: np.ndarray, expr: Expression, max_diff_deg: float = 30.0) -> np.ndarray:
+        """The head's 2x3 similarity turned about the face's centre so that its rotation is the
+        driver's eye-line roll change (the face mesh reads roll better than the pose's five head
+        points); scale and the face centre's position stay the pose's. Kept as it is when the two
+        disagree by more than ``max_diff_deg``."""
+        lin = head[:, :2]
+        scale = float(np.sqrt(abs(np.linalg.det(lin))))
+        now = float(np.degrees(np.arctan2(lin[1, 0], lin[0, 0])))
+        want = float(expr.roll_deg)
+        if scale < 1e-9 or abs((want - now + 180) % 360 - 180) > max_diff_deg:
+            return head
+        a = np.radians(want)
+        rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        c = self.origin
+        out = np.empty((2, 3))
+        out[:, :2] = rot
+        out[:, 2] = lin @ c + head[:, 2] - rot @ c
+        return out
+
+    def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression,
+             size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
+        """The head layer (premultiplied BGRA ``patch`` at reference ``origin``) warped by the head's
+        2x3 similarity ``head`` with the face moved by ``expr``, clipped to the output ``size``
+        (w, h): (warped, x0, y0, x1, y1) of its output box, or None when off-canvas."""
+        t0 = time.perf_counter()
+        head = self.rolled(head, expr)
+        dst = self.points(expr) @ head[:, :2].T + head[:, 2]
+        n = len(self.norm)
+        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size,
+                             post=lambda region, off: self._cavity(region, dst[:n] - off, expr))
+        self.ms = (time.perf_counter() - t0) * 1000.0
+        return got
+
+    def _cavity(self, face: np.ndarray, lm: np.ndarray, expr: Expression) -> None:
+        """Darken the inner-lip polygon when the mouth opens wider than in the photo (in place)."""
+        w_t = face_width(lm)
+        open_t = float(np.linalg.norm(lm[INNER_LIPS[0]] - lm[INNER_LIPS[1]])) / max(w_t, 1e-6)
+        if open_t <= self.opening + 0.01:
+            return
+        strength = float(np.clip(1.0 - self.opening / open_t, 0.0, 1.0)) * 0.9
+        poly = np.round(lm[list(INNER_LIP_LOOP)] * 16).astype(np.int32)
+        mask = np.zeros(face.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [poly], 255, lineType=cv2.LINE_AA, shift=4)
+        k = max(3, int(0.02 * w_t) | 1)
+        mask = cv2.GaussianBlur(mask, (k, k), 0)
+        a = mask.astype(np.float32) * (strength / 255.0)
+        pa = face[..., 3:4].astype(np.float32) / 255.0
+        colour = np.array(CAVITY_BGR, np.float32) * pa
+        face[..., :3] = np.clip(face[..., :3] * (1 - a[..., None]) + colour * a[..., None], 0, 255).astype(np.uint8)

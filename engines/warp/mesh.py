@@ -1,0 +1,92 @@
+"""Piecewise-affine warps of a layer by a triangle mesh, used by the face and the hands.
+
+A layer (premultiplied BGRA patch at a reference origin) is warped by one 2x3 affine ("rigid": the
+part's own transform) everywhere, except inside a mesh whose source points (reference px) move to
+given destinations (output px): there every pixel is sampled through the inverse of its triangle's
+affine. A mesh whose outer points move with the rigid transform joins the rest without a seam.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import cv2
+import numpy as np
+
+
+def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray, src: np.ndarray,
+                   dst: np.ndarray, tri: np.ndarray, size: tuple[int, int],
+                   post: Callable[[np.ndarray, tuple[int, int]], None] | None = None
+                   ) -> tuple[np.ndarray, int, int, int, int] | None:
+    """(warped, x0, y0, x1, y1) of the layer in its output box clipped to ``size`` (w, h), or None
+    off-canvas. post(region, (fx0, fy0)) may edit the mesh's output region in place."""
+    w, h = size
+    ph, pw = patch.shape[:2]
+    x0, y0 = origin
+    corners = np.array([[x0, y0], [x0 + pw, y0], [x0, y0 + ph], [x0 + pw, y0 + ph]], np.float64)
+    box = np.vstack([corners @ rigid[:, :2].T + rigid[:, 2], dst])
+    rx0, ry0 = max(int(np.floor(box[:, 0].min())) - 1, 0), max(int(np.floor(box[:, 1].min())) - 1, 0)
+    rx1, ry1 = min(int(np.ceil(box[:, 0].max())) + 2, w), min(int(np.ceil(box[:, 1].max())) + 2, h)
+    if rx1 <= rx0 or ry1 <= ry0:
+        return None
+    # the rigid layer everywhere ...
+    m = rigid.copy()
+    m[:, 2] += rigid[:, :2] @ np.array([x0, y0], np.float64) - (rx0, ry0)
+    out = cv2.warpAffine(patch, m, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    # ... and the mesh inside its box: per-pixel inverse of its triangle's affine
+    fx0, fy0 = max(int(np.floor(dst[:, 0].min())), rx0), max(int(np.floor(dst[:, 1].min())), ry0)
+    fx1, fy1 = min(int(np.ceil(dst[:, 0].max())) + 1, rx1), min(int(np.ceil(dst[:, 1].max())) + 1, ry1)
+    if fx1 - fx0 > 2 and fy1 - fy0 > 2:
+        mx, my = mesh_maps(src, dst - (fx0, fy0), tri, (fx1 - fx0, fy1 - fy0), rigid, (fx0, fy0))
+        region = cv2.remap(patch, mx - x0, my - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=(0, 0, 0, 0))
+        if post is not None:
+            post(region, (fx0, fy0))
+        out[fy0 - ry0:fy1 - ry0, fx0 - rx0:fx1 - rx0] = region
+    return out, rx0, ry0, rx1, ry1
+
+
+def mesh_maps(src: np.ndarray, dst: np.ndarray, tri: np.ndarray, size: tuple[int, int], rigid: np.ndarray,
+          offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Source (reference px) of every pixel of a box of ``size`` at output ``offset``: computed on
+    a grid of ``step`` px (a face over ~160 px wide) and interpolated (the map is piecewise
+    linear, so this only softens it along triangle edges)."""
+    bw, bh = size
+    step = max(1, int(round(max(bw, bh) / 160.0)))
+    gw, gh = (bw + step - 1) // step + 1, (bh + step - 1) // step + 1
+    d = (dst + 0.5) / step - 0.5    # grid node j sits at pixel (j + 0.5) * step - 0.5 (cv2.resize's)
+    idx = np.full((gh, gw), -1, np.int32)
+    tri_dst = d[tri]                                                      # (T, 3, 2) grid units
+    for k, t in enumerate(np.round(tri_dst * 16).astype(np.int32)):
+        cv2.fillConvexPoly(idx, t, k, lineType=cv2.LINE_8, shift=4)
+    # per triangle: grid -> reference affine, x_src = q0 + Q P^-1 (x - p0)
+    p0 = tri_dst[:, 0]
+    pm = np.stack([tri_dst[:, 1] - p0, tri_dst[:, 2] - p0], axis=2)          # (T, 2, 2) columns
+    q = src[tri]
+    qm = np.stack([q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]], axis=2)
+    det = pm[:, 0, 0] * pm[:, 1, 1] - pm[:, 0, 1] * pm[:, 1, 0]
+    good = np.abs(det) > 1e-9
+    det = np.where(good, det, 1.0)
+    pinv = np.stack([np.stack([pm[:, 1, 1], -pm[:, 0, 1]], 1),
+                     np.stack([-pm[:, 1, 0], pm[:, 0, 0]], 1)], 1) / det[:, None, None]
+    lin = np.einsum("tij,tjk->tik", qm, pinv)                                 # (T, 2, 2)
+    tr = q[:, 0] - np.einsum("tij,tj->ti", lin, p0)                            # (T, 2)
+    inv = cv2.invertAffineTransform(rigid)
+    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
+    gx = (xs + 0.5) * step - 0.5 + offset[0]
+    gy = (ys + 0.5) * step - 0.5 + offset[1]
+    mx = (inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]).astype(np.float32)
+    my = (inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]).astype(np.float32)
+    sel = idx >= 0
+    k = idx[sel]
+    sel_k = good[k]
+    k = k[sel_k]
+    yy, xx = np.nonzero(sel)
+    yy, xx = yy[sel_k], xx[sel_k]
+    mx[yy, xx] = xx * lin[k, 0, 0] + yy * lin[k, 0, 1] + tr[k, 0]
+    my[yy, xx] = xx * lin[k, 1, 0] + yy * lin[k, 1, 1] + tr[k, 1]
+    if step > 1:
+        big = (gw * step, gh * step)
+        mx = cv2.resize(mx, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
+        my = cv2.resize(my, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
+    return np.ascontiguousarray(mx[:bh, :bw]), np.ascontiguousarray(my[:bh, :bw])

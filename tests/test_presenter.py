@@ -1,0 +1,401 @@
+"""Presenter framing: upper-body references and drivers, the face's expression transfer, face measures."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from calibration.retarget import retarget_pose
+from engines.evaluation import FaceScores, bone_angles_deg, bone_direction_error
+from engines.warp.face import FACE_OVAL, FaceRig
+from engines.warp.renderer import WarpRenderer
+from realtime.app.demo.figure import draw_figure
+from realtime.errors import InputError
+from realtime.face import (CHEEKS, EYE_LINE, FRAME_POINTS, INNER_LIP_LOOP, INNER_LIPS, LIDS, N_LANDMARKS,
+                           Expression, Face, expression, face_width, mirror_permutation, mirrored, mouth_opening)
+from realtime.framing import size_ratio, virtual_hips
+from realtime.layouts import COCO17
+from realtime.pose import Pose
+
+IX = COCO17.index
+HIPS = [IX["left_hip"], IX["right_hip"]]
+LEGS = [IX[n] for n in ("left_knee", "right_knee", "left_ankle", "right_ankle")]
+
+
+@pytest.fixture(scope="module")
+def figure():
+    return draw_figure()
+
+
+def chest_crop(figure):
+    """The drawn figure cut just below the elbows: no hips, no legs (a webcam framing)."""
+    p = figure.pose.to_layout(COCO17)
+    cut = int(max(p.xy[IX["left_elbow"], 1], p.xy[IX["right_elbow"], 1]) + 25)
+    img = np.ascontiguousarray(figure.image[:cut])
+    mask = np.ascontiguousarray(figure.mask[:cut])
+    score = p.score.copy()
+    score[p.xy[:, 1] >= cut - 2] = 0.0
+    return img, mask, replace(p, score=score, height=cut), cut
+
+
+# -- framing ------------------------------------------------------------------------------------------
+def test_virtual_hips_lie_below_the_shoulders_away_from_the_face():
+    xy = np.zeros((17, 2))
+    ok = np.zeros(17, bool)
+    xy[IX["left_shoulder"]], xy[IX["right_shoulder"]], xy[IX["nose"]] = (300, 200), (200, 200), (250, 160)
+    ok[[IX["left_shoulder"], IX["right_shoulder"], IX["nose"]]] = True
+    left, right = virtual_hips(xy, ok, IX)
+    assert left[1] > 300 and right[1] > 300              # well below the shoulders
+    assert left[0] > right[0]                            # on the same sides as the shoulders
+    assert abs((left[1] + right[1]) / 2 - 200 - 1.35 * 100) < 1e-6
+    # upside down (a photo rotated by 180 degrees): the hips go away from the face, upwards
+    xy[IX["nose"]] = (250, 240)
+    left, right = virtual_hips(xy, ok, IX)
+    assert left[1] < 200 and right[1] < 200
+
+
+def test_size_ratio_uses_the_shoulders_and_face_without_hips(figure):
+    p = figure.pose.to_layout(COCO17)
+    big = p.transformed(scale=1.5)
+    assert size_ratio(big, p) == pytest.approx(1.5, rel=1e-5)
+    no_hips = p.with_scores(np.where(np.isin(np.arange(17), HIPS), 0.0, 1.0))
+    assert size_ratio(big, no_hips) == pytest.approx(1.5, rel=1e-5)
+
+
+# -- partial references -----------------------------------------------------------------------------------
+def test_reference_cropped_at_the_chest_is_accepted_and_renders(figure):
+    img, mask, pose, cut = chest_crop(figure)
+    r = WarpRenderer(background="black", face=False)
+    r.prepare(img, pose, mask)
+    assert "torso" in r.part_names and not any(n.endswith(("thigh", "shin")) for n in r.part_names)
+    rest = r.rest_pose.to_layout(COCO17)
+    assert np.all(rest.xy[HIPS, 1] > cut - 30)           # the torso reaches the photo's edge
+    out = r.render(r.rest_pose)
+    assert out.shape == img.shape
+    # at rest the photo comes back (shirt pixels down to the bottom edge)
+    body = mask > 0.5
+    err = np.abs(out.astype(np.float32) - img.astype(np.float32)).mean(axis=2)[body]
+    assert np.median(err) < 6
+    assert body[-3:].any() and (out[-3:][body[-3:]] > 0).any()
+
+
+def test_reference_without_shoulders_is_refused_with_the_framing_needed(figure):
+    p = figure.pose.to_layout(COCO17)
+    no_shoulders = p.with_scores(np.where(np.isin(np.arange(17), [IX["left_shoulder"], IX["right_shoulder"]]),
+                                          0.0, 1.0))
+    with pytest.raises(InputError, match="head and both shoulders"):
+        WarpRenderer(face=False).prepare(figure.image, no_shoulders, figure.mask)
+
+
+def test_upper_body_driver_keeps_the_avatars_legs_and_torso(figure):
+    avatar = figure.pose.to_layout(COCO17)
+    driver = avatar.with_scores(np.where(np.isin(np.arange(17), HIPS + LEGS), 0.05, 1.0))
+    # the driver leans closer (x1.3) and moves right: the avatar's torso keeps its proportions
+    now = driver.transformed(scale=1.3, offset=(40, 0))
+    target = retarget_pose(now, driver, avatar)
+    r = WarpRenderer(background="black", face=False)
+    r.prepare(figure.image, avatar, figure.mask)
+    mats = r.transforms(target)
+    lin = mats["torso"][:, :2]
+    sv = np.linalg.svd(lin, compute_uv=False)
+    assert sv[0] / sv[1] < 1.05                          # not stretched one way
+    assert 1.2 < np.sqrt(abs(np.linalg.det(lin))) < 1.4  # scaled like the driver
+    # legs: at rest (moved and scaled with the body, never turned, stretched or left behind)
+    scale = np.sqrt(abs(np.linalg.det(lin)))
+    for leg in ("left_thigh", "left_shin", "right_thigh", "right_shin"):
+        np.testing.assert_allclose(mats[leg][:, :2], scale * np.eye(2), atol=1e-6)
+    # a shoulder tilt leans the upper torso; the legs stay upright
+    xy = now.xy.copy()
+    xy[IX["left_shoulder"], 1] -= 30
+    xy[IX["right_shoulder"], 1] += 30
+    tilted = r.transforms(retarget_pose(replace(now, xy=xy), driver, avatar))
+    for leg in ("left_thigh", "right_thigh"):
+        m = tilted[leg][:, :2]
+        assert abs(m[0, 1]) < 1e-6 and abs(m[1, 0]) < 1e-6
+
+
+def test_upper_body_driver_turning_keeps_the_torso_length(figure):
+    avatar = figure.pose.to_layout(COCO17)
+    driver = avatar.with_scores(np.where(np.isin(np.arange(17), HIPS + LEGS), 0.05, 1.0))
+    xy = driver.xy.copy()
+    c = (xy[IX["left_shoulder"]] + xy[IX["right_shoulder"]]) / 2
+    for n in ("left_shoulder", "right_shoulder"):     # a turn: the shoulders look 40% narrower
+        xy[IX[n], 0] = c[0] + 0.6 * (xy[IX[n], 0] - c[0])
+    turned = replace(driver, xy=xy)
+    r = WarpRenderer(background="black", face=False)
+    r.prepare(figure.image, avatar, figure.mask)
+    lin = r.transforms(turned)["torso"][:, :2]
+    down = lin @ np.array([0.0, 1.0])
+    assert np.linalg.norm(down) == pytest.approx(1.0, abs=0.1)   # the torso's length is kept
+
+
+# -- face: synthetic mesh ----------------------------------------------------------------------------------
+def synthetic_face(seed: int = 0) -> Face:
+    """478 landmarks with the face frame's points where a face has them (unit = face width 200 px)."""
+    rng = np.random.default_rng(seed)
+    n = np.zeros((N_LANDMARKS, 2))
+    fixed = {33: (-0.35, 0.0), 263: (0.35, 0.0), 133: (-0.12, 0.0), 362: (0.12, 0.0), 168: (0.0, -0.02),
+             6: (0.0, 0.08), CHEEKS[0]: (-0.5, 0.15), CHEEKS[1]: (0.5, 0.15), 13: (0.0, 0.5), 14: (0.0, 0.52)}
+    for (a, b), x in zip(LIDS, (-0.23, 0.23)):
+        fixed[a], fixed[b] = (x, -0.04), (x, 0.04)
+    ang = np.linspace(0, 2 * np.pi, len(FACE_OVAL), endpoint=False)
+    for i, a in zip(FACE_OVAL, ang):
+        fixed.setdefault(i, (0.55 * np.cos(a), 0.1 + 0.75 * np.sin(a)))
+    loop = [i for i in INNER_LIP_LOOP if i not in fixed]
+    for i, a in zip(loop, np.linspace(0.1, 2 * np.pi - 0.1, len(loop))):
+        fixed[i] = (0.15 * np.cos(a + np.pi), 0.51 + 0.012 * np.sin(a + np.pi))
+    free = [i for i in range(N_LANDMARKS) if i not in fixed]
+    pts = rng.uniform(-1, 1, (len(free) * 3, 2)) * (0.45, 0.65) + (0, 0.1)
+    pts = pts[((pts[:, 0] / 0.45) ** 2 + ((pts[:, 1] - 0.1) / 0.65) ** 2) < 1][:len(free)]
+    for i, p in zip(free, pts):
+        n[i] = p
+    for i, p in fixed.items():
+        n[i] = p
+    xy = (n * 200 + (320, 240)).astype(np.float32)
+    return Face(xy, np.zeros(N_LANDMARKS, np.float32), 640, 480)
+
+
+def open_mouth(face: Face, by: float) -> Face:
+    """The face with its jaw (every landmark below the mouth line: lower lip, chin) lowered by
+    ``by`` face widths."""
+    xy = face.xy.copy()
+    line = (face.xy[13, 1] + face.xy[14, 1]) / 2
+    xy[xy[:, 1] > line, 1] += by * face_width(face.xy)
+    return replace(face, xy=xy)
+
+
+def test_expression_moves_the_avatars_mouth_by_the_drivers_opening():
+    neutral = synthetic_face(0)
+    driver = open_mouth(neutral, 0.12)
+    expr = expression(driver, neutral)
+    # another person, photographed larger and turned by 10 degrees
+    avatar = synthetic_face(1)
+    a = np.radians(10)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    avatar = replace(avatar, xy=((avatar.xy - 320) @ rot.T * 1.5 + 400).astype(np.float32), width=900, height=900)
+    rig = FaceRig(avatar)
+    moved = rig.points(expr)[:N_LANDMARKS]
+    before = mouth_opening(avatar)
+    after = float(np.linalg.norm(moved[INNER_LIPS[0]] - moved[INNER_LIPS[1]])) / face_width(moved)
+    assert after - before == pytest.approx(0.12, abs=0.005)
+    # the eyes did not move
+    np.testing.assert_allclose(moved[list(EYE_LINE)], avatar.xy[list(EYE_LINE)], atol=0.5)
+
+
+def test_face_warp_puts_the_lip_texture_where_the_mesh_says():
+    avatar = synthetic_face(2)
+    img = np.full((480, 640, 3), 128, np.uint8)
+    lip = avatar.xy[14]
+    cv2.circle(img, (int(lip[0]), int(lip[1]) + 6), 4, (0, 0, 255), -1)     # a red mark on the lower lip
+    rig = FaceRig(avatar)
+    patch = np.dstack([img, np.full((480, 640), 255, np.uint8)])
+    expr = expression(open_mouth(synthetic_face(0), 0.1), synthetic_face(0))
+    head = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    out, x0, y0, x1, y1 = rig.draw(patch, (0, 0), head, expr, (640, 480))
+    red = np.argwhere((out[..., 2] > 200) & (out[..., 1] < 80))
+    assert len(red)
+    cy = red[:, 0].mean() + y0
+    assert cy == pytest.approx(lip[1] + 6 + 0.1 * face_width(avatar.xy), abs=4)
+    # far from the face, the head layer is untouched (no seam)
+    assert np.array_equal(out[5, 5], patch[y0 + 5, x0 + 5])
+
+
+def test_opening_wider_than_the_photo_draws_a_dark_mouth():
+    avatar = synthetic_face(3)
+    img = np.full((480, 640, 3), 200, np.uint8)
+    rig = FaceRig(avatar)
+    patch = np.dstack([img, np.full((480, 640), 255, np.uint8)])
+    head = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    closed = rig.draw(patch, (0, 0), head, Expression(np.zeros((N_LANDMARKS, 2))), (640, 480))[0]
+    expr = expression(open_mouth(synthetic_face(0), 0.15), synthetic_face(0))
+    opened, x0, y0, *_ = rig.draw(patch, (0, 0), head, expr, (640, 480))
+    inside = rig.points(expr)[[13, 14]].mean(axis=0).astype(int)
+    assert opened[inside[1] - y0, inside[0] - x0, :3].mean() < 80
+    assert closed[..., :3].min() >= 190                          # at rest: the photo, no cavity
+
+
+def test_mirrored_expression_equals_the_expression_of_the_mirrored_faces():
+    neutral = synthetic_face(4)
+    driver = open_mouth(neutral, 0.05)
+    xy = driver.xy.copy()
+    xy[LIDS[0][0], 1] += 8                                  # one eye closes a little
+    driver = replace(driver, xy=xy)
+    a = mirrored(expression(driver, neutral))
+    b = expression(driver.flipped(), neutral.flipped())
+    np.testing.assert_allclose(a.delta, b.delta, atol=1e-9)
+    perm = mirror_permutation()
+    assert np.array_equal(perm[perm], np.arange(N_LANDMARKS))
+    assert set(perm[list(FRAME_POINTS)]) == set(FRAME_POINTS)
+
+
+# -- measures ------------------------------------------------------------------------------------------------
+def test_bone_direction_error(figure):
+    p = figure.pose.to_layout(COCO17)
+    assert bone_direction_error([p, p], [p, p]) == pytest.approx(0.0, abs=0.01)
+    xy = p.xy.copy()
+    e, w = IX["left_elbow"], IX["left_wrist"]
+    v = xy[w] - xy[e]
+    xy[w] = xy[e] + np.array([-v[1], v[0]])                 # forearm turned by 90 degrees
+    bent = replace(p, xy=xy)
+    ang = bone_angles_deg(p, bent)
+    assert ang.max() == pytest.approx(90.0, abs=1e-3) and np.sum(ang > 1) == 1
+    assert np.isnan(bone_direction_error([p], [None]))
+
+
+def test_face_scores_follow_the_mouth():
+    base = synthetic_face(5)
+    scores = FaceScores()
+    for k in range(10):
+        f = open_mouth(base, 0.01 * k)
+        scores.add(f, open_mouth(base, 0.006 * k))
+    scores.add(base, None)
+    s = scores.summary()
+    assert s["mouth_corr"] == pytest.approx(1.0, abs=1e-6)
+    assert s["mouth_range_ratio"] == pytest.approx(0.6, abs=0.01)
+    assert s["face_not_found"] == pytest.approx(1 / 11)
+    assert s["head_roll_err_deg"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_profile_keeps_the_neutral_face(tmp_path):
+    from calibration.profile import CalibrationProfile
+
+    face = synthetic_face(6)
+    pose = draw_figure().pose
+    prof = CalibrationProfile(pose, {"nose": 1.0}, 100.0, {"still_px": 1.0}, neutral_face=face)
+    path = tmp_path / "p.json"
+    prof.save(path)
+    back = CalibrationProfile.load(path)
+    np.testing.assert_allclose(back.neutral_face.xy, face.xy, atol=0.01)
+    d = prof.to_dict()
+    d["neutral_face"] = None                                     # the face is optional
+    assert CalibrationProfile.from_dict(d).neutral_face is None
+    d["version"] = 1                                             # version 1: the neutral was never checked
+    with pytest.raises(InputError, match="version 1 is not supported"):
+        CalibrationProfile.from_dict(d)
+
+
+# -- hands -------------------------------------------------------------------------------------------------
+def synthetic_hand(bend_deg: float = 0.0, side: str = "left", at=(200.0, 300.0), scale: float = 1.0):
+    """A hand pointing up (wrist at ``at``): four fingers of three segments, PIP and DIP bent by
+    ``bend_deg`` towards the palm, and a thumb; px."""
+    from realtime.hands import FINGERS, THUMB, Hand
+
+    xy = np.zeros((21, 2))
+    xy[0] = (0, 0)
+    for k, (mcp, pip, dip, tip) in enumerate(FINGERS):
+        base = np.array([-30 + 20 * k, -80.0])
+        xy[mcp] = base
+        d = np.array([0.0, -1.0])
+        p = base
+        for j, idx in enumerate((pip, dip, tip)):
+            if j > 0:
+                a = np.radians(bend_deg)
+                d = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ d
+            p = p + 25 * d
+            xy[idx] = p
+    for j, idx in enumerate(THUMB):
+        xy[idx] = (-40 - 15 * j, -20 - 15 * j)
+    xy = xy * scale + np.asarray(at)
+    return Hand(xy.astype(np.float32), np.zeros(21, np.float32), side, 640, 480)
+
+
+def test_finger_bend_reads_the_pip_angle():
+    from realtime.hands import finger_bend
+
+    assert finger_bend(synthetic_hand(0)) == pytest.approx(0.0, abs=1e-3)
+    assert finger_bend(synthetic_hand(60)) == pytest.approx(60.0, abs=1e-3)
+
+
+def test_mirrored_hands_swap_sides_and_flip():
+    from realtime.hands import HandTracker
+
+    left = synthetic_hand(30, "left")
+    tracker = HandTracker.__new__(HandTracker)           # no MediaPipe: a fake estimator
+    tracker.estimator = type("E", (), {"detect": lambda self, img, pose: {"left": left}, "ms": 0.0})()
+    tracker.mirror = True
+    tracker.last_hands = {}
+    got = tracker(np.zeros((480, 640, 3), np.uint8), None)
+    assert list(got) == ["right"]
+    np.testing.assert_allclose(got["right"].xy[:, 0], 640 - left.xy[:, 0])
+    assert got["right"].flipped().side == "left"
+    assert list(tracker(np.zeros((480, 640, 3), np.uint8), None, mirror=False)) == ["left"]
+
+
+def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
+    from engines.warp.hands import HandRig
+    from realtime.hands import finger_bend
+
+    avatar = synthetic_hand(0, at=(300, 350), scale=1.5)
+    rig = HandRig(avatar)
+    forearm = np.array([[1.0, 0, 10], [0, 1.0, -5]])          # the forearm moved by (10, -5)
+    driver = synthetic_hand(70, at=(100, 200), scale=0.8)
+    pts = rig.points(driver, forearm)
+    moved = replace(avatar, xy=pts[:21].astype(np.float32))
+    assert finger_bend(moved) == pytest.approx(70.0, abs=0.5)
+    np.testing.assert_allclose(pts[0], avatar.xy[0] + (10, -5), atol=1e-4)   # at the carried wrist
+    np.testing.assert_allclose(pts[21:], rig.ring + (10, -5), atol=1e-6)     # the ring rides the forearm
+    # a fingertip mark ends where the bent finger puts it
+    img = np.full((480, 640, 3), 90, np.uint8)
+    tip = avatar.xy[12]
+    cv2.circle(img, (int(tip[0]), int(tip[1])), 3, (0, 255, 0), -1)
+    patch = np.dstack([img, np.full((480, 640), 255, np.uint8)])
+    out, x0, y0, *_ = rig.draw(patch, (0, 0), forearm, driver, (640, 480))
+    green = np.argwhere((out[..., 1] > 200) & (out[..., 0] < 100))
+    assert len(green)
+    np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[12], atol=3)
+
+
+def test_head_turns_with_the_drivers_eye_line_roll():
+    rig = FaceRig(synthetic_face(7))
+    head = np.array([[1.2, 0.0, 5.0], [0.0, 1.2, -3.0]])
+    m = rig.rolled(head, Expression(np.zeros((N_LANDMARKS, 2)), roll_deg=12.0))
+    assert np.degrees(np.arctan2(m[1, 0], m[0, 0])) == pytest.approx(12.0)
+    assert np.sqrt(np.linalg.det(m[:, :2])) == pytest.approx(1.2)
+    c = rig.origin
+    np.testing.assert_allclose(m[:, :2] @ c + m[:, 2], head[:, :2] @ c + head[:, 2], atol=1e-9)
+    # a roll far from what the pose says (a bad face reading) leaves the head as it was
+    assert np.array_equal(rig.rolled(head, Expression(np.zeros((N_LANDMARKS, 2)), roll_deg=80.0)), head)
+
+
+# -- live pipeline -------------------------------------------------------------------------------------------
+def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_renderer():
+    from realtime.pipeline import Pipeline, PipelineOptions
+    from realtime.sources import ArraySource
+    from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
+
+    inner = skeleton_renderer()
+    seen = []
+
+    class Renderer:
+        name = "fake"
+        rest_pose = inner.rest_pose
+
+        def render(self, target, expression=None, hands=None):
+            seen.append((expression, hands))
+            return inner.render(target)
+
+        def close(self):
+            inner.close()
+
+    class Tracker:
+        def __init__(self, value):
+            self.value, self.calls, self.closed = value, [], False
+
+        def __call__(self, image, pose, t, mirror):
+            self.calls.append(mirror)
+            return self.value
+
+        def close(self):
+            self.closed = True
+
+    expr = Expression(np.zeros((N_LANDMARKS, 2)))
+    face, hands = Tracker(expr), Tracker({"left": "a hand"})
+    p = Pipeline(ArraySource(gray_frames(5)), Renderer(), ["null"], PipelineOptions(realtime=False, mirror=True),
+                 estimator_factory=lambda: ReplayEstimator(squat_poses()), face=face, hands=hands)
+    stats = p.run()
+    assert face.calls == [True] * 5 and hands.calls == [True] * 5 and face.closed and hands.closed
+    assert [e for e, _ in seen[1:]] == [expr] * 5                 # seen[0]: the warm-up render, no expression
+    assert all(h == {"left": "a hand"} for _, h in seen[1:])
+    assert stats["stages"]["face"]["count"] == 5 and stats["stages"]["hands"]["count"] == 5
