@@ -74,7 +74,7 @@ class FaceRig:
                 est._box = None
                 face = est.detect(img, None)
         if face is None:
-            log.warning("no face found in the reference photo: the face keeps the photo's expression")
+            log.info("no face found in the reference photo: the face keeps the photo's expression")
             return None
         return cls(face)
 

@@ -102,5 +102,5 @@ def rig_hands(img: np.ndarray, pose: Pose, min_px: float = 18.0, max_bend_deg: f
             continue
         rigs[side] = HandRig(hand)
     if not rigs:
-        log.warning("no open hand found in the reference photo: the avatar's hands stay rigid")
+        log.info("no open hand found in the reference photo: the avatar's hands stay rigid")
     return rigs

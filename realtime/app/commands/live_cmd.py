@@ -171,9 +171,9 @@ def _pipeline(args: argparse.Namespace, renderer, profile, coach):
 
         args.mirror = args.mirror or bool(profile and profile.mirror)
         retarget = LiveRetarget(renderer.rest_pose, profile, mirrored=lambda: pipeline.controls.mirror)
-    tracker, hands = _presenter(args, renderer, profile)
     source = open_source(args.source, SourceOptions(width=args.width, height=args.height, fps=args.camera_fps,
                                                     mjpg=args.mjpg, realtime=not args.no_realtime, loop=args.loop))
+    tracker = hands = None
     options = PipelineOptions(
         realtime=not args.no_realtime, max_frames=args.max_frames, duration_s=args.duration, hold_s=args.hold,
         mirror=args.mirror, overlay=not args.no_overlay,
@@ -183,6 +183,7 @@ def _pipeline(args: argparse.Namespace, renderer, profile, coach):
                                vcam_format=args.vcam_format, mjpeg_host=args.mjpeg_host,
                                snapshot_dir=args.snapshot_dir, allow_remote=args.allow_remote)
     try:
+        tracker, hands = _presenter(args, renderer, profile)   # after the source: a bad one fails first
         pipeline = Pipeline(source, renderer, args.output or ["virtualcam"], options, coach=coach,
                             sink_options=sink_options, retarget=retarget,
                             on_recalibrate=_recalibrate(retarget, tracker), face=tracker, hands=hands)
