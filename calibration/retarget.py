@@ -195,10 +195,17 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         out[CENTRE] = apos[CENTRE] + (dpos[CENTRE] - npos[CENTRE]) * k
     else:
         out[CENTRE] = apos[CENTRE].copy()
+    face = None
     for name in _order(lay):
         parent = PARENT[name]
         if parent not in out:
             parent = CENTRE
+        if parent == "nose":
+            if face is None:
+                face = _face_motion(dpos, dhas, npos, nhas, [n for n in lay.names if PARENT.get(n) == "nose"])
+            if face:
+                out[name] = _face_point(name, face, out["nose"], apos, scale, k, o)
+                continue
         if name == NECK:  # derived, not placed: the head sits on the placed shoulders
             sh = [n for n in ("left_shoulder", "right_shoulder") if n in out]
             out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
@@ -237,6 +244,41 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _face_motion(dpos, dhas, npos, nhas, names: list[str]) -> dict:
+    """The driver's face now against its neutral face, about the nose: ``lin`` (2x2, the least-squares
+    rotation and scale, no reflection) and ``rest`` {name: what it leaves, driver px} (a head turn
+    or nod: the eyes and ears moving against the nose); empty with fewer than three shared points."""
+    common = [n for n in ("nose", *names) if dhas.get(n) and nhas.get(n)]
+    if len(common) < 3 or common[0] != "nose":
+        return {}
+    src = np.array([npos[n] - npos["nose"] for n in common])
+    dst = np.array([dpos[n] - dpos["nose"] for n in common])
+    cs, cd = src.mean(0), dst.mean(0)
+    zs = (src - cs) @ np.array([1.0, 1j])
+    zd = (dst - cd) @ np.array([1.0, 1j])
+    den = float(np.sum(np.abs(zs) ** 2))
+    if den < 1e-9:
+        return {}
+    a = complex(np.sum(np.conj(zs) * zd) / den)
+    lin = np.array([[a.real, -a.imag], [a.imag, a.real]])
+    return {"lin": lin, "rest": {n: dst[i] - lin @ src[i] for i, n in enumerate(common) if n != "nose"}}
+
+
+def _face_point(name: str, face: dict, nose: np.ndarray, apos, scale: float, k: float,
+                o: RetargetOptions) -> np.ndarray:
+    """A face point of the target: the avatar's own face about the nose, turned and scaled as the
+    driver's face is from its neutral (the scale within ``o.head_range`` of ``scale``), plus what
+    that leaves of the driver's motion (a head turn), in avatar pixels (``k``). The face keeps its
+    own shape: a profile photo is not given a frontal driver's eye spacing, and every face bone
+    scales alike (per-bone factors clipped unevenly turned the eye-to-ear bones)."""
+    lin = face["lin"]
+    s = float(np.sqrt(abs(np.linalg.det(lin))))
+    if s > 1e-9:
+        want = float(np.clip(s, o.head_range[0] * scale, o.head_range[1] * scale))
+        lin = lin * (want / s)
+    return nose + lin @ (apos[name] - apos["nose"]) + k * face["rest"].get(name, np.zeros(2))
 
 
 def _shoulder_turn(apos, ahas, out) -> np.ndarray:
