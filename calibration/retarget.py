@@ -8,6 +8,11 @@ down a skeleton tree rooted at the body centre (the mean of the shoulders and hi
   The length factor is the driver's current bone length over its neutral length (foreshortening
   and distance to the camera both show there); with ``foreshorten=False`` it is the global
   distance-to-camera factor (driver torso size now / at neutral) for every bone.
+- the head, from the driver's motion since neutral on the avatar's own head (a photo shows one view
+  of a face: a profile is not given a frontal driver's face): the neck -> nose bone turns from the
+  avatar's by the driver's turn since neutral; the face points (eyes, ears, mouth) keep the avatar's
+  face about the nose, turned and scaled as the driver's face is (one least-squares similarity,
+  every face bone alike), plus what that leaves of the driver's motion (a head turn or nod).
 Ground contact (anchor="feet", the default): the whole target then moves vertically so that its
 lower ankle sits at the avatar's rest ankle height plus the driver's ankle displacement from
 neutral, so a squat bends the knees instead of sinking the avatar into the floor, and a jump lifts
@@ -229,7 +234,12 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
             else:
                 hi = min(hi, o.max_stretch * scale)
             factor = float(np.clip(factor, lo, max(lo, hi)))
-            out[name] = out[parent] + v / dl * length * factor
+            u = v / dl
+            if parent == NECK and nhas.get(name) and nhas.get(NECK) and length > 1e-9:
+                # the head leans as the driver's leans from neutral, from the avatar's own lean: a
+                # profile photo's nose stays ahead of its neck (a frontal driver's sits above it)
+                u = _turn(rest / length, npos[name] - npos[NECK], v)
+            out[name] = out[parent] + u * length * factor
         else:
             if upper:  # what an upper-body driver does not show turns with their shoulder line
                 rest = _shoulder_turn(apos, ahas, out) @ rest
@@ -244,6 +254,13 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _turn(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``u`` turned by the angle from vector ``a`` to vector ``b``."""
+    ang = float(np.arctan2(b[1], b[0]) - np.arctan2(a[1], a[0]))
+    c, s = np.cos(ang), np.sin(ang)
+    return np.array([[c, -s], [s, c]]) @ u
 
 
 def _face_motion(dpos, dhas, npos, nhas, names: list[str]) -> dict:
