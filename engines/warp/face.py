@@ -38,33 +38,42 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 
 
 class FaceRig:
-    """The reference's face mesh and triangulation; ``draw`` renders the head layer with a face."""
+    """The head layer's mesh and triangulation; ``draw`` renders the head layer with it.
 
-    def __init__(self, face: Face) -> None:
+    face: the reference's Face Mesh (its landmarks move with an expression), or None (a head moved by
+    its pose points alone). anchors: {name: reference px} of the pose's face points that follow the
+    target's (engines.warp.parts.head_anchors: a head turn or nod the head's similarity cannot show);
+    with a face, the points the mesh does not cover (the ears). The ring: around the face oval, or
+    around the anchors without a face (``ring_radius`` px at least)."""
+
+    def __init__(self, face: Face | None, anchors: dict[str, np.ndarray] | None = None,
+                 ring_radius: float = 0.0) -> None:
         from scipy.spatial import Delaunay
 
         self.face = face
-        xy = face.xy.astype(np.float64)
-        self.origin, self.rot, self.unit = face_frame(xy, face.z)
-        self.norm = normalize(xy, face.z)
-        oval = xy[list(FACE_OVAL)]
-        c = oval.mean(axis=0)
-        ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
-        # the ring: the oval's radius in each direction, times RING_SCALE
-        rel = oval - c
-        theta = np.arctan2(rel[:, 1], rel[:, 0])
-        radius = np.hypot(rel[:, 0], rel[:, 1])
-        order = np.argsort(theta)
-        r = np.interp(ang, theta[order], radius[order], period=2 * np.pi)
-        self.ring = c + RING_SCALE * r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-        self.src = np.vstack([xy, self.ring])
+        self.anchor_names = tuple(anchors or ())
+        self.anchors = np.array([anchors[n] for n in self.anchor_names], np.float64).reshape(-1, 2)
+        if face is not None:
+            xy = face.xy.astype(np.float64)
+            self.origin, self.rot, self.unit = face_frame(xy, face.z)
+            self.norm = normalize(xy, face.z)
+            self.ring = _oval_ring(xy[list(FACE_OVAL)])
+            w0 = face_width(xy)
+            self.opening = float(np.linalg.norm(xy[INNER_LIPS[0]] - xy[INNER_LIPS[1]])) / max(w0, 1e-6)
+        else:
+            xy = np.zeros((0, 2))
+            self.norm = xy
+            c = self.anchors.mean(axis=0)
+            r = max(float(np.hypot(*(self.anchors - c).T).max()) * 1.8, ring_radius)
+            ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+            self.ring = c + r * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+        self.src = np.vstack([xy, self.anchors, self.ring])
         self.tri = Delaunay(self.src).simplices.astype(np.int32)
-        w0 = face_width(xy)
-        self.opening = float(np.linalg.norm(xy[INNER_LIPS[0]] - xy[INNER_LIPS[1]])) / max(w0, 1e-6)
         self.ms = 0.0
 
     @classmethod
-    def from_reference(cls, img: np.ndarray, pose: Pose) -> "FaceRig | None":
+    def from_reference(cls, img: np.ndarray, pose: Pose, anchors: dict[str, np.ndarray] | None = None
+                       ) -> "FaceRig | None":
         """The rig of the face in the reference photo (BGR), or None (with a one-line notice) when
         Face Mesh finds no face there (the back of the head, a face too small or hidden)."""
         h, w = img.shape[:2]
@@ -76,12 +85,12 @@ class FaceRig:
         if face is None:
             log.info("no face found in the reference photo: the face keeps the photo's expression")
             return None
-        return cls(face)
+        return cls(face, anchors)
 
     def points(self, expr: Expression) -> np.ndarray:
-        """The mesh points (landmarks moved by the expression, then the fixed ring), reference px."""
+        """The mesh points (landmarks moved by the expression, the anchors, then the fixed ring), reference px."""
         moved = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
-        return np.vstack([moved, self.ring])
+        return np.vstack([moved, self.anchors, self.ring])
 
     def rolled(self, head: np.ndarray, expr: Expression, max_diff_deg: float = 30.0) -> np.ndarray:
         """The head's 2x3 similarity turned about the face's centre so that its rotation is the
@@ -102,17 +111,25 @@ class FaceRig:
         out[:, 2] = lin @ c + head[:, 2] - rot @ c
         return out
 
-    def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression,
-             size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
+    def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression | None,
+             size: tuple[int, int], anchors: np.ndarray | None = None) -> tuple[np.ndarray, int, int, int, int] | None:
         """The head layer (premultiplied BGRA ``patch`` at reference ``origin``) warped by the head's
-        2x3 similarity ``head`` with the face moved by ``expr``, clipped to the output ``size``
-        (w, h): (warped, x0, y0, x1, y1) of its output box, or None when off-canvas."""
+        2x3 similarity ``head`` with the face moved by ``expr`` (with a Face Mesh) and the anchors
+        moved to ``anchors`` (output px, in ``anchor_names`` order; None: with the head), clipped to
+        the output ``size`` (w, h): (warped, x0, y0, x1, y1) of its output box, or None off-canvas."""
         t0 = time.perf_counter()
-        head = self.rolled(head, expr)
-        dst = self.points(expr) @ head[:, :2].T + head[:, 2]
         n = len(self.norm)
-        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size,
-                             post=lambda region, off: self._cavity(region, dst[:n] - off, expr))
+        moved = self.anchors @ head[:, :2].T + head[:, 2] if anchors is None else np.asarray(anchors, np.float64)
+        if self.face is not None and expr is not None:
+            head = self.rolled(head, expr)
+            lm = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
+        else:
+            lm = self.src[:n]
+        dst = np.vstack([lm @ head[:, :2].T + head[:, 2], moved.reshape(-1, 2), self.ring @ head[:, :2].T + head[:, 2]])
+        post = None
+        if self.face is not None and expr is not None:
+            post = lambda region, off: self._cavity(region, dst[:n] - off, expr)  # noqa: E731
+        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size, post=post)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
 
@@ -132,3 +149,15 @@ class FaceRig:
         pa = face[..., 3:4].astype(np.float32) / 255.0
         colour = np.array(CAVITY_BGR, np.float32) * pa
         face[..., :3] = np.clip(face[..., :3] * (1 - a[..., None]) + colour * a[..., None], 0, 255).astype(np.uint8)
+
+
+def _oval_ring(oval: np.ndarray) -> np.ndarray:
+    """RING_POINTS points around the face oval: its radius in each direction, times RING_SCALE."""
+    c = oval.mean(axis=0)
+    ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+    rel = oval - c
+    theta = np.arctan2(rel[:, 1], rel[:, 0])
+    radius = np.hypot(rel[:, 0], rel[:, 1])
+    order = np.argsort(theta)
+    r = np.interp(ang, theta[order], radius[order], period=2 * np.pi)
+    return c + RING_SCALE * r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
