@@ -200,17 +200,14 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         out[CENTRE] = apos[CENTRE] + (dpos[CENTRE] - npos[CENTRE]) * k
     else:
         out[CENTRE] = apos[CENTRE].copy()
-    face = None
+    face = _face_motion(dpos, dhas, npos, nhas, [n for n in lay.names if PARENT.get(n) == "nose"])
     for name in _order(lay):
         parent = PARENT[name]
         if parent not in out:
             parent = CENTRE
-        if parent == "nose":
-            if face is None:
-                face = _face_motion(dpos, dhas, npos, nhas, [n for n in lay.names if PARENT.get(n) == "nose"])
-            if face:
-                out[name] = _face_point(name, face, out["nose"], apos, scale, k, o)
-                continue
+        if parent == "nose" and face and "nose" in out:
+            out[name] = _face_point(name, face, out["nose"], apos, scale, k, o)
+            continue
         if name == NECK:  # derived, not placed: the head sits on the placed shoulders
             sh = [n for n in ("left_shoulder", "right_shoulder") if n in out]
             out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
