@@ -25,6 +25,7 @@ import numpy as np
 from realtime.face import (INNER_LIP_LOOP, INNER_LIPS, Expression, Face, FaceMeshEstimator, denormalize,
                            face_box, face_frame, face_width, normalize)
 from engines.warp.mesh import warp_with_mesh
+from engines.warp.parts import apply
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,11 @@ class FaceRig:
 
     face: the reference's Face Mesh (its landmarks move with an expression), or None (a head moved by
     its pose points alone). anchors: {name: reference px} of the pose's face points that follow the
-    target's (engines.warp.parts.head_anchors: a head turn or nod the head's similarity cannot show);
-    with a face, the points the mesh does not cover (the ears). The ring: around the face oval, or
-    around the anchors without a face (``ring_radius`` px at least)."""
+    target's (engines.warp.parts.head_anchors: a head turn or nod the head's similarity cannot show):
+    mesh vertices, except, with a face, those inside its oval (nose, eyes): there the landmarks, moved
+    by the expression, are then moved together by the affine that takes those anchors (carried by
+    their nearest landmarks' motion) onto the target's. The ring: around the face oval, or around the anchors without a
+    face (``ring_radius`` px at least)."""
 
     def __init__(self, face: Face | None, anchors: dict[str, np.ndarray] | None = None,
                  ring_radius: float = 0.0) -> None:
@@ -53,8 +56,13 @@ class FaceRig:
         self.face = face
         self.anchor_names = tuple(anchors or ())
         self.anchors = np.array([anchors[n] for n in self.anchor_names], np.float64).reshape(-1, 2)
+        self.inner = np.zeros(len(self.anchors), bool)
         if face is not None:
             xy = face.xy.astype(np.float64)
+            oval = xy[list(FACE_OVAL)].astype(np.float32)
+            self.inner = np.array([cv2.pointPolygonTest(oval, (float(x), float(y)), False) > 0
+                                   for x, y in self.anchors], bool).reshape(-1)
+            self.near, self.near_w = _nearest(xy, self.anchors[self.inner])
             self.origin, self.rot, self.unit = face_frame(xy, face.z)
             self.norm = normalize(xy, face.z)
             self.ring = _oval_ring(xy[list(FACE_OVAL)])
@@ -67,7 +75,7 @@ class FaceRig:
             r = max(float(np.hypot(*(self.anchors - c).T).max()) * 1.8, ring_radius)
             ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
             self.ring = c + r * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-        self.src = np.vstack([xy, self.anchors, self.ring])
+        self.src = np.vstack([xy, self.anchors[~self.inner], self.ring])
         self.tri = Delaunay(self.src).simplices.astype(np.int32)
         self.ms = 0.0
 
@@ -88,9 +96,10 @@ class FaceRig:
         return cls(face, anchors)
 
     def points(self, expr: Expression) -> np.ndarray:
-        """The mesh points (landmarks moved by the expression, the anchors, then the fixed ring), reference px."""
+        """The mesh points (landmarks moved by the expression, the anchor vertices, then the fixed
+        ring), reference px."""
         moved = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
-        return np.vstack([moved, self.anchors, self.ring])
+        return np.vstack([moved, self.anchors[~self.inner], self.ring])
 
     def rolled(self, head: np.ndarray, expr: Expression, max_diff_deg: float = 30.0) -> np.ndarray:
         """The head's 2x3 similarity turned about the face's centre so that its rotation is the
@@ -125,7 +134,13 @@ class FaceRig:
             lm = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
         else:
             lm = self.src[:n]
-        dst = np.vstack([lm @ head[:, :2].T + head[:, 2], moved.reshape(-1, 2), self.ring @ head[:, :2].T + head[:, 2]])
+        lm = lm @ head[:, :2].T + head[:, 2]
+        if self.inner.sum() >= 3 and anchors is not None:
+            # where the landmarks carry the anchors: their own place, plus the nearby landmarks' motion
+            lm_motion = lm - (self.src[:n] @ head[:, :2].T + head[:, 2])
+            pred = apply(head, self.anchors[self.inner]) + np.einsum("ak,akd->ad", self.near_w, lm_motion[self.near])
+            lm = apply(_bounded_affine(pred, moved.reshape(-1, 2)[self.inner]), lm)
+        dst = np.vstack([lm, moved.reshape(-1, 2)[~self.inner], self.ring @ head[:, :2].T + head[:, 2]])
         post = None
         if self.face is not None and expr is not None:
             post = lambda region, off: self._cavity(region, dst[:n] - off, expr)  # noqa: E731
@@ -161,3 +176,25 @@ def _oval_ring(oval: np.ndarray) -> np.ndarray:
     order = np.argsort(theta)
     r = np.interp(ang, theta[order], radius[order], period=2 * np.pi)
     return c + RING_SCALE * r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+
+
+def _nearest(xy: np.ndarray, pts: np.ndarray, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(indices (P, k), weights (P, k)) of the ``k`` landmarks nearest each point, inverse-distance
+    weighted: how a point is carried by the landmarks' motion."""
+    if not len(pts):
+        return np.zeros((0, k), np.int64), np.zeros((0, k))
+    d = np.hypot(xy[None, :, 0] - pts[:, None, 0], xy[None, :, 1] - pts[:, None, 1])
+    idx = np.argsort(d, axis=1)[:, :k]
+    w = 1.0 / (np.take_along_axis(d, idx, axis=1) + 1e-3)
+    return idx, w / w.sum(axis=1, keepdims=True)
+
+
+def _bounded_affine(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 1.5) -> np.ndarray:
+    """The least-squares 2x3 affine taking ``src`` onto ``dst`` (>= 3 points), or their similarity
+    when that affine would squash, shear or flip the face."""
+    from engines.warp.parts import similarity, torso_transform
+
+    m = torso_transform(src, dst, max_anisotropy)
+    if np.linalg.det(m[:, :2]) <= 0:
+        return similarity(src, dst)
+    return m

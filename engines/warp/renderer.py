@@ -185,7 +185,7 @@ class WarpRenderer:
             from engines.warp.face import FaceRig
 
             head = next(l for l in self._layers if l.name == "head")
-            self._head = FaceRig(None, self._anchors(False), ring_radius=0.5 * max(head.patch.shape[:2]))
+            self._head = FaceRig(None, self._anchors(), ring_radius=0.5 * max(head.patch.shape[:2]))
         self._hands = {}
         self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
@@ -203,15 +203,15 @@ class WarpRenderer:
         if self._face_src is not None:
             from engines.warp.face import FaceRig
 
-            self._face = FaceRig.from_reference(*self._face_src, anchors=self._anchors(True))
+            self._face = FaceRig.from_reference(*self._face_src, anchors=self._anchors())
             self._face_src = None
         return self._face is not None
 
-    def _anchors(self, face: bool) -> dict[str, np.ndarray]:
-        """The reference's face points that anchor the head layer's mesh (parts.head_anchors): the
-        ears beside a Face Mesh (which covers the eyes and nose), else every face point it shows."""
-        names = ("left_ear", "right_ear") if face else FACE_POINTS
+    def _anchors(self) -> dict[str, np.ndarray]:
+        """The reference's face points that anchor the head layer's mesh (parts.head_anchors), every
+        one it shows (beside a Face Mesh, those inside its oval steer its landmarks: FaceRig)."""
         ix = COCO17.index
+        names = FACE_POINTS
         return {n: self._ref_xy[ix[n]] for n in names if self._ref_ok[ix[n]]}
 
     @property
