@@ -223,11 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-frames", type=int, default=60)
     p.add_argument("--no-retarget", action="store_true")
     p.add_argument("--option", action="append", default=[], help="an evaluate flag without its --, e.g. no-face")
+    p.add_argument("--head-limit", type=float, default=None,
+                   help="engines.warp.parts.HEAD_TURN_LIMIT for this run (0: the head's similarity alone)")
     p.add_argument("--out", default="runs/bones")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.head_limit is not None:
+        import engines.warp.parts as parts
+
+        parts.HEAD_TURN_LIMIT = args.head_limit
     for spec in [*args.selfs, *args.cross]:
         got = run(spec, args)
         name = spec.replace(".mp4", "").replace(".jpg", "").replace(":", "_by_")

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 RING_POINTS = 24
 RING_SCALE = 1.3
+FIELD_SIGMA = 0.45
 CAVITY_BGR = (28, 22, 46)
 # face oval landmarks in order around the face (MediaPipe FACEMESH_FACE_OVAL as a loop)
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
@@ -44,10 +45,12 @@ class FaceRig:
     face: the reference's Face Mesh (its landmarks move with an expression), or None (a head moved by
     its pose points alone). anchors: {name: reference px} of the pose's face points that follow the
     target's (engines.warp.parts.head_anchors: a head turn or nod the head's similarity cannot show):
-    mesh vertices, except, with a face, those inside its oval (nose, eyes): there the landmarks, moved
-    by the expression, are then moved together by the affine that takes those anchors (carried by
-    their nearest landmarks' motion) onto the target's. The ring: around the face oval, or around the anchors without a
-    face (``ring_radius`` px at least)."""
+    every mesh vertex moves by one smooth field (Gaussian radial basis functions, ``FIELD_SIGMA`` x the
+    face span wide, zero on the ring) that takes the anchors from where the head (and, inside the
+    face oval, the expression, carried by their nearest landmarks) puts them onto the target's, so the
+    face's surroundings move with it instead of being squeezed. Vertices: the landmarks and the
+    anchors outside the oval (the ears), or without a face the anchors and a grid around them; the
+    ring: around the face oval, or around the anchors (``ring_radius`` px at least)."""
 
     def __init__(self, face: Face | None, anchors: dict[str, np.ndarray] | None = None,
                  ring_radius: float = 0.0) -> None:
@@ -57,25 +60,32 @@ class FaceRig:
         self.anchor_names = tuple(anchors or ())
         self.anchors = np.array([anchors[n] for n in self.anchor_names], np.float64).reshape(-1, 2)
         self.inner = np.zeros(len(self.anchors), bool)
+        a = self.anchors
+        self.span = float(max((np.hypot(*(p - q)) for p in a for q in a), default=0.0))
         if face is not None:
             xy = face.xy.astype(np.float64)
             oval = xy[list(FACE_OVAL)].astype(np.float32)
             self.inner = np.array([cv2.pointPolygonTest(oval, (float(x), float(y)), False) > 0
-                                   for x, y in self.anchors], bool).reshape(-1)
-            self.near, self.near_w = _nearest(xy, self.anchors[self.inner])
+                                   for x, y in a], bool).reshape(-1)
+            self.near, self.near_w = _nearest(xy, a[self.inner])
             self.origin, self.rot, self.unit = face_frame(xy, face.z)
             self.norm = normalize(xy, face.z)
             self.ring = _oval_ring(xy[list(FACE_OVAL)])
             w0 = face_width(xy)
             self.opening = float(np.linalg.norm(xy[INNER_LIPS[0]] - xy[INNER_LIPS[1]])) / max(w0, 1e-6)
+            extra = a[~self.inner]
         else:
             xy = np.zeros((0, 2))
             self.norm = xy
-            c = self.anchors.mean(axis=0)
-            r = max(float(np.hypot(*(self.anchors - c).T).max()) * 1.8, ring_radius)
+            c = a.mean(axis=0)
+            r = max(float(np.hypot(*(a - c).T).max()) * 1.8, ring_radius)
             ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
             self.ring = c + r * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-        self.src = np.vstack([xy, self.anchors[~self.inner], self.ring])
+            g = np.linspace(-0.85 * r, 0.85 * r, 9)
+            grid = np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2) + c
+            far = np.hypot(*(grid[:, None] - a[None]).transpose(2, 0, 1)).min(axis=1) > 0.1 * max(self.span, 1.0)
+            extra = np.vstack([a, grid[far & (np.hypot(*(grid - c).T) < 0.9 * r)]])
+        self.src = np.vstack([xy, extra, self.ring])
         self.tri = Delaunay(self.src).simplices.astype(np.int32)
         self.ms = 0.0
 
@@ -99,7 +109,7 @@ class FaceRig:
         """The mesh points (landmarks moved by the expression, the anchor vertices, then the fixed
         ring), reference px."""
         moved = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
-        return np.vstack([moved, self.anchors[~self.inner], self.ring])
+        return np.vstack([moved, self.src[len(self.norm):]])
 
     def rolled(self, head: np.ndarray, expr: Expression, max_diff_deg: float = 30.0) -> np.ndarray:
         """The head's 2x3 similarity turned about the face's centre so that its rotation is the
@@ -127,22 +137,24 @@ class FaceRig:
         moved to ``anchors`` (output px, in ``anchor_names`` order; None: with the head), clipped to
         the output ``size`` (w, h): (warped, x0, y0, x1, y1) of its output box, or None off-canvas."""
         t0 = time.perf_counter()
-        n = len(self.norm)
-        moved = self.anchors @ head[:, :2].T + head[:, 2] if anchors is None else np.asarray(anchors, np.float64)
-        if self.face is not None and expr is not None:
+        n, k = len(self.norm), len(self.src) - len(self.ring)
+        expressive = self.face is not None and expr is not None
+        if expressive:
             head = self.rolled(head, expr)
-            lm = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
+            pts = np.vstack([denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit), self.src[n:k]])
         else:
-            lm = self.src[:n]
-        lm = lm @ head[:, :2].T + head[:, 2]
-        if self.inner.sum() >= 3 and anchors is not None:
-            # where the landmarks carry the anchors: their own place, plus the nearby landmarks' motion
-            lm_motion = lm - (self.src[:n] @ head[:, :2].T + head[:, 2])
-            pred = apply(head, self.anchors[self.inner]) + np.einsum("ak,akd->ad", self.near_w, lm_motion[self.near])
-            lm = apply(_bounded_affine(pred, moved.reshape(-1, 2)[self.inner]), lm)
-        dst = np.vstack([lm, moved.reshape(-1, 2)[~self.inner], self.ring @ head[:, :2].T + head[:, 2]])
+            pts = self.src[:k]
+        rest = apply(head, self.src[:k])
+        dst = apply(head, pts)
+        if anchors is not None and len(self.anchors):
+            now = apply(head, self.anchors)
+            if self.inner.any():       # where the landmarks (moved by the expression) carry them
+                now[self.inner] += np.einsum("ak,akd->ad", self.near_w, (dst - rest)[:n][self.near])
+            sigma = FIELD_SIGMA * self.span * float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
+            dst += _field(now, np.asarray(anchors, np.float64).reshape(-1, 2) - now, dst, sigma)
+        dst = np.vstack([dst, apply(head, self.ring)])
         post = None
-        if self.face is not None and expr is not None:
+        if expressive:
             post = lambda region, off: self._cavity(region, dst[:n] - off, expr)  # noqa: E731
         got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size, post=post)
         self.ms = (time.perf_counter() - t0) * 1000.0
@@ -189,12 +201,12 @@ def _nearest(xy: np.ndarray, pts: np.ndarray, k: int = 4) -> tuple[np.ndarray, n
     return idx, w / w.sum(axis=1, keepdims=True)
 
 
-def _bounded_affine(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 1.5) -> np.ndarray:
-    """The least-squares 2x3 affine taking ``src`` onto ``dst`` (>= 3 points), or their similarity
-    when that affine would squash, shear or flip the face."""
-    from engines.warp.parts import similarity, torso_transform
-
-    m = torso_transform(src, dst, max_anisotropy)
-    if np.linalg.det(m[:, :2]) <= 0:
-        return similarity(src, dst)
-    return m
+def _field(centres: np.ndarray, moves: np.ndarray, pts: np.ndarray, sigma: float) -> np.ndarray:
+    """(N, 2) displacement at ``pts`` of the Gaussian radial-basis field (width ``sigma`` px) that
+    moves each of ``centres`` by its ``moves`` exactly and fades away from them."""
+    if sigma <= 1e-9 or not np.abs(moves).any():
+        return np.zeros_like(pts)
+    phi = np.exp(-(np.hypot(*(centres[:, None] - centres[None]).transpose(2, 0, 1)) / sigma) ** 2)
+    coef = np.linalg.solve(phi + 1e-6 * np.eye(len(centres)), moves)
+    w = np.exp(-(np.hypot(*(pts[:, None] - centres[None]).transpose(2, 0, 1)) / sigma) ** 2)
+    return w @ coef

@@ -190,15 +190,15 @@ HEAD_TURN_LIMIT = 0.3
 
 def head_anchors(ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray, index: dict[str, int],
                  names: tuple[str, ...], head: np.ndarray, span: float,
-                 limit: float = HEAD_TURN_LIMIT) -> np.ndarray:
+                 limit: float | None = None) -> np.ndarray:
     """(len(names), 2) output px of the reference's face points ``names`` (the head layer's mesh
     anchors, engines.warp.face.FaceRig): each where the target has it, moved from where the head's
-    2x3 similarity ``head`` puts it by at most ``limit`` x the reference's face ``span`` (px) x the
+    2x3 similarity ``head`` puts it by at most ``limit`` (HEAD_TURN_LIMIT) x the reference's face ``span`` (px) x the
     head's scale (the turn or nod one photo can bear: the eyes and ears shift against the nose, the
     head's outline stays); where the target lacks it, where the similarity puts it."""
     src = ref_xy[[index[n] for n in names]].astype(np.float64)
     base = apply(head, src)
-    cap = limit * span * float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
+    cap = (HEAD_TURN_LIMIT if limit is None else limit) * span * float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
     out = base.copy()
     for k, n in enumerate(names):
         if tgt_ok[index[n]]:
