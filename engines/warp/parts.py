@@ -185,7 +185,7 @@ def _head_transform(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, 
     return m
 
 
-HEAD_TURN_LIMIT = 0.3
+HEAD_TURN_LIMIT = 0.15
 
 
 def head_anchors(ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray, index: dict[str, int],
