@@ -133,7 +133,7 @@ def test_with_a_face_mesh_the_landmarks_carry_the_nose_and_eyes_and_the_ears_are
     patch = np.dstack([np.full((480, 640, 3), 128, np.uint8), np.full((480, 640), 255, np.uint8)])
     seen = {}
     orig = fmod.warp_with_mesh
-    fmod.warp_with_mesh = lambda patch, origin, rigid, src, dst, tri, size, post=None: seen.update(dst=dst)
+    fmod.warp_with_mesh = lambda patch, origin, rigid, src, dst, tri, size, **kw: seen.update(dst=dst)
     try:
         rig.draw(patch, (0, 0), np.array([[1.0, 0, 0], [0, 1.0, 0]]), Expression(np.zeros((N_LANDMARKS, 2))),
                  (640, 480), moved)

@@ -49,7 +49,7 @@ class FaceRig:
     face span wide, zero on the ring) that takes the anchors from where the head (and, inside the
     face oval, the expression, carried by their nearest landmarks) puts them onto the target's, so the
     face's surroundings move with it instead of being squeezed. Vertices: the landmarks and the
-    anchors outside the oval (the ears), or without a face the anchors and a grid around them; the
+    anchors outside the oval (the ears), or without a face the anchors and a 6x6 grid around them; the
     ring: around the face oval, or around the anchors (``ring_radius`` px at least)."""
 
     def __init__(self, face: Face | None, anchors: dict[str, np.ndarray] | None = None,
@@ -78,15 +78,18 @@ class FaceRig:
             xy = np.zeros((0, 2))
             self.norm = xy
             c = a.mean(axis=0)
-            r = max(float(np.hypot(*(a - c).T).max()) * 1.8, ring_radius)
-            ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+            r = max(float(np.hypot(*(a - c).T).max()) * 1.6, ring_radius)
+            ang = np.linspace(0, 2 * np.pi, RING_POINTS // 2, endpoint=False)
             self.ring = c + r * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-            g = np.linspace(-0.85 * r, 0.85 * r, 9)
+            g = np.linspace(-0.8 * r, 0.8 * r, 6)
             grid = np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2) + c
             far = np.hypot(*(grid[:, None] - a[None]).transpose(2, 0, 1)).min(axis=1) > 0.1 * max(self.span, 1.0)
             extra = np.vstack([a, grid[far & (np.hypot(*(grid - c).T) < 0.9 * r)]])
         self.src = np.vstack([xy, extra, self.ring])
         self.tri = Delaunay(self.src).simplices.astype(np.int32)
+        # the field's weights from the anchors' own layout (a similarity keeps it; sigma scales with it)
+        self.phi_inv = (np.linalg.inv(_gauss(a, a, FIELD_SIGMA * self.span) + 1e-6 * np.eye(len(a)))
+                        if len(a) else np.zeros((0, 0)))
         self.ms = 0.0
 
     @classmethod
@@ -151,12 +154,16 @@ class FaceRig:
             if self.inner.any():       # where the landmarks (moved by the expression) carry them
                 now[self.inner] += np.einsum("ak,akd->ad", self.near_w, (dst - rest)[:n][self.near])
             sigma = FIELD_SIGMA * self.span * float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
-            dst += _field(now, np.asarray(anchors, np.float64).reshape(-1, 2) - now, dst, sigma)
+            moves = np.asarray(anchors, np.float64).reshape(-1, 2) - now
+            if sigma > 1e-9 and np.abs(moves).any():
+                dst += _gauss(dst, now, sigma) @ (self.phi_inv @ moves)
         dst = np.vstack([dst, apply(head, self.ring)])
         post = None
         if expressive:
             post = lambda region, off: self._cavity(region, dst[:n] - off, expr)  # noqa: E731
-        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size, post=post)
+        # the field without a Face Mesh is smooth: a coarse map grid carries it
+        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size, post=post,
+                             nodes=160 if self.face is not None else 40)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
 
@@ -201,12 +208,9 @@ def _nearest(xy: np.ndarray, pts: np.ndarray, k: int = 4) -> tuple[np.ndarray, n
     return idx, w / w.sum(axis=1, keepdims=True)
 
 
-def _field(centres: np.ndarray, moves: np.ndarray, pts: np.ndarray, sigma: float) -> np.ndarray:
-    """(N, 2) displacement at ``pts`` of the Gaussian radial-basis field (width ``sigma`` px) that
-    moves each of ``centres`` by its ``moves`` exactly and fades away from them."""
-    if sigma <= 1e-9 or not np.abs(moves).any():
-        return np.zeros_like(pts)
-    phi = np.exp(-(np.hypot(*(centres[:, None] - centres[None]).transpose(2, 0, 1)) / sigma) ** 2)
-    coef = np.linalg.solve(phi + 1e-6 * np.eye(len(centres)), moves)
-    w = np.exp(-(np.hypot(*(pts[:, None] - centres[None]).transpose(2, 0, 1)) / sigma) ** 2)
-    return w @ coef
+def _gauss(pts: np.ndarray, centres: np.ndarray, sigma: float) -> np.ndarray:
+    """(N, C) Gaussian radial basis exp(-(d / sigma)^2) of each point's distance to each centre: the
+    field that moves the centres by M moves the points by gauss(pts, centres) @ inv(gauss(centres,
+    centres)) @ M, exactly at the centres and fading away from them."""
+    d = np.hypot(*(pts[:, None] - centres[None]).transpose(2, 0, 1))
+    return np.exp(-(d / max(sigma, 1e-9)) ** 2)

@@ -15,10 +15,11 @@ import numpy as np
 
 def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray, src: np.ndarray,
                    dst: np.ndarray, tri: np.ndarray, size: tuple[int, int],
-                   post: Callable[[np.ndarray, tuple[int, int]], None] | None = None
+                   post: Callable[[np.ndarray, tuple[int, int]], None] | None = None, nodes: int = 160
                    ) -> tuple[np.ndarray, int, int, int, int] | None:
     """(warped, x0, y0, x1, y1) of the layer in its output box clipped to ``size`` (w, h), or None
-    off-canvas. post(region, (fx0, fy0)) may edit the mesh's output region in place."""
+    off-canvas. post(region, (fx0, fy0)) may edit the mesh's output region in place; nodes: the
+    map's grid nodes across the mesh (mesh_maps)."""
     w, h = size
     ph, pw = patch.shape[:2]
     x0, y0 = origin
@@ -37,7 +38,7 @@ def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray
     fx0, fy0 = max(int(np.floor(dst[:, 0].min())), rx0), max(int(np.floor(dst[:, 1].min())), ry0)
     fx1, fy1 = min(int(np.ceil(dst[:, 0].max())) + 1, rx1), min(int(np.ceil(dst[:, 1].max())) + 1, ry1)
     if fx1 - fx0 > 2 and fy1 - fy0 > 2:
-        mx, my = mesh_maps(src, dst - (fx0, fy0), tri, (fx1 - fx0, fy1 - fy0), rigid, (fx0, fy0))
+        mx, my = mesh_maps(src, dst - (fx0, fy0), tri, (fx1 - fx0, fy1 - fy0), rigid, (fx0, fy0), nodes)
         region = cv2.remap(patch, mx - x0, my - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         if post is not None:
@@ -47,12 +48,12 @@ def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray
 
 
 def mesh_maps(src: np.ndarray, dst: np.ndarray, tri: np.ndarray, size: tuple[int, int], rigid: np.ndarray,
-          offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+          offset: tuple[int, int], nodes: int = 160) -> tuple[np.ndarray, np.ndarray]:
     """Source (reference px) of every pixel of a box of ``size`` at output ``offset``: computed on
-    a grid of ``step`` px (a face over ~160 px wide) and interpolated (the map is piecewise
-    linear, so this only softens it along triangle edges)."""
+    a grid of about ``nodes`` nodes across (a face over ~160 px wide) and interpolated (the map is
+    piecewise linear, so this only softens it along triangle edges)."""
     bw, bh = size
-    step = max(1, int(round(max(bw, bh) / 160.0)))
+    step = max(1, int(round(max(bw, bh) / float(nodes))))
     gw, gh = (bw + step - 1) // step + 1, (bh + step - 1) // step + 1
     d = (dst + 0.5) / step - 0.5    # grid node j sits at pixel (j + 0.5) * step - 0.5 (cv2.resize's)
     idx = np.full((gh, gw), -1, np.int32)

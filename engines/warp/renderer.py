@@ -184,8 +184,7 @@ class WarpRenderer:
         if any(l.name == "head" for l in self._layers) and len(face_pts) >= 2:
             from engines.warp.face import FaceRig
 
-            head = next(l for l in self._layers if l.name == "head")
-            self._head = FaceRig(None, self._anchors(), ring_radius=0.5 * max(head.patch.shape[:2]))
+            self._head = FaceRig(None, self._anchors())
         self._hands = {}
         self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
