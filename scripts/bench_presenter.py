@@ -35,7 +35,8 @@ def run(clip: Path, seconds: float, face: bool, hands: bool) -> dict:
     from engines.warp.renderer import WarpRenderer
     from realtime.media import VideoReader
     from realtime.pipeline import Pipeline, PipelineOptions
-    from realtime.sources import SourceOptions, open_source
+    from realtime.inputs import open_source
+    from realtime.sources import SourceOptions
 
     with VideoReader(clip) as reader:
         reference = next(iter(reader))[2]

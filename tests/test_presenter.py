@@ -399,3 +399,71 @@ def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_r
     assert [e for e, _ in seen[1:]] == [expr] * 5                 # seen[0]: the warm-up render, no expression
     assert all(h == {"left": "a hand"} for _, h in seen[1:])
     assert stats["stages"]["face"]["count"] == 5 and stats["stages"]["hands"]["count"] == 5
+
+
+def _frame_order_run(realtime: bool, face_s: float, n: int):
+    """A pipeline whose pose, face and hands stages tag each frame with its index (the top-left pixel of
+    gray_frames); returns (the (target frame, expression frame, hands frame) of every render, stats,
+    face calls, the threads' names seen by the face tracker)."""
+    import threading
+    import time
+
+    from realtime.pipeline import Pipeline, PipelineOptions
+    from realtime.sources import ArraySource
+    from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
+
+    inner = skeleton_renderer()
+    seen = []
+
+    class Renderer:
+        name = "fake"
+        rest_pose = inner.rest_pose
+
+        def render(self, target, expression=None, hands=None):
+            if expression is not None:
+                seen.append((target.timestamp_s, expression[0], hands[0]))
+            return inner.render(target)
+
+        def close(self):
+            inner.close()
+
+    class Tagged(ReplayEstimator):   # the pose carries its frame's index as its timestamp
+        def estimate(self, image, t=None):
+            return replace(super().estimate(image, t), timestamp_s=int(image[0, 0, 0]))
+
+    class Tracker:
+        def __init__(self, sleep_s):
+            self.sleep_s, self.calls, self.threads = sleep_s, 0, set()
+
+        def __call__(self, image, pose, t, mirror):
+            self.calls += 1
+            self.threads.add(threading.current_thread().name)
+            time.sleep(self.sleep_s)
+            assert pose.timestamp_s == int(image[0, 0, 0])       # the pose of this very frame
+            return (int(image[0, 0, 0]),)
+
+        def close(self):
+            pass
+
+    face, hands = Tracker(face_s), Tracker(0.0)
+    source = ArraySource(gray_frames(n), fps=200.0, realtime=True) if realtime else ArraySource(gray_frames(n))
+    p = Pipeline(source, Renderer(), ["null"], PipelineOptions(realtime=realtime, smoothing=None),
+                 estimator_factory=lambda: Tagged(squat_poses()), retarget=lambda pose: pose, face=face, hands=hands)
+    stats = p.run()
+    return seen, stats, face.calls, face.threads
+
+
+def test_face_and_hands_run_on_their_own_thread_and_keep_every_frame_in_order_offline():
+    seen, stats, calls, threads = _frame_order_run(realtime=False, face_s=0.0, n=12)
+    assert threads == {"cues"}
+    assert calls == 12 and [s[0] for s in seen] == list(range(12))
+    assert all(t == e == h for t, e, h in seen)                   # each frame's own face and hands
+    assert stats["dropped"] == 0
+
+
+def test_a_slow_face_stage_drops_stale_frames_and_never_pairs_a_pose_with_another_frames_face():
+    seen, stats, calls, _ = _frame_order_run(realtime=True, face_s=0.03, n=60)
+    frames = [s[0] for s in seen]
+    assert frames == sorted(set(frames))                          # in order, none twice
+    assert all(t == e == h for t, e, h in seen)
+    assert stats["frames_in"] == 60 and calls < 45 and stats["dropped"] > 15
