@@ -323,6 +323,47 @@ def test_mirrored_hands_swap_sides_and_flip():
     assert list(tracker(np.zeros((480, 640, 3), np.uint8), None, mirror=False)) == ["left"]
 
 
+def test_hands_between_runs_follow_the_pose_wrist_and_keep_their_shape():
+    from types import SimpleNamespace
+
+    from realtime.hands import HandEstimator
+    from realtime.layouts import MEDIAPIPE33
+
+    def pose_with_left_wrist(wx, wy):
+        ix = MEDIAPIPE33.index
+        xy = np.zeros((len(MEDIAPIPE33.names), 2), np.float32)
+        score = np.zeros(len(MEDIAPIPE33.names), np.float32)
+        for name, (x, y) in {"left_wrist": (wx, wy), "left_elbow": (wx, wy + 120),
+                             "left_index": (wx, wy - 50), "left_pinky": (wx + 15, wy - 45)}.items():
+            xy[ix[name]], score[ix[name]] = (x, y), 1.0
+        return Pose(xy=xy, score=score, layout=MEDIAPIPE33, width=640, height=480)
+
+    drawn = synthetic_hand(40, "left")
+    found = []
+
+    class FakeHands:   # MediaPipe Hands on the crop: the synthetic hand, in crop-normalized coordinates
+        def process(self, rgb):
+            found.append(rgb.shape)
+            h, w = rgb.shape[:2]
+            x0, y0 = crop[0]
+            lm = [SimpleNamespace(x=(x - x0) / w, y=(y - y0) / h, z=0.0) for x, y in drawn.xy]
+            return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=lm)])
+
+    est = HandEstimator.__new__(HandEstimator)             # no MediaPipe: fake trackers
+    est._hands = {"left": FakeHands(), "right": FakeHands()}
+    est.min_hand_px, est.every, est._n, est._last, est._wrists, est.ms = 20.0, 2, 0, {}, {}, 0.0
+    img = np.zeros((480, 640, 3), np.uint8)
+    first = pose_with_left_wrist(*drawn.xy[0])
+    size = 1.6 * 0.45 * 120 + 8
+    crop = [(int(max(0, drawn.xy[0][0] - size)), int(max(0, drawn.xy[0][1] - size)))]
+    got = est.detect(img, first)
+    np.testing.assert_allclose(got["left"].xy, drawn.xy, atol=0.6)
+    moved = est.detect(img, pose_with_left_wrist(drawn.xy[0][0] + 30, drawn.xy[0][1] - 12))   # a skipped frame
+    assert len(found) == 1                                                 # MediaPipe did not run
+    np.testing.assert_allclose(moved["left"].xy, got["left"].xy + (30, -12), atol=1e-4)
+    assert est.detect(img, None) == {}
+
+
 def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     from engines.warp.hands import HandRig
     from realtime.hands import finger_bend
