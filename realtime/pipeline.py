@@ -5,9 +5,10 @@
 Threads: ``capture`` (grabs and timestamps only), ``pose`` (the MediaPipe estimator, made on this
 thread, plus the One-Euro smoother, mirror, the retarget hook and coach matching: those take
 microseconds, less than a thread hop would cost), ``cues`` (only with a face or hands tracker:
-Face Mesh and Hands on the frame the pose thread has just finished, so that on two cores they run
-beside the next frame's pose instead of after it; frames stay in order, and a cue stage slower
-than the pose drops stale frames like any other), ``render`` (renderer and HUD) and one
+Face Mesh and Hands on the same frame as the pose, side by side with it on two cores: the pose
+thread hands the frame over before it estimates, with the previous frame's pose for the crops, and
+takes the frame's cues back before passing it on, so a face is never paired with another frame's
+pose and nothing queues), ``render`` (renderer and HUD) and one
 ``sink:NAME`` thread per output, so a paced virtual camera or a slow disk never holds up the
 others; GUI sinks (the preview window) are instead fed by the thread that calls ``wait()``,
 since HighGUI on macOS works only on the main thread. With ``realtime=False`` every hand-off waits instead of dropping (offline runs: every
@@ -87,10 +88,6 @@ class PipelineOptions:
 
 @dataclass
 class _PoseItem:
-    """One frame's pose-stage result; the cue stage fills ``expression`` and ``hands`` from the
-    frame and its driver ``pose`` (camera orientation, None when nobody is in view), with the
-    ``mirror`` setting the pose stage used."""
-
     frame: Frame
     target: Pose
     status: str
@@ -98,8 +95,16 @@ class _PoseItem:
     advice: tuple[str, ...]
     expression: Any = None
     hands: Any = None
-    pose: Pose | None = None
-    mirror: bool = False
+
+
+@dataclass
+class _CueJob:
+    """A frame for the cue thread: ``crop_pose`` is the previous frame's driver pose (camera
+    orientation; None: nobody was in view, no cues), ``mirror`` the setting the pose stage uses."""
+
+    frame: Frame
+    crop_pose: Pose | None
+    mirror: bool
 
 
 @dataclass
@@ -185,9 +190,11 @@ class Pipeline:
         self._error_lock = threading.Lock()
         self._frames: Mailbox[Frame] = Mailbox("frames")
         self._poses: Mailbox[_PoseItem] = Mailbox("poses")
-        # with a face or hands tracker the pose thread hands over to the cue thread, which hands on
+        # with a face or hands tracker the pose thread hands each frame to the cue thread and takes
+        # its cues back (one job in flight: these mailboxes never drop)
         has_cues = face is not None or hands is not None
-        self._cues: Mailbox[_PoseItem] | None = Mailbox("cues") if has_cues else None
+        self._cues: Mailbox[_CueJob] | None = Mailbox("cues") if has_cues else None
+        self._cue_results: Mailbox[tuple] = Mailbox("cue results")
         self.sinks: list[Sink] = []
         try:
             for s in sinks:
@@ -350,7 +357,7 @@ class Pipeline:
             raise self.error
 
     def _stage_boxes(self) -> list[Mailbox]:
-        return [self._poses] if self._cues is None else [self._cues, self._poses]
+        return [self._poses] if self._cues is None else [self._cues, self._cue_results, self._poses]
 
     @property
     def dropped(self) -> int:
@@ -418,20 +425,23 @@ class Pipeline:
         smoother = PoseSmoother(self.options.smoothing) if self.options.smoothing else None
         last_target: Pose | None = None
         last_seen = -1e9
-        out = self._poses if self._cues is None else self._cues
+        last_pose: Pose | None = None
         try:
             while True:
                 frame = self._get(self._frames)
+                mirror = self.controls.mirror
+                if self._cues is not None:   # Face Mesh and Hands start on this frame beside the pose
+                    seen = last_pose is not None and frame.media_s - last_seen <= self.options.hold_s
+                    self._cues.put(_CueJob(frame, last_pose if seen else None, mirror))
                 pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
                 self.stats.frames_processed += 1
                 status = ""
-                mirror = self.controls.mirror
                 if pose is not None:
                     if smoother is not None:
                         pose = self._timed("smooth", smoother, pose)
                     driver = pose.flipped() if mirror else pose
                     target = self._timed("retarget", self.retarget, driver)
-                    last_target, last_seen = target, frame.media_s
+                    last_target, last_pose, last_seen = target, pose, frame.media_s
                 else:
                     self.stats.no_person += 1
                     driver = None
@@ -446,27 +456,35 @@ class Pipeline:
                 if self.coach is not None:
                     reading = self._timed("match", self.coach.update, driver, frame.media_s)
                     sim, advice = reading.similarity, reading.advice
-                self._put(out, _PoseItem(frame, target, status, sim, advice, pose=pose, mirror=mirror))
+                expr = hands = None
+                if self._cues is not None:
+                    expr, hands = self._get(self._cue_results)
+                    if pose is None:         # nobody in view now: no face or hands to show
+                        expr = hands = None
+                self._put(self._poses, _PoseItem(frame, target, status, sim, advice, expr, hands))
         finally:
-            out.close()
+            self._poses.close()
+            if self._cues is not None:
+                self._cues.close()
             estimator.close()
             if self._cues is None:
                 self._close_trackers()
 
     def _cue_loop(self) -> None:
-        """Face Mesh and Hands on each frame the pose stage passes on (in order; stale ones dropped)."""
+        """Face Mesh and Hands on each frame the pose thread hands over; one result per job."""
         try:
             while True:
-                item = self._get(self._cues)
-                if item.pose is not None:
-                    f = item.frame
+                job = self._get(self._cues)
+                expr = hands = None
+                if job.crop_pose is not None:
+                    f, pose = job.frame, job.crop_pose
                     if self.face is not None:
-                        item.expression = self._timed("face", self.face, f.image, item.pose, f.media_s, item.mirror)
+                        expr = self._timed("face", self.face, f.image, pose, f.media_s, job.mirror)
                     if self.hands is not None:
-                        item.hands = self._timed("hands", self.hands, f.image, item.pose, f.media_s, item.mirror)
-                self._put(self._poses, item)
+                        hands = self._timed("hands", self.hands, f.image, pose, f.media_s, job.mirror)
+                self._cue_results.put((expr, hands))
         finally:
-            self._poses.close()
+            self._cue_results.close()
             self._close_trackers()
 
     def _close_trackers(self) -> None:
