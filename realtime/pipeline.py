@@ -6,7 +6,7 @@ Threads: ``capture`` (grabs and timestamps only), ``pose`` (the MediaPipe estima
 thread, plus the One-Euro smoother, mirror, the retarget hook and coach matching: those take
 microseconds, less than a thread hop would cost), ``cues`` (only with a face or hands tracker:
 Face Mesh and Hands on the same frame as the pose, side by side with it on two cores: the pose
-thread hands the frame over before it estimates, with the previous frame's pose for the crops, and
+thread hands the frame over before it estimates, with the last pose seen for the crops, and
 takes the frame's cues back before passing it on, so a face is never paired with another frame's
 pose and nothing queues), ``render`` (renderer and HUD) and one
 ``sink:NAME`` thread per output, so a paced virtual camera or a slow disk never holds up the
@@ -99,8 +99,9 @@ class _PoseItem:
 
 @dataclass
 class _CueJob:
-    """A frame for the cue thread: ``crop_pose`` is the previous frame's driver pose (camera
-    orientation; None: nobody was in view, no cues), ``mirror`` the setting the pose stage uses."""
+    """A frame for the cue thread: ``crop_pose`` is the last driver pose seen (camera orientation,
+    for the crops; None: nobody in view for longer than ``hold_s``, no cues), ``mirror`` the
+    setting the pose stage uses for this frame."""
 
     frame: Frame
     crop_pose: Pose | None
@@ -158,7 +159,7 @@ class Pipeline:
     its own smoothing off since ours runs). retarget: driver pose -> target pose in reference
     pixels (default: :func:`frame_to_reference`). coach: a ``realtime.coaching.live.Coach`` or None.
     face: a realtime.face.FaceTracker (or any ``(image, pose, t, mirror) -> expression`` with
-    ``close()``) run on the cue thread after the pose (stage "face"); its expression goes to
+    ``close()``) run on the cue thread beside the pose (stage "face"); its expression goes to
     ``renderer.render(target, expression=...)``. hands: the same for a realtime.hands.HandTracker
     (stage "hands"; ``hands=`` to the renderer; its ``every`` sets how often MediaPipe Hands runs).
     Both are closed by the pipeline.
