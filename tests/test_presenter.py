@@ -323,6 +323,21 @@ def test_mirrored_hands_swap_sides_and_flip():
     assert list(tracker(np.zeros((480, 640, 3), np.uint8), None, mirror=False)) == ["left"]
 
 
+def _drawn_hand(hand, shape=(480, 640)):
+    """A forearm layer (premultiplied BGRA, origin 0, 0) showing ``hand``: grey skin capsules along
+    its segments and palm, a green mark on the little fingertip, transparent elsewhere."""
+    from engines.warp.hands import BONES, PALM
+
+    img = np.zeros((*shape, 4), np.uint8)
+    r = max(2, int(0.1 * hand.size))
+    cv2.fillConvexPoly(img, np.round(cv2.convexHull(hand.xy[list(PALM)])).astype(np.int32), (120, 140, 170, 255))
+    for a, b in BONES:
+        cv2.line(img, tuple(int(v) for v in hand.xy[a]), tuple(int(v) for v in hand.xy[b]), (120, 140, 170, 255), 2 * r)
+    tip = hand.xy[20]
+    cv2.circle(img, (int(tip[0]), int(tip[1])), r, (0, 255, 0, 255), -1)
+    return img
+
+
 def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     from engines.warp.hands import HandRig
     from realtime.hands import finger_bend
@@ -335,16 +350,29 @@ def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     moved = replace(avatar, xy=pts[:21].astype(np.float32))
     assert finger_bend(moved) == pytest.approx(70.0, abs=0.5)
     np.testing.assert_allclose(pts[0], avatar.xy[0] + (10, -5), atol=1e-4)   # at the carried wrist
-    np.testing.assert_allclose(pts[21:], rig.ring + (10, -5), atol=1e-6)     # the ring rides the forearm
-    # a fingertip mark ends where the bent finger puts it
-    img = np.full((480, 640, 3), 90, np.uint8)
-    tip = avatar.xy[12]
-    cv2.circle(img, (int(tip[0]), int(tip[1])), 3, (0, 255, 0), -1)
-    patch = np.dstack([img, np.full((480, 640), 255, np.uint8)])
-    out, x0, y0, *_ = rig.draw(patch, (0, 0), forearm, driver, (640, 480))
+    np.testing.assert_allclose(pts[[5, 9, 13, 17]], avatar.xy[[5, 9, 13, 17]] + (10, -5), atol=1e-3)  # knuckles stay
+    # the little fingertip's pixels end where the bent finger puts it
+    out, x0, y0, *_ = rig.draw(_drawn_hand(avatar), (0, 0), forearm, driver, (640, 480))
     green = np.argwhere((out[..., 1] > 200) & (out[..., 0] < 100))
     assert len(green)
-    np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[12], atol=3)
+    np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[20], atol=3)
+
+
+def test_a_drawn_hand_folds_its_fingers_when_the_driver_bends():
+    """On pixels: a drawn open hand driven by a bent driver hand covers less above its knuckles."""
+    from engines.warp.hands import HandRig
+
+    avatar = synthetic_hand(0, at=(320, 400), scale=1.5)
+    rig = HandRig(avatar)
+    straight = rig.draw(_drawn_hand(avatar), (0, 0), np.eye(2, 3), synthetic_hand(0, at=(100, 200)), (640, 480))
+    bent = rig.draw(_drawn_hand(avatar), (0, 0), np.eye(2, 3), synthetic_hand(80, at=(100, 200)), (640, 480))
+    # the bent fingers cover less of the box above the knuckles than the straight ones
+    def above_knuckles(got):
+        out, x0, y0, *_ = got
+        ys = np.nonzero(out[..., 3] > 128)[0] + y0
+        return int((ys < avatar.xy[9, 1] - 40).sum())
+
+    assert above_knuckles(bent) < 0.7 * above_knuckles(straight)
 
 
 def test_head_turns_with_the_drivers_eye_line_roll():
