@@ -12,8 +12,7 @@ The driver's poses are retargeted as `repose render` does (auto-calibrated on th
 steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
 Without --self: the reference photo is driven by the video's poses.
 --self (self-reenactment): the reference is the video's first frame (--reference-frame N: frame N,
-e.g. one that shows the hands; earlier frames are skipped) and the targets are the poses of the later
-frames; each output is compared with the real frame, over the full frame and inside the
+e.g. one that shows the hands) and the targets are the poses of the other frames, in clip order; each output is compared with the real frame, over the full frame and inside the
 person's box (the target's keypoint box plus 10%), and over the ghost region (where the first frame
 showed the person and the real frame shows background: engines.evaluation.ghost_region).
 """
@@ -35,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--self", dest="self_reenact", action="store_true",
                    help="self-reenactment: reference = first frame, compare outputs with the real frames")
     p.add_argument("--reference-frame", type=int, default=0, metavar="N",
-                   help="with --self: frame N (0-based) is the reference, frames after it the targets "
+                   help="with --self: frame N (0-based) is the reference and every other frame a target "
                         "(default 0, the first frame)")
     p.add_argument("--no-retarget", action="store_true",
                    help="use the driver's poses unchanged as targets (the raw comparison)")
@@ -84,13 +83,17 @@ def run(args: argparse.Namespace) -> int:
         if first is None:
             raise InputError(f"{args.driver}: holds no frame {args.reference_frame}; expected --reference-frame "
                              "below the number of frames (and --max-frames)")
-        total = video.total - args.reference_frame if video.total else None
         reestimate = video.mode if args.reestimate == "driver" else "image"
-        res = _drive(args, renderer, profile, first, frames, total, reestimate)
+        if args.reference_frame:
+            # every other frame is a target, the earlier ones too: the clip read again, in order
+            with open_input(args.driver, max_frames=args.max_frames) as again:
+                others = (f for f in again if f.index != first.index)
+                res = _drive(args, renderer, profile, first, others, video.total, reestimate)
+        else:
+            res = _drive(args, renderer, profile, first, frames, video.total, reestimate)
     renderer.close()
     if res.frames == 0:
-        raise InputError(f"{args.driver}: holds no frame after the reference frame {args.reference_frame}; "
-                         "--self needs at least one")
+        raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
     if res.rendered == 0:
         raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
     summary = {"driver": str(args.driver), "reference": f"frame {args.reference_frame}" if args.self_reenact else str(args.reference),
