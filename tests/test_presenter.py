@@ -427,3 +427,58 @@ def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_r
     assert [e for e, _ in seen[1:]] == [expr] * 5                 # seen[0]: the warm-up render, no expression
     assert all(h == {"left": "a hand"} for _, h in seen[1:])
     assert stats["stages"]["face"]["count"] == 5 and stats["stages"]["hands"]["count"] == 5
+
+
+def _pose_with_wrists(left, right, w=640, h=480):
+    """A MediaPipe-33 pose with only the wrists and elbows present (px)."""
+    from realtime.layouts import MEDIAPIPE33
+
+    ix = MEDIAPIPE33.index
+    xy = np.zeros((len(MEDIAPIPE33.names), 2), np.float32)
+    score = np.zeros(len(MEDIAPIPE33.names), np.float32)
+    for side, p in (("left", left), ("right", right)):
+        xy[ix[f"{side}_wrist"]] = p
+        xy[ix[f"{side}_elbow"]] = (p[0], p[1] + 100)
+        score[[ix[f"{side}_wrist"], ix[f"{side}_elbow"]]] = 1.0
+    return Pose(xy=xy, score=score, layout=MEDIAPIPE33, width=w, height=h)
+
+
+def test_a_hand_is_its_sides_only_near_its_wrist_and_read_once():
+    from realtime.hands import own_hands
+
+    left = synthetic_hand(0, "left", at=(400, 300), scale=0.5)
+    right = synthetic_hand(0, "right", at=(200, 300), scale=0.5)
+    pose = _pose_with_wrists((402, 302), (198, 301))
+    assert set(own_hands({"left": left, "right": right}, pose)) == {"left", "right"}
+    # the right wrist's crop found the left hand (hands crossed): a hand far from its wrist is not its side's
+    stray = replace(left, side="right")
+    assert set(own_hands({"left": left, "right": stray}, pose)) == {"left"}
+    # two readings of one hand between two close wrists: the one nearer its own wrist stays
+    near = _pose_with_wrists((400, 300), (430, 310))
+    twin = replace(left, side="right")
+    assert set(own_hands({"left": left, "right": twin}, near)) == {"left"}
+
+
+def test_a_hand_over_the_head_leaves_no_hole_in_it():
+    """The arm's pixels inside the head's outline go to the head layer too, coloured like the head."""
+    from engines.warp.layers import _head_texture
+    from realtime.layouts import COCO17
+
+    h, w = 240, 240
+    names = ["torso", "head", "left_forearm"]
+    labels = np.full((h, w), -1, np.int16)
+    cv2.circle(labels, (120, 80), 50, 1, -1)                  # the head
+    labels[60:100, 130:165] = 2                                  # a hand over its right side
+    labels[100:200, 175:200] = 2                                 # its forearm, beside the neck
+    labels[150:, 60:180] = 0
+    img = np.zeros((h, w, 3), np.uint8)
+    img[labels == 1] = (60, 90, 140)
+    img[labels == 2] = (200, 200, 255)
+    xy = np.zeros((17, 2))
+    xy[COCO17.index["left_shoulder"]] = (170, 160)
+    xy[COCO17.index["right_shoulder"]] = (70, 160)
+    hidden, tex = _head_texture(img, img.copy(), labels, names, xy, (labels >= 0).astype(np.uint8))
+    assert hidden[60:100, 130:165].all()
+    assert not hidden[100:, 175:].any()                          # the arm outside the head's outline stays the arm's
+    assert not hidden[150:, :].any()                             # nothing below the neck
+    np.testing.assert_allclose(tex[hidden > 0].mean(axis=0), (60, 90, 140), atol=25)
