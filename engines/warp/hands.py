@@ -156,8 +156,11 @@ def cut_hand(patch: np.ndarray, origin: tuple[int, int], hand: Hand) -> list[tup
     near = dist.min(axis=0) <= REACH if len(px) else np.zeros(0, bool)
     labels = np.full((ph, pw), -1, np.int16)
     labels[ys[near], xs[near]] = lab[near]
+    # the layer's feathered edge round the hand (semi-transparent) goes too: left on the forearm it
+    # would draw the hand's outline where the forearm carries it
+    halo = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 9, 2 * r + 9)))
     rest = patch.copy()
-    rest[hull > 0] = 0
+    rest[(hull > 0) | ((halo > 0) & (patch[..., 3] < 250))] = 0
     pieces = [(rest, (x0, y0))]
     grow = max(1, int(round(OVERLAP * size)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
