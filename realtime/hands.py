@@ -2,10 +2,12 @@
 
 Hands run only where they matter: a wrist in view (pose score) whose hand is large enough (the hand
 span the pose gives: wrist to index/pinky, or 0.45 of the forearm, at least ``min_hand_px``), on a
-square crop around it, one tracker per side (video mode). ``every`` runs them on every n-th call
-only (the live loop's budget); in between, the last hands are carried along by their pose wrist
-(moved by the wrist's displacement since they were found: the fingers hold their shape, the hand
-follows the arm).
+square crop around it, one tracker per side (video mode). A crop may show the other hand (hands
+crossed or touching): a hand whose wrist lies further than ``MAX_WRIST_OFF`` hand sizes from the
+pose's wrist is not that side's, and of two readings of one hand (wrists closer than half a hand)
+only the one nearer its pose wrist is kept. ``every`` runs them on every n-th call only (the live
+loop's budget); in between, the last hands are carried along by their pose wrist (moved by the
+wrist's displacement since they were found: the fingers hold their shape, the hand follows the arm).
 
 Coordinates: `Hand.xy` (21, 2) float32 in pixels of the frame, `Hand.z` (21,) relative depth in the
 same scale; `side` is the person's side ("left"/"right", from the nearest pose wrist), in the frame
@@ -29,6 +31,7 @@ WRIST, MIDDLE_MCP = 0, 9
 FINGERS = ((5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 THUMB = (1, 2, 3, 4)
 SIDES = ("left", "right")
+MAX_WRIST_OFF = 1.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +92,21 @@ def hand_span(pose: Pose, side: str, min_score: float = MIN_SCORE) -> tuple[np.n
     return wrist, size
 
 
+def own_hands(found: dict[str, Hand], pose: Pose) -> dict[str, Hand]:
+    """The hands that are their side's (module doc): near the pose's wrist, one reading per hand."""
+    off = {}
+    for side, hand in found.items():
+        span = hand_span(pose, side, 0.0)
+        off[side] = (float(np.linalg.norm(hand.xy[WRIST] - span[0])) / max(hand.size, 1e-6)
+                     if span is not None else 0.0)
+    out = {s: h for s, h in found.items() if off[s] <= MAX_WRIST_OFF}
+    if len(out) == 2:
+        a, b = out["left"], out["right"]
+        if np.linalg.norm(a.xy[WRIST] - b.xy[WRIST]) < 0.25 * (a.size + b.size):
+            del out[max(out, key=off.get)]
+    return out
+
+
 class HandEstimator:
     """MediaPipe Hands on wrist crops, one tracker per side (see the module doc). ``ms``: last call."""
 
@@ -140,6 +158,7 @@ class HandEstimator:
             xy = arr[:, :2] * np.array([cw, ch], np.float32) + np.array([x0, y0], np.float32)
             out[side] = Hand(xy, arr[:, 2] * np.float32(cw), side, w, h)
             self._wrists[side] = np.array([cx, cy], np.float32)
+        out = own_hands(out, pose)
         self._last = out
         self.ms = (time.perf_counter() - t0) * 1000.0
         return out

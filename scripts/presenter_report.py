@@ -2,7 +2,8 @@
 """Presenter report: the warp renderer on the webcam clips (upper body, talking, signing), face on.
 
 Self-reenactment (the clip's first frame is the reference, `repose evaluate --self`) on
-presenter_desk.mp4, webcam_talking.mp4 and webcam_signing.mp4, and cross-identity runs
+presenter_desk.mp4, webcam_talking.mp4 and webcam_signing.mp4, the signing clip again with frame 268
+as the reference (both hands open in view; `--reference-frame 268`), and cross-identity runs
 (webcam_still.jpg driven by presenter_desk and webcam_signing, pose.jpg driven by webcam_talking).
 Measures: AKD (256-px height), bone-direction error, L1 (self only), and the face: mouth-opening
 and eye-opening correlation with the driver, the output's mouth range over the driver's, head-roll
@@ -22,6 +23,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 SELF = ("presenter_desk.mp4", "webcam_talking.mp4", "webcam_signing.mp4")
+#: self-reenactment again with another reference frame: the signing clip's first frame shows no
+#: hand (both cut by the bottom edge), frame 268 both hands open and apart
+SELF_AT = (("webcam_signing.mp4", 268),)
 CROSS = (("webcam_still.jpg", "presenter_desk.mp4"), ("webcam_still.jpg", "webcam_signing.mp4"),
          ("pose.jpg", "webcam_talking.mp4"), ("pose.jpg", "webcam_signing.mp4"))
 COLUMNS = ("akd_256", "bone_deg", "l1", "mouth_corr", "mouth_range_ratio", "eye_corr",
@@ -29,10 +33,13 @@ COLUMNS = ("akd_256", "bone_deg", "l1", "mouth_corr", "mouth_range_ratio", "eye_
 
 
 def run_one(media: Path, reference: str | None, driver: str, max_frames: int | None, face: bool,
-            moments: int = 4):
-    """face: the face and the fingers follow the driver (else both stay as photographed; the driver's
-    face and hands are measured either way)."""
-    """(summary, {frame index: (driver image, output as photographed, output)}) of one run."""
+            moments: int = 4, reference_frame: int = 0):
+    """(summary, {frame index: (driver image, output as photographed, output)}) of one run.
+
+    face: the face and the fingers follow the driver (else both stay as photographed; the driver's
+    face and hands are measured either way). reference_frame (self-reenactment): the driver's frame
+    that is the reference; every other frame is a target (`repose evaluate --reference-frame`)."""
+    import contextlib
     import itertools
 
     import numpy as np
@@ -48,11 +55,15 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
 
     renderer = WarpRenderer()
     shots: dict[int, tuple] = {}
-    with open_input(media / driver, max_frames=max_frames) as video:
+    with contextlib.ExitStack() as stack:
+        video = stack.enter_context(open_input(media / driver, max_frames=max_frames))
         total = video.total or 1
-        pick = set(np.linspace(1, total - 1, moments).astype(int).tolist())
+        pick = set(np.linspace(1, total - 1, moments).astype(int).tolist()) - {reference_frame}
         frames = iter(video)
-        first = next(frames)
+        first = next(itertools.islice(frames, reference_frame, None))
+        if reference_frame:
+            again = stack.enter_context(open_input(media / driver, max_frames=max_frames))
+            frames = (f for f in again if f.index != first.index)
         images: dict[int, np.ndarray] = {}
 
         def cues(tracker, f):
@@ -126,18 +137,20 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     media, out_dir = Path(args.media), Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    runs = [(f"self:{c}", None, c) for c in SELF] + [(f"{r}<-{d}", r, d) for r, d in CROSS]
+    runs = ([(f"self:{c}", None, c, 0) for c in SELF] + [(f"self:{c}@{n}", None, c, n) for c, n in SELF_AT]
+            + [(f"{r}<-{d}", r, d, 0) for r, d in CROSS])
     only = {s for s in args.only.split(",") if s}
     tables = []
-    for name, ref, drv in runs:
+    for name, ref, drv, at in runs:
         if only and name not in only:
             continue
-        on, shots = run_one(media, ref, drv, args.max_frames, face=True)
-        off = run_one(media, ref, drv, args.max_frames, face=False)[0] if args.off else {}
+        on, shots = run_one(media, ref, drv, args.max_frames, face=True, reference_frame=at)
+        off = run_one(media, ref, drv, args.max_frames, face=False, reference_frame=at)[0] if args.off else {}
         tables.append((name, on, off))
         rows = [list(shots[i]) for i in sorted(shots)]
         if rows:
-            write_image(out_dir / (name.replace(":", "_").replace("<-", "_by_").replace(".", "_") + ".jpg"),
+            write_image(out_dir / (name.replace(":", "_").replace("<-", "_by_").replace(".", "_")
+                                   .replace("@", "_at_") + ".jpg"),
                         sheet(rows))
     head = "| run | face | " + " | ".join(COLUMNS) + " |"
     lines = [head, "|" + "---|" * (len(COLUMNS) + 2)]

@@ -582,3 +582,55 @@ def test_pose_json_rejects_junk_with_input_error(junk):
     # whatever a client sends, the answer is a clear InputError (400), never a crash (500)
     with pytest.raises(InputError):
         pose_from_json(junk)
+
+
+# -- face and hand preview ---------------------------------------------------------------------------
+class StagesRenderer(PaintRenderer):
+    """PaintRenderer that says it moves the face and the left hand's fingers (as the warp renderer's
+    has_face / hand_sides do)."""
+
+    name = "stages"
+    has_face = True
+    hand_sides = ("left",)
+
+
+def test_features_show_the_face_and_hands_the_stages_see(client, estimated):
+    r = client.post("/api/features", json={"reference": estimated["reference"]})
+    assert r.status_code == 200, r.get_json()
+    f = r.get_json()
+    pose = estimated["pose"]
+    nose = np.array(pose["keypoints"][pose["names"].index("nose")][:2])
+    face = np.array(f["face"])
+    assert face.shape == (478, 2)
+    assert np.linalg.norm(np.median(face, axis=0) - nose) < 25      # the mesh sits on the face
+    for side, pts in f["hands"].items():
+        wrist = np.array(pose["keypoints"][pose["names"].index(f"{side}_wrist")][:2])
+        assert np.array(pts).shape == (21, 2) and np.linalg.norm(np.array(pts[0]) - wrist) < 40
+        assert 0 <= f["finger_bend"][side] <= 180
+    assert len(f["hand_bones"]) == 20 and all(0 <= i < 21 for b in f["hand_bones"] for i in b)
+    # the paint renderer moves neither: the preview says so, one line each
+    assert f["face_stage"] is False and f["hand_stage"] == []
+    assert any("does not move the face" in n for n in f["notes"])
+    assert sum("hand" in n for n in f["notes"]) == 2
+    again = client.post("/api/features", json={"reference": estimated["reference"]}).get_json()
+    assert again["face"] == f["face"]                                # cached per reference
+
+
+def test_features_report_the_renderers_stages(photo):
+    svc = EditorService(EditorOptions(renderer="stages"), renderer=StagesRenderer(), retarget=shift_retarget)
+    try:
+        app = create_app(EditorOptions(), service=svc)
+        c = app.test_client()
+        c.environ_base["HTTP_ORIGIN"] = "http://localhost"
+        ref = upload(c, photo, "pose.jpg").get_json()["reference"]
+        f = c.post("/api/features", json={"reference": ref}).get_json()
+        assert f["face_stage"] is True and f["hand_stage"] == ["left"]
+        assert not any("face" in n for n in f["notes"])
+    finally:
+        svc.close()
+
+
+def test_features_need_a_known_reference(client):
+    assert client.post("/api/features", json={"reference": "0" * 32}).status_code == 404
+    assert client.post("/api/features", json={"reference": "../x"}).status_code == 400
+    assert client.post("/api/features", data="x", content_type="text/plain").status_code == 415

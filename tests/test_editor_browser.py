@@ -265,3 +265,35 @@ def test_drag_wrist_render_evaluate(browser, server_url, media_dir, tmp_path):
     assert shot.stat().st_size > 10_000
     assert not errors, errors
     page.close()
+
+
+def test_face_and_hand_preview(browser, server_url, media_dir, tmp_path):
+    """The photo's Face Mesh and hand landmarks drawn over it, the line saying what follows a driver;
+    the marks move with the nose when it is dragged, and hide with the checkbox."""
+    page = browser.new_page(viewport={"width": 1500, "height": 760})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready='1']", state="attached")
+    page.set_input_files("#file-reference", str(media_dir / "webcam_still.jpg"))
+    page.wait_for_selector("#svg-ref g.features circle", state="attached", timeout=60_000)
+    _wait_idle(page)
+    assert page.locator("#svg-ref g.features circle").count() == 478
+    text = page.inner_text("#features")
+    assert "face: follows the driver's expression" in text, text
+    assert "left hand: fingers follow" in text, text
+    assert page.locator("#svg-ref g.features g.moving line").count() == 20
+    shot = tmp_path / "features.png"
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(shot))
+    if os.environ.get("REPOSE_FEATURES_SCREENSHOT"):     # refreshes docs/editor_features.png
+        _save_small_png(shot, Path(os.environ["REPOSE_FEATURES_SCREENSHOT"]))
+    first = page.locator("#svg-ref g.features circle").first
+    before = float(first.get_attribute("cx"))
+    nose = _joint(page, "nose")
+    _drag(page, nose, (nose[0] + 40, nose[1]))
+    after = float(page.locator("#svg-ref g.features circle").first.get_attribute("cx"))
+    assert after == pytest.approx(before + 40, abs=3)
+    page.uncheck("#chk-features")
+    assert page.locator("#svg-ref g.features").count() == 0
+    assert not errors, errors

@@ -323,6 +323,21 @@ def test_mirrored_hands_swap_sides_and_flip():
     assert list(tracker(np.zeros((480, 640, 3), np.uint8), None, mirror=False)) == ["left"]
 
 
+def _drawn_hand(hand, shape=(480, 640)):
+    """A forearm layer (premultiplied BGRA, origin 0, 0) showing ``hand``: grey skin capsules along
+    its segments and palm, a green mark on the little fingertip, transparent elsewhere."""
+    from engines.warp.hands import BONES, PALM
+
+    img = np.zeros((*shape, 4), np.uint8)
+    r = max(2, int(0.1 * hand.size))
+    cv2.fillConvexPoly(img, np.round(cv2.convexHull(hand.xy[list(PALM)])).astype(np.int32), (120, 140, 170, 255))
+    for a, b in BONES:
+        cv2.line(img, tuple(int(v) for v in hand.xy[a]), tuple(int(v) for v in hand.xy[b]), (120, 140, 170, 255), 2 * r)
+    tip = hand.xy[20]
+    cv2.circle(img, (int(tip[0]), int(tip[1])), r, (0, 255, 0, 255), -1)
+    return img
+
+
 def test_hands_between_runs_follow_the_pose_wrist_and_keep_their_shape():
     from types import SimpleNamespace
 
@@ -376,16 +391,29 @@ def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     moved = replace(avatar, xy=pts[:21].astype(np.float32))
     assert finger_bend(moved) == pytest.approx(70.0, abs=0.5)
     np.testing.assert_allclose(pts[0], avatar.xy[0] + (10, -5), atol=1e-4)   # at the carried wrist
-    np.testing.assert_allclose(pts[21:], rig.ring + (10, -5), atol=1e-6)     # the ring rides the forearm
-    # a fingertip mark ends where the bent finger puts it
-    img = np.full((480, 640, 3), 90, np.uint8)
-    tip = avatar.xy[12]
-    cv2.circle(img, (int(tip[0]), int(tip[1])), 3, (0, 255, 0), -1)
-    patch = np.dstack([img, np.full((480, 640), 255, np.uint8)])
-    out, x0, y0, *_ = rig.draw(patch, (0, 0), forearm, driver, (640, 480))
+    np.testing.assert_allclose(pts[[5, 9, 13, 17]], avatar.xy[[5, 9, 13, 17]] + (10, -5), atol=1e-3)  # knuckles stay
+    # the little fingertip's pixels end where the bent finger puts it
+    out, x0, y0, *_ = rig.draw(_drawn_hand(avatar), (0, 0), forearm, driver, (640, 480))
     green = np.argwhere((out[..., 1] > 200) & (out[..., 0] < 100))
     assert len(green)
-    np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[12], atol=3)
+    np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[20], atol=3)
+
+
+def test_a_drawn_hand_folds_its_fingers_when_the_driver_bends():
+    """On pixels: a drawn open hand driven by a bent driver hand covers less above its knuckles."""
+    from engines.warp.hands import HandRig
+
+    avatar = synthetic_hand(0, at=(320, 400), scale=1.5)
+    rig = HandRig(avatar)
+    straight = rig.draw(_drawn_hand(avatar), (0, 0), np.eye(2, 3), synthetic_hand(0, at=(100, 200)), (640, 480))
+    bent = rig.draw(_drawn_hand(avatar), (0, 0), np.eye(2, 3), synthetic_hand(80, at=(100, 200)), (640, 480))
+    # the bent fingers cover less of the box above the knuckles than the straight ones
+    def above_knuckles(got):
+        out, x0, y0, *_ = got
+        ys = np.nonzero(out[..., 3] > 128)[0] + y0
+        return int((ys < avatar.xy[9, 1] - 40).sum())
+
+    assert above_knuckles(bent) < 0.7 * above_knuckles(straight)
 
 
 def test_head_turns_with_the_drivers_eye_line_roll():
@@ -522,3 +550,58 @@ def test_a_slow_face_stage_drops_stale_frames_and_never_pairs_a_pose_with_anothe
     assert frames == sorted(set(frames))                          # in order, none twice
     assert all(t == e == h for t, e, h in seen)
     assert stats["frames_in"] == 60 and face.calls < 45 and stats["dropped"] > 15
+
+
+def _pose_with_wrists(left, right, w=640, h=480):
+    """A MediaPipe-33 pose with only the wrists and elbows present (px)."""
+    from realtime.layouts import MEDIAPIPE33
+
+    ix = MEDIAPIPE33.index
+    xy = np.zeros((len(MEDIAPIPE33.names), 2), np.float32)
+    score = np.zeros(len(MEDIAPIPE33.names), np.float32)
+    for side, p in (("left", left), ("right", right)):
+        xy[ix[f"{side}_wrist"]] = p
+        xy[ix[f"{side}_elbow"]] = (p[0], p[1] + 100)
+        score[[ix[f"{side}_wrist"], ix[f"{side}_elbow"]]] = 1.0
+    return Pose(xy=xy, score=score, layout=MEDIAPIPE33, width=w, height=h)
+
+
+def test_a_hand_is_its_sides_only_near_its_wrist_and_read_once():
+    from realtime.hands import own_hands
+
+    left = synthetic_hand(0, "left", at=(400, 300), scale=0.5)
+    right = synthetic_hand(0, "right", at=(200, 300), scale=0.5)
+    pose = _pose_with_wrists((402, 302), (198, 301))
+    assert set(own_hands({"left": left, "right": right}, pose)) == {"left", "right"}
+    # the right wrist's crop found the left hand (hands crossed): a hand far from its wrist is not its side's
+    stray = replace(left, side="right")
+    assert set(own_hands({"left": left, "right": stray}, pose)) == {"left"}
+    # two readings of one hand between two close wrists: the one nearer its own wrist stays
+    near = _pose_with_wrists((400, 300), (430, 310))
+    twin = replace(left, side="right")
+    assert set(own_hands({"left": left, "right": twin}, near)) == {"left"}
+
+
+def test_a_hand_over_the_head_leaves_no_hole_in_it():
+    """The arm's pixels inside the head's outline go to the head layer too, coloured like the head."""
+    from engines.warp.layers import _head_texture
+    from realtime.layouts import COCO17
+
+    h, w = 240, 240
+    names = ["torso", "head", "left_forearm"]
+    labels = np.full((h, w), -1, np.int16)
+    cv2.circle(labels, (120, 80), 50, 1, -1)                  # the head
+    labels[60:100, 130:165] = 2                                  # a hand over its right side
+    labels[100:200, 175:200] = 2                                 # its forearm, beside the neck
+    labels[150:, 60:180] = 0
+    img = np.zeros((h, w, 3), np.uint8)
+    img[labels == 1] = (60, 90, 140)
+    img[labels == 2] = (200, 200, 255)
+    xy = np.zeros((17, 2))
+    xy[COCO17.index["left_shoulder"]] = (170, 160)
+    xy[COCO17.index["right_shoulder"]] = (70, 160)
+    hidden, tex = _head_texture(img, img.copy(), labels, names, xy, (labels >= 0).astype(np.uint8))
+    assert hidden[60:100, 130:165].all()
+    assert not hidden[100:, 175:].any()                          # the arm outside the head's outline stays the arm's
+    assert not hidden[150:, :].any()                             # nothing below the neck
+    np.testing.assert_allclose(tex[hidden > 0].mean(axis=0), (60, 90, 140), atol=25)

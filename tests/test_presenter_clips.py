@@ -57,3 +57,33 @@ def test_self_reenactment_mouth_follows_on_presenter_desk(media_dir):
     assert s["mouth_corr"] > 0.7 and s["mouth_range_ratio"] > 0.5
     assert s["head_roll_err_deg"] < 4
     assert np.isfinite(s["bone_deg"]) and s["bone_deg"] < 8
+
+
+def test_signing_fingers_follow_from_a_reference_frame_that_shows_the_hands(media_dir):
+    """The signing clip's first frame shows no hand (both cut by the bottom edge: nothing to bend,
+    and nothing is invented); from frame 268 (both hands open, apart) the avatar's hands are found
+    again on the outputs and their finger bend follows the driver's."""
+    from engines.evaluation import HandScores
+    from engines.reenact import driver_cues, evaluate_sequence, hand_tracker
+    from engines.warp.renderer import WarpRenderer
+    from realtime.inputs import open_input
+
+    with open_input(media_dir / "webcam_signing.mp4", max_frames=300) as video:
+        frames = iter(video)
+        first = next(frames)
+        r0 = WarpRenderer(face=False)
+        r0.prepare(first.image)
+        assert r0.hand_sides == ()
+        frames = (f for f in frames if f.index >= 268)
+        ref = next(frames)
+        r = WarpRenderer(face=False)
+        r.prepare(ref.image)
+        assert set(r.hand_sides) == {"left", "right"}
+        hands = hand_tracker(r, None)
+        items = ((f.index, f.pose, f.image, driver_cues(f, None, hands)) for f in frames)
+        res = evaluate_sequence(r, items, hands=HandScores())
+        hands.close()
+    s = res.summary()
+    assert s["hand_frames"] >= 20
+    assert s["hands_found"] >= 0.6, s
+    assert s["finger_bend_corr"] > 0.2, s

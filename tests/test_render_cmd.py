@@ -117,6 +117,25 @@ def test_evaluate_needs_reference_or_self(capsys, media_dir):
     assert code == 2 and "--self" in err
 
 
+def test_evaluate_self_from_another_reference_frame(capsys, media_dir):
+    code, out, err = run_cli(capsys, "evaluate", "--driver", media_dir / "pose_1.mp4", "--self",
+                             "--reference-frame", "4", "--max-frames", "6", "--json", "--no-face", "--no-hands")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["reference"] == "frame 4" and data["rendered"] == 5    # frames 0-3 and 5: every other one
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--reference-frame", "3"), "add --self"),
+    (("--self", "--reference-frame", "-1"), "0 or more"),
+    (("--self", "--reference-frame", "9", "--max-frames", "4"), "holds no frame 9"),
+])
+def test_evaluate_reference_frame_bad_input(capsys, media_dir, args, words):
+    code, out, err = run_cli(capsys, "evaluate", "--driver", media_dir / "pose_1.mp4", *args)
+    assert code == 2 and words in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
 def still_frames(folder, img, n: int = 20):
     """``img`` filmed ``n`` times with camera shake and noise, as numbered PNGs in ``folder``."""
     rng = np.random.default_rng(0)

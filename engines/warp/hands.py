@@ -1,67 +1,223 @@
-"""The avatar's fingers in the warp renderer: the reference hand's landmarks, triangulated, moved into
-the driver's hand shape.
+"""The avatar's fingers in the warp renderer: the reference hand cut into palm and finger segments,
+each moved into the driver's hand shape.
 
 Prepared once: MediaPipe Hands (image mode) on a crop around each wrist of the reference (when the
 renderer estimates the reference itself: the hands' pixels then go to their forearm layers whole,
-however far the fingers reach past the wrist); a hand is
-rigged only when it is large enough (``min_px``, wrist to middle-finger base) and open enough (mean
-PIP bend under ``max_bend_deg``: a fist cannot be opened without inventing fingers); otherwise that
-hand stays rigid on its forearm, as before (a one-line notice).
+however far the fingers reach past the wrist); a hand is rigged only when it is large enough
+(``min_px``, wrist to middle-finger base) and open enough (mean PIP bend under ``max_bend_deg``: a
+fist cannot be opened without inventing fingers); otherwise that hand stays rigid on its forearm, as
+before (a one-line notice).
+On first use the forearm layer's hand pixels are cut into 16 pieces: the palm (the polygon of wrist,
+thumb base and knuckles) and 15 finger segments (thumb CMC-MCP-IP-TIP, each finger MCP-PIP-DIP-TIP),
+every pixel to the nearest (capsules 0.12 of the hand size wide; pixels of the hand's hull further
+than that from every segment, the torso or background between the fingers, are not the hand's and
+are left out); each piece overlaps its neighbours by a few pixels so a bend opens no crack.
 Per frame, with the driver's hand on that side (realtime.hands, already mirrored as the pose is):
-the 21 points go where the driver's hand has them relative to its wrist, scaled by the two hands'
-sizes, starting at the avatar's wrist as the forearm carries it; a ring of 16 points around the hand
-(1.6x its reach) moves with the forearm. The forearm layer is sampled through that mesh
-(engines.warp.mesh): fingers bend and spread, the forearm joins without a seam.
+the driver's hand relative to its wrist, scaled by the two hands' sizes (and the forearm's scale),
+is placed at the avatar's wrist as the forearm carries it; the palm turns to the driver's palm
+(rotation fitted to the five palm points, the avatar's own palm shape and scale, anchored at the
+wrist); each finger starts at the avatar's knuckle and follows the driver's segments (direction and
+foreshortened length), each segment's texture mapped along its bone with its width kept. Pixels
+of the photo are only moved, never invented: a part of the hand the photo does not show stays
+absent.
 """
 from __future__ import annotations
 
 import logging
 import time
 
+import cv2
 import numpy as np
 
-from engines.warp.mesh import warp_with_mesh
+from engines.warp.parts import LENGTH_SCALE_RANGE, _affine, apply
 from realtime.hands import SIDES, WRIST, Hand, HandEstimator, finger_bend
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
 
-RING_POINTS = 16
-RING_SCALE = 1.6
-PALM = (0, 5, 9, 13, 17)
+PALM = (0, 1, 5, 9, 13, 17)
+PALM_FIT = (0, 5, 9, 13, 17)
+#: finger segments (proximal, distal), drawn in this order after the palm: fingers, then the thumb
+BONES = ((5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12), (13, 14), (14, 15), (15, 16),
+         (17, 18), (18, 19), (19, 20), (1, 2), (2, 3), (3, 4))
+WIDTH = 0.12        # capsule half-width of a finger, in hand sizes (wrist to middle-finger base)
+REACH = 1.5         # hull pixels further than REACH capsule widths from every segment are not the hand
+OVERLAP = 0.06      # each piece grows into its neighbours by this much of the hand size
 
 
 class HandRig:
-    """One reference hand's mesh; ``draw`` renders its forearm layer with the driver's fingers."""
+    """One reference hand cut into palm and finger pieces; ``draw`` renders its forearm layer with the
+    driver's fingers (module doc)."""
 
     def __init__(self, hand: Hand) -> None:
-        from scipy.spatial import Delaunay
-
         self.hand = hand
-        xy = hand.xy.astype(np.float64)
-        c = xy[list(PALM)].mean(axis=0)
-        reach = float(np.linalg.norm(xy - c, axis=1).max())
-        ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
-        self.ring = c + RING_SCALE * reach * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-        self.src = np.vstack([xy, self.ring])
-        self.tri = Delaunay(self.src).simplices.astype(np.int32)
+        self.src = hand.xy.astype(np.float64)
         self.size = max(hand.size, 1e-6)
         self.ms = 0.0
+        self._pieces: list[tuple[np.ndarray, tuple[int, int]]] | None = None
+        self._key: tuple | None = None
 
     def points(self, driver: Hand, forearm: np.ndarray) -> np.ndarray:
-        """Mesh destinations (output px): the driver's hand shape at the avatar's carried wrist, then
-        the ring moved by the forearm's 2x3 transform."""
-        wrist = self.hand.xy[WRIST].astype(np.float64) @ forearm[:, :2].T + forearm[:, 2]
-        k = float(np.clip(self.size / max(driver.size, 1e-6), 0.3, 3.0))
-        fingers = wrist + (driver.xy.astype(np.float64) - driver.xy[WRIST]) * k
-        return np.vstack([fingers, self.ring @ forearm[:, :2].T + forearm[:, 2]])
+        """(21, 2) output px of the avatar's hand: the palm turned like the driver's at the carried
+        wrist, each finger from the avatar's knuckle along the driver's segments."""
+        palm = self.palm_transform(driver, forearm)
+        shape = self._driver_shape(driver, forearm)
+        out = apply(palm, self.src)
+        for a, b in BONES:
+            out[b] = out[a] + (shape[b] - shape[a])
+        return out
+
+    def _driver_shape(self, driver: Hand, forearm: np.ndarray) -> np.ndarray:
+        """The driver's 21 points relative to its wrist, in output px at this avatar's hand size."""
+        s = _scale(forearm)
+        k = float(np.clip(s * self.size / max(driver.size, 1e-6), 0.3 * s, 3.0 * s))
+        return (driver.xy.astype(np.float64) - driver.xy[WRIST]) * k
+
+    def palm_transform(self, driver: Hand, forearm: np.ndarray) -> np.ndarray:
+        """2x3 reference -> output of the palm: the driver's palm rotation, the forearm's scale, the
+        wrist where the forearm carries it."""
+        idx = list(PALM_FIT)
+        a = self.src[idx] - self.src[idx].mean(axis=0)
+        b = self._driver_shape(driver, forearm)[idx]
+        b = b - b.mean(axis=0)
+        u, _, vt = np.linalg.svd(b.T @ a)
+        d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
+        lin = _scale(forearm) * (u @ d @ vt)
+        return _affine(lin, self.src[WRIST], apply(forearm, self.src[WRIST])[0])
+
+    def transforms(self, driver: Hand, forearm: np.ndarray) -> list[np.ndarray]:
+        """2x3 maps of the pieces, in drawing order: forearm, palm, the finger segments (BONES)."""
+        out = self.points(driver, forearm)
+        s = _scale(forearm)
+        mats = [forearm, self.palm_transform(driver, forearm)]
+        mats += [_bone(self.src[a], self.src[b], out[a], out[b], s) for a, b in BONES]
+        return mats
 
     def draw(self, patch: np.ndarray, origin: tuple[int, int], forearm: np.ndarray, driver: Hand,
              size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
+        """(premultiplied BGRA, x0, y0, x1, y1) of the forearm layer with the driver's fingers in the
+        output box clipped to ``size`` (w, h), or None off-canvas."""
         t0 = time.perf_counter()
-        got = warp_with_mesh(patch, origin, forearm, self.src, self.points(driver, forearm), self.tri, size)
+        if self._key != (id(patch), origin):
+            self._pieces = cut_hand(patch, origin, self.hand)
+            self._key = (id(patch), origin)
+        got = draw_pieces(self._pieces, self.transforms(driver, forearm), size)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
+
+
+def _scale(m: np.ndarray) -> float:
+    return float(np.sqrt(abs(np.linalg.det(m[:, :2])))) or 1.0
+
+
+def _bone(a0: np.ndarray, b0: np.ndarray, a1: np.ndarray, b1: np.ndarray, across: float) -> np.ndarray:
+    """Segment a0->b0 (reference) onto a1->b1 (output): rotated, stretched along it, its width times
+    ``across``."""
+    v0, v1 = b0 - a0, b1 - a1
+    l0, l1 = float(np.hypot(*v0)), float(np.hypot(*v1))
+    if l0 < 1e-6:
+        return _affine(across * np.eye(2), a0, a1)
+    u0 = v0 / l0
+    u1 = v1 / l1 if l1 > 1e-6 else u0
+    along = float(np.clip(l1 / l0, LENGTH_SCALE_RANGE[0] * across, LENGTH_SCALE_RANGE[1] * across))
+    r0 = np.array([u0, [-u0[1], u0[0]]])
+    r1 = np.array([u1, [-u1[1], u1[0]]]).T
+    return _affine(r1 @ np.diag([along, across]) @ r0, a0, a1)
+
+
+def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    v = b - a
+    ll = float(v @ v) or 1e-9
+    t = np.clip(((px - a[0]) * v[0] + (py - a[1]) * v[1]) / ll, 0.0, 1.0)
+    return np.hypot(px - (a[0] + t * v[0]), py - (a[1] + t * v[1]))
+
+
+def cut_hand(patch: np.ndarray, origin: tuple[int, int], hand: Hand) -> list[tuple[np.ndarray, tuple[int, int]]]:
+    """The forearm layer cut into pieces (premultiplied BGRA crop, its reference origin), in
+    drawing order: the forearm without the hand, the palm, the finger segments (BONES). A piece the
+    photo has no pixels of is an empty crop."""
+    ph, pw = patch.shape[:2]
+    x0, y0 = origin
+    xy = hand.xy.astype(np.float64) - (x0, y0)
+    size = max(hand.size, 1e-6)
+    width = max(1.5, WIDTH * size)
+    hull = np.zeros((ph, pw), np.uint8)
+    cv2.fillConvexPoly(hull, np.round(cv2.convexHull(xy.astype(np.float32))).astype(np.int32), 1)
+    r = max(2, int(round(WIDTH * size)))
+    hull = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    hull &= (patch[..., 3] > 0).astype(np.uint8)
+    ys, xs = np.nonzero(hull)
+    px, py = xs.astype(np.float64), ys.astype(np.float64)
+    palm = np.ones((ph, pw), np.uint8)
+    cv2.fillConvexPoly(palm, np.round(cv2.convexHull(xy[list(PALM)].astype(np.float32))).astype(np.int32), 0)
+    d_palm = cv2.distanceTransform(palm, cv2.DIST_L2, 3)[ys, xs].astype(np.float64)
+    dist = np.stack([d_palm] + [_seg_dist(px, py, xy[a], xy[b]) for a, b in BONES]) / width
+    lab = np.argmin(dist, axis=0) if len(px) else np.zeros(0, int)
+    near = dist.min(axis=0) <= REACH if len(px) else np.zeros(0, bool)
+    labels = np.full((ph, pw), -1, np.int16)
+    labels[ys[near], xs[near]] = lab[near]
+    # the layer's feathered edge round the hand (semi-transparent) goes too: left on the forearm it
+    # would draw the hand's outline where the forearm carries it
+    halo = cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 9, 2 * r + 9)))
+    rest = patch.copy()
+    rest[(hull > 0) | ((halo > 0) & (patch[..., 3] < 250))] = 0
+    pieces = [(rest, (x0, y0))]
+    grow = max(1, int(round(OVERLAP * size)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    for k in range(1 + len(BONES)):
+        own = (labels == k).astype(np.uint8)
+        if not own.any():
+            pieces.append((np.zeros((1, 1, 4), np.uint8), (x0, y0)))
+            continue
+        own = cv2.dilate(own, kernel) & np.isin(labels, _joined(k)).astype(np.uint8)
+        yy, xx = np.nonzero(own)
+        bx0, bx1, by0, by1 = xx.min(), xx.max() + 1, yy.min(), yy.max() + 1
+        crop = patch[by0:by1, bx0:bx1] * own[by0:by1, bx0:bx1, None]
+        pieces.append((np.ascontiguousarray(crop), (x0 + int(bx0), y0 + int(by0))))
+    return pieces
+
+
+def _joined(k: int) -> list[int]:
+    """Piece k and the pieces it joins at a joint (0 = palm, 1 + j = BONES[j]): the overlap of a
+    piece reaches only into those, never into the finger beside it."""
+    if k == 0:
+        return [0] + [1 + j for j in range(0, len(BONES), 3)]
+    p = (k - 1) % 3
+    return [k] + ([0] if p == 0 else [k - 1]) + ([k + 1] if p < 2 else [])
+
+
+def draw_pieces(pieces: list[tuple[np.ndarray, tuple[int, int]]], mats: list[np.ndarray],
+                size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
+    """Warp each (crop, origin) piece by its 2x3 map and composite them in order into one
+    premultiplied BGRA box: (box, x0, y0, x1, y1) clipped to ``size`` (w, h), or None."""
+    w, h = size
+    boxes = []
+    for (crop, (ox, oy)), m in zip(pieces, mats):
+        ch, cw = crop.shape[:2]
+        c = apply(m, np.array([[ox, oy], [ox + cw, oy], [ox, oy + ch], [ox + cw, oy + ch]], np.float64))
+        boxes.append(c)
+    allc = np.vstack(boxes)
+    rx0, ry0 = max(int(np.floor(allc[:, 0].min())) - 1, 0), max(int(np.floor(allc[:, 1].min())) - 1, 0)
+    rx1, ry1 = min(int(np.ceil(allc[:, 0].max())) + 2, w), min(int(np.ceil(allc[:, 1].max())) + 2, h)
+    if rx1 <= rx0 or ry1 <= ry0:
+        return None
+    out = np.zeros((ry1 - ry0, rx1 - rx0, 4), np.uint8)
+    for (crop, (ox, oy)), m, c in zip(pieces, mats, boxes):
+        if crop.shape[0] < 2:
+            continue
+        bx0, by0 = max(int(np.floor(c[:, 0].min())) - 1, rx0), max(int(np.floor(c[:, 1].min())) - 1, ry0)
+        bx1, by1 = min(int(np.ceil(c[:, 0].max())) + 2, rx1), min(int(np.ceil(c[:, 1].max())) + 2, ry1)
+        if bx1 <= bx0 or by1 <= by0:
+            continue
+        mp = m.copy()
+        mp[:, 2] += m[:, :2] @ np.array([ox, oy], np.float64) - (bx0, by0)
+        warped = cv2.warpAffine(crop, mp, (bx1 - bx0, by1 - by0), flags=cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        roi = out[by0 - ry0:by1 - ry0, bx0 - rx0:bx1 - rx0]
+        inv = cv2.merge([255 - warped[..., 3]] * 4)
+        cv2.multiply(roi, inv, dst=roi, scale=1.0 / 255.0)
+        cv2.add(roi, warped, dst=roi)
+    return out, rx0, ry0, rx1, ry1
 
 
 def find_hands(img: np.ndarray, pose: Pose) -> dict[str, Hand]:
@@ -73,8 +229,6 @@ def find_hands(img: np.ndarray, pose: Pose) -> dict[str, Hand]:
 def hand_regions(hands: dict[str, Hand], h: int, w: int) -> dict[str, np.ndarray]:
     """{side: uint8 HxW mask}: each hand's landmark hull grown by an eighth of its size (the
     fingers' width), so the whole hand goes to its forearm layer (engines.warp.layers)."""
-    import cv2
-
     out = {}
     for side, hand in hands.items():
         m = np.zeros((h, w), np.uint8)

@@ -173,6 +173,7 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     soft = np.clip(mask, 0, 1).astype(np.float32)
     torso_id = names.index("torso")
     hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard)
+    head_hidden, head_texture = _head_texture(img, texture, labels, names, xy, hard)
     k = 2 * feather + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     layers: list[Layer] = []
@@ -180,6 +181,8 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
         own = labels == li
         if li == torso_id:
             own = own | (hidden > 0)
+        elif name == "head":
+            own = own | (head_hidden > 0)
         region = own.astype(np.uint8)
         if not region.any():
             continue
@@ -197,7 +200,7 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
             continue
         x0, x1, y0, y1 = xs_.min(), xs_.max() + 1, ys_.min(), ys_.max() + 1
         pa = a[y0:y1, x0:x1, None]
-        tex = torso_texture if li == torso_id else texture
+        tex = torso_texture if li == torso_id else head_texture if name == "head" else texture
         patch = np.concatenate([tex[y0:y1, x0:x1].astype(np.float32) * pa, pa * 255.0], axis=2)
         patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
         kps = _depth_keypoints(spec, ix)
@@ -270,6 +273,37 @@ def soft_joints(segs: dict[str, tuple[np.ndarray, np.ndarray]], radius: dict[str
             parents[part.name] = part.parent
             starts[part.name] = xy[ix[part.start]] if part.kind == "limb" else neck(xy, ix)
     return build_joints(segs, radius, parents, starts)
+
+
+def _head_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, names: list[str],
+                  xy: np.ndarray, hard: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels the head layer takes over from an arm, the head's texture).
+
+    A hand on or behind the head in the photo goes to its forearm layer; when the arm moves away the
+    head would keep a hole there with the background showing through. The head layer gets the arm's
+    pixels that lie inside the convex hull of its own pixels above the neck (the head's outline, not
+    beyond it), coloured by inpainting from the head around them (hair, skin), as the torso does
+    under the arms.
+    """
+    h, w = labels.shape
+    none = np.zeros((h, w), np.uint8), texture
+    if "head" not in names:
+        return none
+    head_id = names.index("head")
+    ys, xs = np.nonzero(labels == head_id)
+    above = ys < neck(xy, COCO17.index)[1]
+    if above.sum() < 3:
+        return none
+    hull = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.stack([xs[above], ys[above]], axis=1).astype(np.int32)), 1)
+    arm_ids = [i for i, n in enumerate(names) if n.endswith(("upper_arm", "forearm"))]
+    hidden = (np.isin(labels, arm_ids) & (hull > 0) & (hard > 0)).astype(np.uint8)
+    if not hidden.any():
+        return none
+    head_texture = texture.copy()
+    filled = _inpaint_region(img, hidden, keep=(labels == head_id))
+    head_texture[hidden > 0] = filled[hidden > 0]
+    return hidden, head_texture
 
 
 def _inpaint_region(img: np.ndarray, region: np.ndarray, keep: np.ndarray, work_px: int = 256) -> np.ndarray:

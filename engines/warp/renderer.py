@@ -227,6 +227,11 @@ class WarpRenderer:
         return bool(self._hands)
 
     @property
+    def hand_sides(self) -> tuple[str, ...]:
+        """The sides ("left", "right") whose fingers follow a driver's hand (has_hands)."""
+        return tuple(self._hands) if self.has_hands else ()
+
+    @property
     def face_ms(self) -> float:
         """Time of the last face warp, ms."""
         return self._face.ms if self._face is not None else 0.0

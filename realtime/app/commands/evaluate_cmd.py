@@ -11,14 +11,15 @@ floor (what a renderer that reproduced each real frame exactly would score).
 The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
 steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
 Without --self: the reference photo is driven by the video's poses.
---self (self-reenactment): the reference is the video's first frame and the targets are the poses of
-the later frames; each output is compared with the real frame, over the full frame and inside the
+--self (self-reenactment): the reference is the video's first frame (--reference-frame N: frame N,
+e.g. one that shows the hands) and the targets are the poses of the other frames, in clip order; each output is compared with the real frame, over the full frame and inside the
 person's box (the target's keypoint box plus 10%), and over the ghost region (where the first frame
 showed the person and the real frame shows background: engines.evaluation.ghost_region).
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -32,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--driver", metavar="VIDEO", required=True, help="the driver video")
     p.add_argument("--self", dest="self_reenact", action="store_true",
                    help="self-reenactment: reference = first frame, compare outputs with the real frames")
+    p.add_argument("--reference-frame", type=int, default=0, metavar="N",
+                   help="with --self: frame N (0-based) is the reference and every other frame a target "
+                        "(default 0, the first frame)")
     p.add_argument("--no-retarget", action="store_true",
                    help="use the driver's poses unchanged as targets (the raw comparison)")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
@@ -58,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--self uses the driver's own poses: drop --calibration and --mirror")
     if args.no_retarget and (args.calibration or args.mirror):
         raise InputError("--no-retarget uses the driver's poses unchanged: drop --calibration and --mirror")
+    if args.reference_frame and not args.self_reenact:
+        raise InputError("--reference-frame picks the reference among the driver's frames: add --self")
+    if args.reference_frame < 0:
+        raise InputError(f"--reference-frame must be 0 or more, got {args.reference_frame}")
     if not args.self_reenact and not args.reference:
         raise InputError("give --reference IMAGE (the avatar photo), or --self to reenact the driver's first frame")
     profile = None
@@ -71,17 +79,24 @@ def run(args: argparse.Namespace) -> int:
     # frames are streamed: estimated, rendered and scored one at a time
     with open_input(args.driver, max_frames=args.max_frames) as video:
         frames = iter(video)
-        first = next(frames, None)
+        first = next(itertools.islice(frames, args.reference_frame, None), None)
         if first is None:
-            raise InputError(f"{args.driver}: holds no frames")
+            raise InputError(f"{args.driver}: holds no frame {args.reference_frame}; expected --reference-frame "
+                             "below the number of frames (and --max-frames)")
         reestimate = video.mode if args.reestimate == "driver" else "image"
-        res = _drive(args, renderer, profile, first, frames, video.total, reestimate)
+        if args.reference_frame:
+            # every other frame is a target, the earlier ones too: the clip read again, in order
+            with open_input(args.driver, max_frames=args.max_frames) as again:
+                others = (f for f in again if f.index != first.index)
+                res = _drive(args, renderer, profile, first, others, video.total, reestimate)
+        else:
+            res = _drive(args, renderer, profile, first, frames, video.total, reestimate)
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
     if res.rendered == 0:
         raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
-    summary = {"driver": str(args.driver), "reference": "first frame" if args.self_reenact else str(args.reference),
+    summary = {"driver": str(args.driver), "reference": f"frame {args.reference_frame}" if args.self_reenact else str(args.reference),
                "renderer": args.renderer, "retarget": not args.no_retarget, **res.summary()}
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -105,7 +120,6 @@ def _drive(args: argparse.Namespace, renderer, profile, first, frames, total, re
     `repose render` does unless --no-retarget, with the face and hands where the reference shows them
     (--face/--hands) and their measures; outputs re-read in the ``reestimate`` mode (with --self the
     real frames too: the estimator's floor)."""
-    import itertools
 
     from engines.evaluation import FaceScores, HandScores
     from engines.reenact import driver_cues, evaluate_sequence, face_tracker, self_reenactment

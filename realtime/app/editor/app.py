@@ -8,6 +8,8 @@ API (documented with examples in the README, "Pose editor"):
 - ``POST /api/render`` (JSON ``{reference, pose}``): the person in the pose, as a JPEG data URL
   for viewing (fast to encode); ``?format=png`` answers the lossless PNG itself (for downloads).
 - ``POST /api/evaluate`` (JSON ``{reference, pose}``): AKD and MKR of the render of that pose.
+- ``POST /api/features`` (JSON ``{reference}``): the face and hands the face and hand stages see
+  (Face Mesh and MediaPipe Hands landmarks, finger bend) and which of them follow a driver.
 - ``POST /api/pose-from-photo`` (multipart ``image``, ``reference``, optional ``mirror``): another
   photo's pose retargeted to the reference's proportions.
 - ``POST /api/pose-from-json`` (JSON ``{reference, pose, mirror?}``, the pose in the repose or

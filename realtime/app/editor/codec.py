@@ -182,3 +182,8 @@ def encode_image(bgr: np.ndarray, fmt: str = "png", quality: int = 92) -> bytes:
 def finite_or_none(v: float) -> float | None:
     """JSON has no NaN: undefined measures travel as null."""
     return None if v is None or not math.isfinite(v) else round(float(v), 4)
+
+
+def round_points(xy: np.ndarray, digits: int = 1) -> list[list[float]]:
+    """(N, 2) points as [[x, y], ...] rounded to ``digits`` decimals (JSON)."""
+    return np.round(np.asarray(xy, np.float64), digits).tolist()

@@ -106,6 +106,21 @@ def evaluate():
                    render_ms=round(ev.render_ms, 2), estimate_ms=round(ev.estimate_ms, 2))
 
 
+@api.post("/features")
+def features():
+    from realtime.hands import FINGERS, THUMB
+
+    body = json_body()
+    f = _service().features(reference_id(body.get("reference")))
+    chains = [(0, *THUMB)] + [(0, *finger) for finger in FINGERS]
+    return jsonify(face=None if f.face is None else codec.round_points(f.face),
+                   hands={s: codec.round_points(xy) for s, xy in f.hands.items()},
+                   finger_bend={s: round(v, 1) for s, v in f.finger_bend.items()},
+                   hand_bones=[[c[i], c[i + 1]] for c in chains for i in range(len(c) - 1)],
+                   face_stage=f.face_stage, hand_stage=list(f.hand_stage), notes=list(f.notes),
+                   features_ms=round(f.ms, 1))
+
+
 @api.post("/pose-from-photo")
 def pose_from_photo():
     data = upload_bytes()

@@ -106,6 +106,23 @@ class Evaluation:
     estimate_ms: float
 
 
+@dataclass(frozen=True)
+class Features:
+    """What the face and hand stages see in a reference (reference px): the Face Mesh landmarks
+    (478, 2) or None, the MediaPipe Hands landmarks {side: (21, 2)} and each hand's finger bend
+    (mean PIP angle, degrees); face_stage / hand_stage: whether the renderer moves that face with a
+    driver's expression, and the sides whose fingers follow a driver's (an open hand large enough);
+    notes: one line for each part the stages leave as photographed."""
+
+    face: np.ndarray | None
+    hands: dict[str, np.ndarray]
+    finger_bend: dict[str, float]
+    face_stage: bool
+    hand_stage: tuple[str, ...]
+    notes: tuple[str, ...]
+    ms: float
+
+
 class _LRU:
     """A tiny least-recently-used map (no pickling, no disk)."""
 
@@ -184,6 +201,22 @@ def complete_pose(pose: Pose, rest: Pose) -> Pose:
                 timestamp_s=pose.timestamp_s)
 
 
+def _feature_notes(face: bool, face_stage: bool, hands: dict, hand_stage: tuple[str, ...],
+                   renderer: str) -> tuple[str, ...]:
+    """One line for each part the face and hand stages leave as photographed."""
+    notes = []
+    if not face:
+        notes.append("no face found in the photo: the face keeps the photo's expression")
+    elif not face_stage:
+        notes.append(f"the {renderer} renderer does not move the face: it keeps the photo's expression")
+    for side in ("left", "right"):
+        if side not in hands:
+            notes.append(f"no {side} hand found in the photo: it stays rigid on its forearm")
+        elif side not in hand_stage:
+            notes.append(f"the {side} hand is too small or closed to open its fingers: it stays rigid")
+    return tuple(notes)
+
+
 class EditorService:
     """Estimate, render, evaluate and retarget for the editor; thread-safe (one lock)."""
 
@@ -201,6 +234,7 @@ class EditorService:
         self._retarget = retarget or default_retarget
         self._references = _LRU(self.options.cache_size)
         self._outputs = _LRU(self.options.cache_size)
+        self._features = _LRU(self.options.cache_size)
 
     # -- parts -------------------------------------------------------------------------------
     @property
@@ -266,13 +300,7 @@ class EditorService:
             hit = self._outputs.get(key)
             if hit is not None:
                 return Rendered(hit.bgr, hit.render_ms, cached=True)
-            if self._prepared_for != image_id:
-                t0 = time.perf_counter()
-                self._prepared_for = None
-                self._renderer.prepare(ref.bgr, ref.pose)
-                self._prepared_for = image_id
-                log.info("renderer %s prepared for %s in %.0f ms", self.renderer_name, image_id,
-                         (time.perf_counter() - t0) * 1e3)
+            self._prepare(ref)
             t0 = time.perf_counter()
             out = self._renderer.render(target)
             ms = (time.perf_counter() - t0) * 1e3
@@ -286,6 +314,45 @@ class EditorService:
             result = Rendered(out, ms)
             self._outputs.put(key, result)
         return result
+
+    def _prepare(self, ref: Reference) -> None:
+        """Prepare the renderer for ``ref`` unless it already is (call with the lock held)."""
+        if self._prepared_for == ref.image_id:
+            return
+        t0 = time.perf_counter()
+        self._prepared_for = None
+        self._renderer.prepare(ref.bgr, ref.pose)
+        self._prepared_for = ref.image_id
+        log.info("renderer %s prepared for %s in %.0f ms", self.renderer_name, ref.image_id,
+                 (time.perf_counter() - t0) * 1e3)
+
+    def features(self, image_id: str) -> Features:
+        """The face and hands of a reference as the face and hand stages see them (cached)."""
+        from realtime.face import FaceMeshEstimator
+        from realtime.hands import HandEstimator, finger_bend
+
+        ref = self.reference(image_id)
+        with self._lock:
+            hit = self._features.get(image_id)
+            if hit is not None:
+                return hit
+            t0 = time.perf_counter()
+            with FaceMeshEstimator("image") as fm:
+                face = fm.detect(ref.bgr, ref.pose)
+            with HandEstimator("image") as he:
+                hands = he.detect(ref.bgr, ref.pose)
+            self._prepare(ref)
+            face_stage = bool(getattr(self._renderer, "has_face", False))
+            hand_stage = tuple(getattr(self._renderer, "hand_sides", ()))
+            ms = (time.perf_counter() - t0) * 1e3
+        notes = _feature_notes(face is not None, face_stage, hands, hand_stage, self.renderer_name)
+        got = Features(face=None if face is None else face.xy.astype(np.float64),
+                       hands={s: h.xy.astype(np.float64) for s, h in hands.items()},
+                       finger_bend={s: finger_bend(h) for s, h in hands.items()},
+                       face_stage=face_stage, hand_stage=hand_stage, notes=notes, ms=ms)
+        with self._lock:
+            self._features.put(image_id, got)
+        return got
 
     def evaluate(self, image_id: str, target: Pose) -> Evaluation:
         """Render the target (or reuse the cached render) and measure AKD and MKR on it."""
@@ -346,5 +413,5 @@ class EditorService:
                 self._renderer = None
 
 
-__all__ = ["EditorOptions", "EditorService", "Evaluation", "NoPerson", "NotFound", "Reference",
+__all__ = ["EditorOptions", "EditorService", "Evaluation", "Features", "NoPerson", "NotFound", "Reference",
            "Rendered", "UploadError"]

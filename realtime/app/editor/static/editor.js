@@ -14,6 +14,7 @@
     pose: null,        // the pose being edited
     undo: [],          // earlier poses
     output: null,      // {image, pose} of the last render
+    features: null,    // POST /api/features: the face and hands the face and hand stages see
     renders: 0,
     renderSeq: 0,      // only the newest render request may update the output
     selected: null,    // the joint arrow keys move (the last one clicked)
@@ -152,6 +153,7 @@
       el("line", { x1: pa[0], y1: pa[1], x2: pb[0], y2: pb[1], stroke: sideColor(a, b),
         "stroke-width": sz.stroke, class: unsure ? "unsure" : "", "data-bone": `${a}-${b}` }, bones);
     }
+    drawFeatures(svg, sz);
     const joints = el("g", { class: "joints" }, svg);
     // small points first so the main joints are on top and win the pointer
     const order = pose.names.map((n, i) => i).sort((i, j) => MAIN.has(pose.names[i]) - MAIN.has(pose.names[j]));
@@ -163,6 +165,58 @@
         class: [s < minScore() ? "unsure" : "", name === state.selected ? "selected" : ""].join(" ").trim(),
         "data-name": name }, joints);
       el("title", {}, c).textContent = name.replace(/_/g, " ");
+    }
+  }
+
+  // The face and hand landmarks of the photo (preview of the face and hand stages), drawn under the
+  // joints; each moves by the edit of its anchor (face: nose, hand: wrist), not interactive.
+  function shift(name) {
+    const i = idx(state.pose, name), j = idx(state.rest, name);
+    if (i < 0 || j < 0) return [0, 0];
+    return [state.pose.keypoints[i][0] - state.rest.keypoints[j][0], state.pose.keypoints[i][1] - state.rest.keypoints[j][1]];
+  }
+  function drawFeatures(svg, sz) {
+    const f = state.features;
+    if (!f || !$("chk-features").checked) return;
+    const g = el("g", { class: "features" }, svg);
+    svg.insertBefore(g, svg.firstChild);
+    if (f.face) {
+      const [dx, dy] = shift("nose");
+      for (const [x, y] of f.face) el("circle", { cx: x + dx, cy: y + dy, r: sz.small / 3 }, g);
+    }
+    for (const [side, pts] of Object.entries(f.hands)) {
+      const [dx, dy] = shift(`${side}_wrist`);
+      const h = el("g", { class: f.hand_stage.includes(side) ? "moving" : "rigid" }, g);
+      for (const [a, b] of f.hand_bones) {
+        el("line", { x1: pts[a][0] + dx, y1: pts[a][1] + dy, x2: pts[b][0] + dx, y2: pts[b][1] + dy,
+          "stroke-width": sz.stroke / 2 }, h);
+      }
+    }
+  }
+  function describeFeatures(f) {
+    const parts = [f.face ? (f.face_stage ? "face: follows the driver's expression" : "face: found, kept as photographed")
+      : "face: not found"];
+    for (const side of ["left", "right"]) {
+      if (!(side in f.hands)) { parts.push(`${side} hand: not found`); continue; }
+      const bend = `bend ${f.finger_bend[side].toFixed(0)}°`;
+      parts.push(`${side} hand: ${f.hand_stage.includes(side) ? "fingers follow" : "rigid"} (${bend})`);
+    }
+    $("features").textContent = parts.join(" · ");
+    $("features").title = f.notes.join("\n");
+  }
+  async function loadFeatures() {
+    state.features = null;
+    $("features").textContent = "";
+    const id = state.ref.reference;
+    try {
+      const f = await api("/api/features", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ reference: id }) });
+      if (!state.ref || state.ref.reference !== id) return;   // another photo was chosen meanwhile
+      state.features = f;
+      describeFeatures(f);
+      drawEditable();
+    } catch (err) {
+      $("features").textContent = `face and hands: ${err.message}`;
     }
   }
 
@@ -354,7 +408,9 @@
       $("stage-out").hidden = true;
       $("out-box").classList.add("empty");
       $("metrics").replaceChildren();
+      state.features = null;
       drawEditable();
+      loadFeatures();
       const n = r.pose.keypoints.filter((k) => k[2] >= minScore()).length;
       showMessage(`Found ${n} of ${r.pose.keypoints.length} keypoints${r.scale < 1 ? ` (photo scaled to ${r.width}×${r.height})` : ""}. Drag the joints, then Render.`, "info");
     });
@@ -521,6 +577,7 @@
       evt.target.value = "";
       if (f) loadPoseFile(f);
     });
+    $("chk-features").addEventListener("change", drawEditable);
     $("btn-undo").addEventListener("click", undo);
     $("btn-reset").addEventListener("click", reset);
     $("btn-render").addEventListener("click", render);
