@@ -138,6 +138,12 @@ class EvalResult:
     bone_sum: float = 0.0                                 # pooled over (frame, bone) pairs
     bone_count: int = 0
     l1_ghost: list[float] = field(default_factory=list)
+    reestimate: str = "image"                             # the estimator mode that re-reads the outputs
+    # the same measures of the real frames against the targets (self-reenactment): what a renderer
+    # that reproduced each real frame exactly would score, i.e. the floor of the estimator itself
+    floor_keypoints: KeypointScores | None = None
+    floor_bone_sum: float = 0.0
+    floor_bone_count: int = 0
 
     @property
     def bone_direction_error(self) -> float:
@@ -169,6 +175,11 @@ class EvalResult:
                         "l1_box": m(self.l1_box), "ssim_box": m(self.ssim_box), "psnr_box": m(self.psnr_box)})
         if self.l1_ghost:
             out["l1_ghost"] = m(self.l1_ghost)
+        out["reestimate"] = self.reestimate
+        if self.floor_keypoints is not None and self.floor_keypoints.expected:
+            out.update({"floor_akd_256": self.floor_keypoints.akd_256, "floor_mkr": self.floor_keypoints.mkr,
+                        "floor_bone_deg": (self.floor_bone_sum / self.floor_bone_count
+                                           if self.floor_bone_count else float("nan"))})
         return out
 
 
@@ -177,11 +188,17 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                       progress: Callable[[Iterable, int | None, str], Iterable] | None = None,
                       keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
                       reference_frame: np.ndarray | None = None, face: FaceScores | None = None,
-                      hands: HandScores | None = None) -> EvalResult:
+                      hands: HandScores | None = None, reestimate: str = "image",
+                      floor: bool = False) -> EvalResult:
     """Render every (index, target, real frame or None) item (skipping targets that are None),
-    re-estimate the pose on each output (MediaPipe, image mode) for AKD/MKR, and where a real frame
+    re-estimate the pose on each output for AKD/MKR and the bone error, and where a real frame
     is given compare the output with it (L1, SSIM, PSNR over the full frame and inside the
     target's person box). Items are consumed one at a time (a generator keeps memory flat).
+    reestimate: the MediaPipe mode that re-reads the outputs, "image" (detect on every output) or
+    "video" (track over the output sequence): give the mode the targets were estimated in, so that
+    an output equal to its real frame scores (almost) zero; image mode on video-mode targets has a
+    floor of 2-3.5 degrees of bone error on the shared clips. floor: also score the real frames
+    against the targets the same way (``floor_akd_256``, ``floor_mkr``, ``floor_bone_deg``).
     reference_frame (BGR, the frame the renderer was prepared from; self-reenactment): also the ghost
     L1 (engines.evaluation.ghost_region: MediaPipe selfie segmentation of it and of each real frame).
     The bone-direction error (degrees) is kept for every rendered frame.
@@ -202,8 +219,13 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
         seg = PersonSegmenter()
         ref_mask = seg(reference_frame)
     extra = _output_estimators(face, hands)
+    res.reestimate = reestimate
+    floor_est = None
+    if floor:
+        res.floor_keypoints = KeypointScores()
+        floor_est = create_estimator(reestimate)
     try:
-        with create_estimator("image") as est:
+        with create_estimator(reestimate) as est:
             for item in it:
                 i, target, real = item[:3]
                 cues = item[3] if len(item) > 3 else None
@@ -225,6 +247,8 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
                 _score_cues(res, extra, cues, np.ascontiguousarray(out), target)
                 if real is not None:
                     _compare(res, out, real, target)
+                    if floor_est is not None:
+                        _score_floor(res, floor_est.estimate(np.ascontiguousarray(real)), target, real.shape[0])
                     if seg is not None:
                         res.l1_ghost.append(ghost_l1(out, real, ghost_region(ref_mask, seg(real))))
                 if keep:
@@ -232,9 +256,19 @@ def evaluate_sequence(renderer, items: Iterable[tuple[int, Pose | None, np.ndarr
     finally:
         if seg is not None:
             seg.close()
+        if floor_est is not None:
+            floor_est.close()
         for e in extra.values():
             e.close()
     return res
+
+
+def _score_floor(res: EvalResult, found: Pose | None, target: Pose, height: int) -> None:
+    """The real frame re-estimated like an output: the estimator's own floor of AKD/MKR/bone error."""
+    res.floor_keypoints.add(target, found, height)
+    angles = bone_angles_deg(target, found)
+    res.floor_bone_sum += float(angles.sum())
+    res.floor_bone_count += int(angles.size)
 
 
 def _compare(res: EvalResult, out: np.ndarray, real: np.ndarray, target: Pose) -> None:
@@ -285,7 +319,8 @@ def self_reenactment(renderer, first: InputFrame, later: Iterable[InputFrame], t
                      keep: Callable[[int, np.ndarray, Pose, np.ndarray | None, EvalResult], None] | None = None,
                      retarget_for: Callable[[Pose], Callable[[Pose | None, float], Pose | None]] | None = None,
                      cues: Callable[[InputFrame], object] | None = None, face: FaceScores | None = None,
-                     hands: HandScores | None = None, prepared: bool = False) -> EvalResult:
+                     hands: HandScores | None = None, prepared: bool = False, reestimate: str = "video",
+                     floor: bool = True) -> EvalResult:
     """Self-reenactment (`repose evaluate --self`): the renderer is prepared on the first frame, the later
     frames' poses are the targets and each output is scored against the real later frame
     (:func:`evaluate_sequence`, ghost L1 included; item index = frame index - 1).
@@ -295,6 +330,8 @@ def self_reenactment(renderer, first: InputFrame, later: Iterable[InputFrame], t
     cues(frame): the frame's driver Cues (face, hands) for the renderer, with ``face``/``hands`` scores
     (evaluate_sequence); prepared: the caller already prepared the renderer on ``first.image`` (it
     needed the prepared renderer to set up its cues).
+    reestimate: the estimator mode of the later frames' poses ("video" for a clip read by
+    realtime.inputs), used to re-read the outputs; floor: also score the real frames the same way.
     total: how many later frames (for the progress bar)."""
     if not prepared:
         renderer.prepare(first.image)
@@ -308,4 +345,5 @@ def self_reenactment(renderer, first: InputFrame, later: Iterable[InputFrame], t
         return (f.index - 1, pose, f.image) if cues is None else (f.index - 1, pose, f.image, cues(f))
 
     return evaluate_sequence(renderer, (item(f) for f in later), total, progress=progress, keep=keep,
-                             reference_frame=first.image, face=face, hands=hands)
+                             reference_frame=first.image, face=face, hands=hands, reestimate=reestimate,
+                             floor=floor)

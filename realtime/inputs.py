@@ -149,7 +149,7 @@ class PoseInput:
     gives frames only. every: keep every Nth item; max_frames: stop after this many kept items.
     need_person: a still image without a person is an InputError here, at open.
     Attributes: ``kind``, ``fps``, ``total`` (items to come, None when unknown), ``width`` and
-    ``height`` (None when unknown).
+    ``height`` (None when unknown), ``mode`` (the estimator's mode; None without an estimator).
     """
 
     def __init__(self, spec: str | Path, *, accept: Collection[str] | None = None, what: str | None = None,
@@ -165,6 +165,7 @@ class PoseInput:
         self.height: int | None = None
         self._source: Source | None = None
         self._est = None
+        self.mode: str | None = None
         self._poses: list[Pose | None] | None = None
         self._paths: list[Path] = []
         self._still: InputFrame | None = None
@@ -197,7 +198,8 @@ class PoseInput:
             if estimate:
                 from realtime.estimator import create_estimator
 
-                self._est = create_estimator(mode or ESTIMATOR_MODE[self.kind], **est_opts)
+                self.mode = mode or ESTIMATOR_MODE[self.kind]
+                self._est = create_estimator(self.mode, **est_opts)
             if self.kind == "image":   # a still: read (and estimate) at open; it has no frame rate
                 self.fps = 1.0
                 self._still = self._next_frame()

@@ -84,7 +84,7 @@ def run_one(media: Path, reference: str | None, driver: str, max_frames: int | N
 
         scores = FaceScores(relative_roll=reference is not None) if tracker is not None else None
         res = evaluate_sequence(renderer, items, total, progress=progress, keep=keep, face=scores,
-                                hands=HandScores())
+                                hands=HandScores(), reestimate=video.mode, floor=reference is None)
         for t in (tracker, hands):
             if t is not None:
                 t.close()

@@ -148,7 +148,7 @@ def cross_identity(photo: Path, path: Path, args, progress):
                 drivers[f.index] = f.image
                 yield f.index, rt(f.pose, f.time_s), None
 
-        res = evaluate_sequence(renderer, items(), video.total, progress=progress, keep=keep)
+        res = evaluate_sequence(renderer, items(), video.total, progress=progress, keep=keep, reestimate=video.mode)
     renderer.close()
     s = res.summary()
     row = {"photo": photo.name, "driver": path.name, "frames": s["rendered"], "akd_256": s["akd_256"],

@@ -4,7 +4,10 @@ also L1, SSIM, PSNR and the ghost L1.
 AKD: mean distance (px, and normalized to a 256-px output height) between the target keypoints and
 the keypoints MediaPipe finds again on the rendered frame; MKR: share of target keypoints it no
 longer finds; bone_deg: mean angle between target and re-estimated bones (all COCO-17, keypoints
-with score >= 0.5).
+with score >= 0.5). The outputs are re-read the way the driver was (tracking over the clip;
+--reestimate image detects on every output instead); with --self the real frames are re-read the
+same way against the same targets: floor_akd_256, floor_mkr, floor_bone_deg, the estimator's own
+floor (what a renderer that reproduced each real frame exactly would score).
 The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
 steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
 Without --self: the reference photo is driven by the video's poses.
@@ -34,6 +37,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
     p.add_argument("--mirror", action="store_true", help="mirror the driver (not with --self)")
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="use at most N driver frames")
+    p.add_argument("--reestimate", choices=("driver", "image"), default="driver",
+                   help="how the outputs are re-read for AKD/MKR/bone error: 'driver' (default) the way the "
+                        "driver's poses were estimated (tracking over the clip), 'image' detecting on every "
+                        "output (has a floor of 2-3.5 degrees of bone error on real clips)")
     p.add_argument("--json", action="store_true", help="print the measures as JSON")
     add_renderer_arguments(p)
     add_presenter_arguments(p)
@@ -67,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         first = next(frames, None)
         if first is None:
             raise InputError(f"{args.driver}: holds no frames")
-        res = _drive(args, renderer, profile, first, frames, video.total)
+        reestimate = video.mode if args.reestimate == "driver" else "image"
+        res = _drive(args, renderer, profile, first, frames, video.total, reestimate)
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
@@ -92,10 +100,11 @@ def auto_retarget(rest_pose):
     return Retargeter(rest_pose)
 
 
-def _drive(args: argparse.Namespace, renderer, profile, first, frames, total):
+def _drive(args: argparse.Namespace, renderer, profile, first, frames, total, reestimate: str):
     """Prepare, drive and score the renderer (self-reenactment or a reference photo), retargeted as
     `repose render` does unless --no-retarget, with the face and hands where the reference shows them
-    (--face/--hands) and their measures."""
+    (--face/--hands) and their measures; outputs re-read in the ``reestimate`` mode (with --self the
+    real frames too: the estimator's floor)."""
     import itertools
 
     from engines.evaluation import FaceScores, HandScores
@@ -126,10 +135,12 @@ def _drive(args: argparse.Namespace, renderer, profile, first, frames, total):
             return self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress,
                                     retarget_for=None if args.no_retarget else auto_retarget,
                                     cues=lambda f: driver_cues(f, faces, hands, use_hands),
-                                    face=face_scores, hands=hand_scores, prepared=True)
+                                    face=face_scores, hands=hand_scores, prepared=True,
+                                    reestimate=reestimate, floor=True)
         items = ((f.index, f.pose if retarget is None else retarget(f.pose, f.time_s), None,
                   driver_cues(f, faces, hands, use_hands)) for f in itertools.chain([first], frames))
-        return evaluate_sequence(renderer, items, total, progress=progress, face=face_scores, hands=hand_scores)
+        return evaluate_sequence(renderer, items, total, progress=progress, face=face_scores, hands=hand_scores,
+                                 reestimate=reestimate)
     finally:
         for t in (faces, hands):
             if t is not None:
