@@ -145,17 +145,19 @@ def fill_hole(img: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.where(k3 > 0, f, fill)
 
 
-def halo_hole(img: np.ndarray, mask: np.ndarray, tau: float = 0.25, darker: float = 0.1) -> np.ndarray:
+def halo_hole(img: np.ndarray, mask: np.ndarray, tau: float = 0.25, darker: float = 0.1,
+              reach_frac: float = 0.012) -> np.ndarray:
     """The region to refill (uint8 0/1), fitted to this photo: the person's soft mask >= 0.2 with a
     thin margin (0.3 % of the long side, >= 2 px), grown only through the pixels of the wide margin
     (``hole_mask``) that still carry the person: its colour bleeding into the background (the halo:
     the pixel lies more than ``tau`` of the way from the background towards the person's nearby
-    colour) or a shadow (more than ``darker`` darker than the background). The background there is
+    colour) or a shadow (more than ``darker`` darker than the background), up to ``reach_frac`` of
+    the long side from the mask. The background there is
     estimated by filling the wide hole, the person's colours by extending its core outwards
     (push-pull). A fixed wide margin replaced more true background (a textured floor, a table edge)
     than it saved; a fixed thin one left a body-shaped outline (measured against clean plates of the
     shared clips)."""
-    wide = hole_mask(mask)
+    wide = hole_mask(mask, reach_frac)
     hole = hole_mask(mask, 0.003, 2)
     f = img.astype(np.float32)
     bg = fill_hole(img, wide)
