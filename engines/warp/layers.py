@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines.warp.held import find_held_ball, held_layer
 from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -168,11 +169,16 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     for side, region in (hands or {}).items():
         if f"{side}_forearm" in names:   # never the head: a hand behind it is guessed over the face
             labels[(region > 0) & (hard > 0) & (labels != head)] = names.index(f"{side}_forearm")
+    held = find_held_ball(img, mask, xy, ok, radius)
+    if held is not None:   # the torso behind a held ball is filled as behind an arm
+        labels[held[1]] = names.index(f"{held[0]}_forearm")
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
     torso_id = names.index("torso")
     hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard)
+    if held is not None:
+        labels[held[1]] = -1
     k = 2 * feather + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     layers: list[Layer] = []
@@ -202,6 +208,8 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
         patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
         kps = _depth_keypoints(spec, ix)
         layers.append(Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
+    if held is not None:
+        layers.append(held_layer(texture, soft, held, feather, PART_BY_NAME[f"{held[0]}_forearm"].rank + 1))
     return layers, segs, radius
 
 
