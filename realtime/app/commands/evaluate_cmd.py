@@ -106,15 +106,12 @@ def auto_retarget(rest_pose):
     bent one): the reference frame is then the driver's neutral too, as a profile calibrated on it
     would be, with a log line. A neutral reference keeps the auto-calibration `render` does."""
     from calibration.neutral_check import neutral_badness
-    from calibration.retarget import RetargetOptions
     from calibration.retargeter import Retargeter
 
     if neutral_badness(rest_pose) <= 0.05:
         return Retargeter(rest_pose)
     log.info("the reference frame is not a neutral pose: it is the driver's neutral too (self-reenactment)")
-    # its foreshortened bones are the avatar's own: no bound on how far a bone may grow past them
-    free = RetargetOptions(length_range=(0.05, 20.0), max_stretch=20.0, head_range=(0.05, 20.0))
-    return Retargeter(rest_pose, neutral=rest_pose, options=free)
+    return Retargeter(rest_pose, neutral=rest_pose)
 
 
 def _drive(args: argparse.Namespace, renderer, profile, first, frames, total, reestimate: str):
