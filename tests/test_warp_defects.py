@@ -187,3 +187,38 @@ def test_picture_and_blur_backgrounds(figure, tmp_path):
     assert blur.shape == figure.image.shape
     with pytest.raises(InputError, match="no such file"):
         create_renderer("warp", background=str(tmp_path / "missing.jpg"))
+
+
+def ball_figure(figure):
+    """The figure holding an orange ball (radius 40 px, dark seams) beside its left hand."""
+    wr, el = figure.pose.xy[IX["left_wrist"]], figure.pose.xy[IX["left_elbow"]]
+    centre = wr + 38 * (wr - el) / np.linalg.norm(wr - el) + (25, 0)
+    img, mask = figure.image.copy(), figure.mask.copy()
+    c = tuple(int(round(v)) for v in centre)
+    cv2.circle(img, c, 40, (30, 110, 215), -1, lineType=cv2.LINE_AA)
+    cv2.circle(img, c, 40, (20, 30, 60), 2, lineType=cv2.LINE_AA)
+    cv2.line(img, (c[0] - 40, c[1]), (c[0] + 40, c[1]), (20, 30, 60), 2)
+    cv2.circle(mask, c, 41, 1.0, -1)
+    return img, mask, np.array(c, np.float64)
+
+
+def orange(out):
+    b, g, r = (out[..., i].astype(int) for i in range(3))
+    return (r > 170) & (r - b > 120) & (g > 70) & (g < 150)
+
+
+def test_held_ball_is_its_own_upright_layer(figure):
+    """A ball in the hand is not cut into the forearm: it follows the hand round and upright, and
+    nothing of it stays at its rest place (basketball_dribble's first frame)."""
+    img, mask, c = ball_figure(figure)
+    r = prepared(figure, image=img, mask=mask)
+    assert "left_held" in r.part_names
+    assert orange(r.render(figure.pose)).sum() > 0.8 * np.pi * 38 ** 2
+    out = r.render(moved(figure.pose, "left_elbow", ("left_wrist",), -100))   # forearm swung up
+    ys, xs = np.nonzero(orange(out))
+    assert len(ys) > 0.8 * np.pi * 38 ** 2, "the ball lost pixels"
+    w, h = xs.max() - xs.min(), ys.max() - ys.min()
+    assert 0.85 < w / h < 1.18, f"the ball is sheared with the forearm: {w}x{h}"
+    centre = np.array([xs.mean(), ys.mean()])
+    assert np.linalg.norm(centre - c) > 60, "the ball stayed at its rest place"
+    assert not orange(out)[int(c[1]) - 5:int(c[1]) + 6, int(c[0]) - 5:int(c[0]) + 6].any()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines.warp.held import find_held_ball, held_layer
 from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -164,16 +165,15 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     merge_islands(labels, len(segs))
     if dropped.any():
         mask = np.where(dropped, 0.0, mask).astype(np.float32)
-    head = names.index("head") if "head" in names else -2
-    for side, region in (hands or {}).items():
-        if f"{side}_forearm" in names:   # never the head: a hand behind it is guessed over the face
-            labels[(region > 0) & (hard > 0) & (labels != head)] = names.index(f"{side}_forearm")
+    held = _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius)
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
     torso_id = names.index("torso")
     hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard)
     head_hidden, head_texture = _head_texture(img, texture, labels, names, xy, hard)
+    if held is not None:
+        labels[held[1]] = -1
     k = 2 * feather + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     layers: list[Layer] = []
@@ -205,7 +205,22 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
         patch = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
         kps = _depth_keypoints(spec, ix)
         layers.append(Layer(name, np.ascontiguousarray(patch), (int(x0), int(y0)), spec.rank, kps))
+    if held is not None:
+        layers.append(held_layer(texture, soft, held, feather, PART_BY_NAME[f"{held[0]}_forearm"].rank + 1))
     return layers, segs, radius
+
+
+def _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius):
+    """Label the hands' pixels (and a held ball's) as their forearm's, in place; returns the held
+    ball (engines.warp.held.find_held_ball) or None."""
+    head = names.index("head") if "head" in names else -2
+    for side, region in (hands or {}).items():
+        if f"{side}_forearm" in names:   # never the head: a hand behind it is guessed over the face
+            labels[(region > 0) & (hard > 0) & (labels != head)] = names.index(f"{side}_forearm")
+    held = find_held_ball(img, mask, xy, ok, radius)
+    if held is not None:   # the torso behind a held ball is filled as behind an arm
+        labels[held[1]] = names.index(f"{held[0]}_forearm")
+    return held
 
 
 def merge_fragments(hard: np.ndarray, labels: np.ndarray, nearest: np.ndarray, ys: np.ndarray,

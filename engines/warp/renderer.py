@@ -34,6 +34,7 @@ import numpy as np
 
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
 from engines.warp.foreshortening import LimbDirections
+from engines.warp.held import held_transforms
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, complete_hips, head_anchors, legs_at_rest, neck,
@@ -257,6 +258,7 @@ class WarpRenderer:
             scale = float(np.linalg.norm(xy[hips[0]] - xy[hips[1]])
                           / max(np.linalg.norm(self._ref_xy[hips[0]] - self._ref_xy[hips[1]]), 1e-6))
             legs_at_rest(mats, self._ref_xy, xy, tok, ix, scale)
+        mats.update(held_transforms(mats, self._layers))   # a held ball follows its hand upright
         return mats
 
     def render(self, target: Pose, expression=None, hands=None) -> np.ndarray:
