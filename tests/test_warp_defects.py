@@ -162,6 +162,47 @@ def test_a_limb_that_stays_turned_round_is_followed(figure):
     np.testing.assert_allclose(outs[-1], short.xy, atol=1e-4)
 
 
+def test_a_limb_swung_through_the_camera_axis_is_followed(figure):
+    """A forearm already short (a third of its rest length, pointing up) that swings over the
+    camera's line to point down between two frames is drawn pointing down at once, not held up."""
+    ref = figure.pose
+    dirs = LimbDirections(ref.xy.astype(np.float64), np.ones(17, bool), IX)
+    ok = np.ones(17, bool)
+    el = ref.xy[IX["left_elbow"]].astype(np.float64)
+    rest = ref.xy[IX["left_wrist"]] - el
+    for f in (-0.7, -0.32, 0.15):                       # up, nearly at the camera, then down
+        xy = ref.xy.astype(np.float64).copy()
+        xy[IX["left_wrist"]] = el + f * rest
+        got = dirs(xy, ok)
+    v = got[IX["left_wrist"]] - got[IX["left_elbow"]]
+    assert float(v @ rest) / (np.linalg.norm(v) * np.linalg.norm(rest)) > 0.999
+
+
+FOLDED = {"right_elbow": (165, 300), "right_wrist": (250, 235), "left_elbow": (315, 300), "left_wrist": (232, 250)}
+
+
+def test_forearms_folded_across_the_chest_unfold_cleanly():
+    """Forearms folded across the chest in the reference, hands under the chin: brought down, they
+    take their hands along (nothing of them is left on the chest, in the head's neck disc or the
+    upper arms'), and the chest they hid shows shirt."""
+    from realtime.app.demo.figure import reference_pose
+
+    fig = draw_figure(FOLDED)
+    r = create_renderer("warp", background="black", face=False, hands=False)
+    r.prepare(fig.image, reference_pose(FOLDED), fig.mask)
+    out = r.render(reference_pose())
+
+    def skin(img, x0, y0, x1, y1):
+        p = img[y0:y1, x0:x1].astype(int)
+        return float(((p[..., 2] > 170) & (p[..., 1] > 140)).mean())
+
+    for box in ((215, 200, 265, 245), (200, 215, 280, 265), (190, 220, 230, 250)):
+        assert skin(fig.image, *box) > 0.4                  # the hands were there
+        assert skin(out, *box) < 0.06, box                  # (a crossed-arm render left 0.2-0.46)
+    shirt = out[215:260, 200:280].reshape(-1, 3).astype(int)
+    assert np.median(shirt[:, 0]) > 100 and np.median(shirt[:, 2]) < 90   # blue shirt, not background
+
+
 def test_background_leaves_no_ghost_of_the_body(figure):
     """Where the figure stood, the filled background is close to the wall/floor behind it and holds
     no figure-coloured shape: compare with the figure drawn on nothing (its own background)."""

@@ -14,6 +14,12 @@ Per target pose, for every limb (thighs, shins, upper arms, forearms; parents fi
   from overhead; blending towards the old direction kept such arms up); a measured direction more
   than 90 degrees from the remembered one is taken for noise and the remembered one drawn instead,
   for at most ``MAX_HELD`` frames in a row: a limb that stays turned round is then followed.
+  A turn that the end point can make by a short move (at most ``THROUGH`` of the rest length from
+  where it was drawn, as measured, in the last frame) is followed at once: the limb swung through the camera's
+  axis (a forearm brought from up, over the camera's line, to down between two frames of a 5 fps
+  squat clip); every flip below ``FORESHORTENED`` on the shared clips was such a swing, and holding
+  it drew the forearm 160-170 degrees off for a frame. Noise flips a limb the estimator measured
+  long a frame before, so its end point would jump.
   The end point and the limb's children move with it.
 Poses without z (OpenPose/COCO files) follow the same rule, keeping the direction of the last
 confident frame.
@@ -27,6 +33,7 @@ from engines.warp.parts import PARTS
 
 FORESHORTENED = 0.3
 MAX_HELD = 4
+THROUGH = 0.6
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
 
@@ -46,10 +53,12 @@ class LimbDirections:
                 if rest > 1e-6:
                     self._limbs.append((part.name, a, b, rest, part.end))
         self._last: dict[str, np.ndarray] = {}
+        self._drawn: dict[str, np.ndarray] = {}   # the last frame's drawn bone vector (px)
         self._held: dict[str, int] = {}
 
     def reset(self) -> None:
         self._last.clear()
+        self._drawn.clear()
         self._held.clear()
 
     def __call__(self, xy: np.ndarray, ok: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
@@ -64,18 +73,24 @@ class LimbDirections:
             c = length / rest
             if c >= FORESHORTENED and length > 1e-6:
                 self._last[name] = v / length
+                self._drawn[name] = v
                 self._held[name] = 0
                 continue
             prev = self._last.get(name)
             if prev is None:
                 continue
             u = v / length if length > 1e-6 else prev
-            if float(u @ prev) < 0.0 and self._held.get(name, 0) < MAX_HELD:
+            # a swing through the camera's axis: the end point moved little since the last frame,
+            # which was drawn as measured (while a flip is held, the hold runs its course)
+            swing = (self._held.get(name, 0) == 0
+                     and float(np.hypot(*(v - self._drawn.get(name, prev * rest)))) <= THROUGH * rest)
+            if float(u @ prev) < 0.0 and not swing and self._held.get(name, 0) < MAX_HELD:
                 self._held[name] = self._held.get(name, 0) + 1
                 u = prev
             else:       # within a right angle (or turned round for good): follow the measurement
                 self._last[name] = u
                 self._held[name] = 0
+            self._drawn[name] = u * length
             delta = out[a] + u * length - out[b]
             out[b] += delta
             for child in CHILDREN.get(end, ()):
