@@ -37,10 +37,12 @@ def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> n
 
 
 def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
-                spine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+                spine: tuple[np.ndarray, np.ndarray], legs: bool = True) -> np.ndarray:
     """Normalised distance of pixels to the shoulder-hip quadrilateral, with pixels below the hip
     line or beside the shoulders pushed away three times faster (they belong to the thighs and the
-    upper arms); inside the quad a constant 0.8 (see the return)."""
+    upper arms); inside the quad a constant 0.8 (see the return). legs: whether the photo shows
+    thighs; without them the pixels below the hip line are the torso's (a hoodie's hem, not a
+    forearm hanging beside it)."""
     ix = COCO17.index
     quad = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
@@ -50,7 +52,7 @@ def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int
     axis = axis / (np.linalg.norm(axis) or 1.0)
     along = (px - top[0]) * axis[0] + (py - top[1]) * axis[1]
     length = float(np.linalg.norm(bottom - top)) or 1.0
-    below = np.maximum(0.0, along - length)
+    below = np.maximum(0.0, along - length) if legs else 0.0
     # beside the shoulders (top quarter of the torso) pixels outside the quad are the arm's deltoid
     # and sleeve: pushed away as fast as those below the hips, so they move with the upper arm
     near_top = np.clip(1.0 - along / (0.3 * length), 0.0, 1.0)
@@ -154,8 +156,9 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     ys, xs = np.nonzero(hard)
     px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
     names = list(segs)
+    legs = any(n.endswith("thigh") for n in names)
     dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
-                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"])
+                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"], legs)
                      for n in names])
     lab = np.argmin(dist, axis=0)
     labels = np.full((h, w), -1, np.int16)

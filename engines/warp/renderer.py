@@ -417,6 +417,13 @@ def _estimate(img: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
 
 
 LEGS = ("left_knee", "right_knee", "left_ankle", "right_ankle")
+# elbows and wrists the photo shows (inside it) at a lower score than min_score still make their
+# arm's parts: a webcam view cuts the hanging hands at its bottom edge, where the estimator is
+# unsure of the wrist (0.4), and a forearm left out of the layers was never drawn when the driver
+# raised that arm to sign (108 degrees of bone error on the signing clip)
+ARM_ENDS = (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+            ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"))
+ARM_END_SCORE = 0.3
 
 
 def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndarray, np.ndarray]:
@@ -434,7 +441,11 @@ def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndar
     coco = pose.to_layout(COCO17)
     xy = coco.xy.astype(np.float64)
     m = 0.01 * max(w, h)
-    ok = coco.present(min_score) & (xy[:, 0] >= -m) & (xy[:, 0] <= w + m) & (xy[:, 1] >= -m) & (xy[:, 1] <= h + m)
+    inside = (xy[:, 0] >= -m) & (xy[:, 0] <= w + m) & (xy[:, 1] >= -m) & (xy[:, 1] <= h + m)
+    ok = coco.present(min_score) & inside
+    for parent, end in ARM_ENDS:   # an arm the photo shows to its edge: its end, less sure, counts
+        if ok[ix[parent]] and not ok[ix[end]] and inside[ix[end]] and coco.score[ix[end]] >= ARM_END_SCORE:
+            ok[ix[end]] = True
     missing = [n for n in ("left_shoulder", "right_shoulder") if not ok[ix[n]]]
     if missing:
         raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs a photo "
