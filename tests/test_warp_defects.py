@@ -203,6 +203,51 @@ def test_forearms_folded_across_the_chest_unfold_cleanly():
     assert np.median(shirt[:, 0]) > 100 and np.median(shirt[:, 2]) < 90   # blue shirt, not background
 
 
+def _owner(layers, x: int, y: int) -> list[str]:
+    """The layers that hold pixel (x, y) opaquely."""
+    out = []
+    for layer in layers:
+        lx, ly = x - layer.origin[0], y - layer.origin[1]
+        if 0 <= ly < layer.patch.shape[0] and 0 <= lx < layer.patch.shape[1] and layer.patch[ly, lx, 3] > 200:
+            out.append(layer.name)
+    return out
+
+
+def test_without_thighs_the_clothing_below_the_hips_stays_torso(figure):
+    """A photo that shows no legs (a webcam view: a hoodie's hem below the hips): the pixels below
+    the hip line belong to the torso, not to the forearm hanging beside them."""
+    from engines.warp.layers import build_layers
+
+    ok = np.ones(17, bool)
+    for n in ("left_knee", "right_knee", "left_ankle", "right_ankle"):
+        ok[IX[n]] = False
+    layers, _, _ = build_layers(figure.image, figure.mask, figure.pose.xy.astype(np.float64), ok, 3)
+    for x, y in ((262, 420), (218, 470), (282, 520)):
+        assert _owner(layers, x, y) == ["torso"], (x, y, _owner(layers, x, y))
+
+
+def test_an_arm_cut_at_the_photos_edge_keeps_its_forearm(figure):
+    """The estimator is unsure (0.3-0.5) of a wrist the photo shows at its edge: the forearm is still
+    a part (it follows when the driver raises that arm); below 0.3, or outside the photo, it is not."""
+    def parts(score: float, y: float | None = None) -> list[str]:
+        pose = figure.pose
+        sc, xy = pose.score.copy(), pose.xy.copy()
+        sc[IX["right_wrist"]] = score
+        if y is not None:
+            xy[IX["right_wrist"], 1] = y
+        return _prepared_parts(figure, replace(pose, score=sc, xy=xy))
+
+    assert "right_forearm" in parts(0.42)
+    assert "right_forearm" not in parts(0.2)
+    assert "right_forearm" not in parts(0.42, y=700.0)      # below the photo (640 high)
+
+
+def _prepared_parts(figure, pose: Pose) -> list[str]:
+    r = create_renderer("warp", background="black", face=False, hands=False)
+    r.prepare(figure.image, pose, figure.mask)
+    return r.part_names
+
+
 def test_background_leaves_no_ghost_of_the_body(figure):
     """Where the figure stood, the filled background is close to the wall/floor behind it and holds
     no figure-coloured shape: compare with the figure drawn on nothing (its own background)."""
