@@ -203,6 +203,30 @@ def test_forearms_folded_across_the_chest_unfold_cleanly():
     assert np.median(shirt[:, 0]) > 100 and np.median(shirt[:, 2]) < 90   # blue shirt, not background
 
 
+def test_a_shortened_forearm_keeps_its_hands_length(figure):
+    """A forearm at 0.4 of its rest length (pointing at the camera) is drawn short, but its hand
+    keeps its length, turned with the forearm and starting at the target wrist."""
+    from engines.warp.foreshortening import hand_transform
+    from engines.warp.parts import apply, limb_transform
+
+    ref = figure.pose.xy.astype(np.float64)
+    el, wr = ref[IX["left_elbow"]], ref[IX["left_wrist"]]
+    v = wr - el
+    wr_t = el + 0.4 * v
+    own = limb_transform(el, wr, el, wr_t)
+    hand = hand_transform("left_forearm", own, ref, IX)
+    np.testing.assert_allclose(apply(hand, wr)[0], wr_t, atol=1e-9)            # starts at the wrist
+    np.testing.assert_allclose(apply(hand, wr + v)[0] - wr_t, v, atol=1e-9)    # at its own length
+    assert hand_transform("left_forearm", limb_transform(el, wr, el, el + 0.95 * v), ref, IX) is None
+
+    xy = figure.pose.xy.copy()
+    xy[IX["left_wrist"]] = wr_t
+    out = prepared(figure, face=False, hands=False).render(replace(figure.pose, xy=xy))
+    x, y = np.round(wr_t + 0.27 * v).astype(int)          # mid-hand; a squashed hand ends before it
+    p = out[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).astype(int).mean(0)
+    assert p[2] > 150 and p[1] > 120, p                   # skin, not the black background
+
+
 def _owner(layers, x: int, y: int) -> list[str]:
     """The layers that hold pixel (x, y) opaquely."""
     out = []

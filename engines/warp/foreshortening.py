@@ -23,17 +23,27 @@ Per target pose, for every limb (thighs, shins, upper arms, forearms; parents fi
   The end point and the limb's children move with it.
 Poses without z (OpenPose/COCO files) follow the same rule, keeping the direction of the last
 confident frame.
+A forearm drawn shorter than at rest (``HAND_KEEP``) keeps its hand's length: a forearm pointing at
+the camera is short in 2-D, but the hand at its end, turned to the camera, is not; squashed with the
+forearm it became a sliver the estimator no longer read as a hand (squats: forearms at 0.4-0.6 of
+their rest length, 15-23 degrees off). Each forearm layer is cut at prepare time (``cut_hands``)
+into the arm (up to the wrist) and the hand (from ``HAND_CUT`` of the way on, overlapping the arm's
+end); the hand is drawn over the arm with the forearm's turn, anchored where the forearm puts the
+wrist, at its own length (``hand_transform``). One more warpAffine of a small piece, only then.
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from engines.warp.parts import PARTS
+from engines.warp.layers import Layer
+from engines.warp.parts import PART_BY_NAME, PARTS, limb_transform
 
 FORESHORTENED = 0.3
 MAX_HELD = 4
 THROUGH = 0.6
+HAND_KEEP = 0.9
+HAND_CUT = 0.9
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
 
@@ -96,3 +106,46 @@ class LimbDirections:
             for child in CHILDREN.get(end, ()):
                 out[self._index[child]] += delta
         return out
+
+
+def cut_hands(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[str, int]
+              ) -> dict[str, tuple[Layer, Layer]]:
+    """{forearm layer name: (arm piece, hand piece)}: the pixels before the wrist (along the bone)
+    and those from ``HAND_CUT`` of the elbow-to-wrist length on."""
+    from engines.warp.skin import _piece
+
+    out: dict[str, tuple[Layer, Layer]] = {}
+    for layer in layers:
+        part = PART_BY_NAME.get(layer.name)
+        if part is None or not layer.name.endswith("forearm"):
+            continue
+        e, w = index[part.start], index[part.end]
+        if not (ok[e] and ok[w]):
+            continue
+        v = xy[w] - xy[e]
+        ll = float(v @ v)
+        if ll < 1.0:
+            continue
+        ph, pw = layer.patch.shape[:2]
+        x0, y0 = layer.origin
+        qx, qy = np.meshgrid(np.arange(pw, dtype=np.float64) + x0, np.arange(ph, dtype=np.float64) + y0)
+        t = ((qx - xy[e][0]) * v[0] + (qy - xy[e][1]) * v[1]) / ll
+        arm, hand = _piece(layer, t < 1.0), _piece(layer, t >= HAND_CUT)
+        if arm is not None and hand is not None:
+            out[layer.name] = (arm[0], hand[0])
+    return out
+
+
+def hand_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
+    """The hand piece's 2x3 affine for a forearm drawn by ``own``: its turn, anchored where ``own``
+    puts the wrist, at the hand's own length; None when the forearm is not shortened (draw it whole)."""
+    part = PART_BY_NAME[name]
+    e, w = ref_xy[index[part.start]], ref_xy[index[part.end]]
+    v0 = w - e
+    l0 = float(np.hypot(*v0))
+    v1 = own[:, :2] @ v0
+    l1 = float(np.hypot(*v1))
+    if l0 < 1e-6 or l1 < 1e-6 or l1 >= HAND_KEEP * l0:
+        return None
+    w1 = own[:, :2] @ w + own[:, 2]
+    return limb_transform(w, w + v0, w1, w1 + v1 * (l0 / l1))

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
-from engines.warp.foreshortening import LimbDirections
+from engines.warp.foreshortening import LimbDirections, cut_hands, hand_transform
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
 from engines.warp.parts import TORSO_POINTS, apply, complete_hips, legs_at_rest, neck, part_transforms
@@ -112,6 +112,7 @@ class WarpRenderer:
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
+        self._hand_cuts: dict = {}
         self._face = None
         self._face_src = None
         self._hands: dict | None = None
@@ -161,6 +162,7 @@ class WarpRenderer:
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
+        self._hand_cuts = cut_hands(self._layers, self._ref_xy, ok, COCO17.index) if self.options.blend != "skin" else {}
         self._skins = {}
         if self.options.blend == "seams":
             skirt = covers_between_thighs(m, segs, radius)
@@ -274,7 +276,7 @@ class WarpRenderer:
                 elif layer.name in self._skins:
                     self._draw_skin(layer, mats, canvas, alpha)
                 else:
-                    self._draw(layer, mats[layer.name], canvas, alpha)
+                    self._draw_part(layer, mats[layer.name], canvas, alpha)
         if alpha is None:
             return canvas
         if transparent:
@@ -324,6 +326,16 @@ class WarpRenderer:
         warped = cv2.warpAffine(layer.patch, m_patch, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+    def _draw_part(self, layer: Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None) -> None:
+        """One rigid layer; a forearm drawn shortened keeps its hand's length (engines.warp.foreshortening)."""
+        cut = self._hand_cuts.get(layer.name)
+        hand = hand_transform(layer.name, m, self._ref_xy, COCO17.index) if cut else None
+        if hand is None:
+            self._draw(layer, m, canvas, alpha)
+            return
+        self._draw(cut[0], m, canvas, alpha)
+        self._draw(cut[1], hand, canvas, alpha)
 
     def _draw_face(self, layer: Layer, m: np.ndarray, expression, canvas: np.ndarray,
                    alpha: np.ndarray | None) -> None:
