@@ -3,7 +3,9 @@
 Hands run only where they matter: a wrist in view (pose score) whose hand is large enough (the hand
 span the pose gives: wrist to index/pinky, or 0.45 of the forearm, at least ``min_hand_px``), on a
 square crop around it, one tracker per side (video mode). ``every`` runs them on every n-th call
-only (the live loop's budget), keeping the last hands in between.
+only (the live loop's budget); in between, the last hands are carried along by their pose wrist
+(moved by the wrist's displacement since they were found: the fingers hold their shape, the hand
+follows the arm).
 
 Coordinates: `Hand.xy` (21, 2) float32 in pixels of the frame, `Hand.z` (21,) relative depth in the
 same scale; `side` is the person's side ("left"/"right", from the nearest pose wrist), in the frame
@@ -104,6 +106,7 @@ class HandEstimator:
         self.every = max(1, int(every))
         self._n = 0
         self._last: dict[str, Hand] = {}
+        self._wrists: dict[str, np.ndarray] = {}   # the pose's wrist when each held hand was found
         self.ms = 0.0
 
     def detect(self, image_bgr: np.ndarray, pose: Pose | None) -> dict[str, Hand]:
@@ -115,7 +118,7 @@ class HandEstimator:
             self._last = {}
             return {}
         if (self._n - 1) % self.every:
-            return self._last
+            return self._carried(pose)
         t0 = time.perf_counter()
         h, w = image_bgr.shape[:2]
         out: dict[str, Hand] = {}
@@ -136,8 +139,21 @@ class HandEstimator:
             cw, ch = x1 - x0, y1 - y0
             xy = arr[:, :2] * np.array([cw, ch], np.float32) + np.array([x0, y0], np.float32)
             out[side] = Hand(xy, arr[:, 2] * np.float32(cw), side, w, h)
+            self._wrists[side] = np.array([cx, cy], np.float32)
         self._last = out
         self.ms = (time.perf_counter() - t0) * 1000.0
+        return out
+
+    def _carried(self, pose: Pose) -> dict[str, Hand]:
+        """The last hands moved by their pose wrist's displacement since they were found (a hand
+        whose wrist left the view is dropped)."""
+        out = {}
+        for side, hand in self._last.items():
+            span = hand_span(pose, side)
+            if span is None:
+                continue
+            shift = (span[0] - self._wrists[side]).astype(np.float32)
+            out[side] = replace(hand, xy=hand.xy + shift)
         return out
 
     def close(self) -> None:

@@ -4,7 +4,11 @@
 
 Threads: ``capture`` (grabs and timestamps only), ``pose`` (the MediaPipe estimator, made on this
 thread, plus the One-Euro smoother, mirror, the retarget hook and coach matching: those take
-microseconds, less than a thread hop would cost), ``render`` (renderer and HUD) and one
+microseconds, less than a thread hop would cost), ``cues`` (only with a face or hands tracker:
+Face Mesh and Hands on the same frame as the pose, side by side with it on two cores: the pose
+thread hands the frame over before it estimates, with the last pose seen for the crops, and
+takes the frame's cues back before passing it on, so a face is never paired with another frame's
+pose and nothing queues), ``render`` (renderer and HUD) and one
 ``sink:NAME`` thread per output, so a paced virtual camera or a slow disk never holds up the
 others; GUI sinks (the preview window) are instead fed by the thread that calls ``wait()``,
 since HighGUI on macOS works only on the main thread. With ``realtime=False`` every hand-off waits instead of dropping (offline runs: every
@@ -94,6 +98,17 @@ class _PoseItem:
 
 
 @dataclass
+class _CueJob:
+    """A frame for the cue thread: ``crop_pose`` is the last driver pose seen (camera orientation,
+    for the crops; None: nobody in view for longer than ``hold_s``, no cues), ``mirror`` the
+    setting the pose stage uses for this frame."""
+
+    frame: Frame
+    crop_pose: Pose | None
+    mirror: bool
+
+
+@dataclass
 class _OutItem:
     image: np.ndarray
     captured_s: float
@@ -144,7 +159,7 @@ class Pipeline:
     its own smoothing off since ours runs). retarget: driver pose -> target pose in reference
     pixels (default: :func:`frame_to_reference`). coach: a ``realtime.coaching.live.Coach`` or None.
     face: a realtime.face.FaceTracker (or any ``(image, pose, t, mirror) -> expression`` with
-    ``close()``) run on the pose thread after the pose (stage "face"); its expression goes to
+    ``close()``) run on the cue thread beside the pose (stage "face"); its expression goes to
     ``renderer.render(target, expression=...)``. hands: the same for a realtime.hands.HandTracker
     (stage "hands"; ``hands=`` to the renderer; its ``every`` sets how often MediaPipe Hands runs).
     Both are closed by the pipeline.
@@ -176,6 +191,11 @@ class Pipeline:
         self._error_lock = threading.Lock()
         self._frames: Mailbox[Frame] = Mailbox("frames")
         self._poses: Mailbox[_PoseItem] = Mailbox("poses")
+        # with a face or hands tracker the pose thread hands each frame to the cue thread and takes
+        # its cues back (one job in flight: these mailboxes never drop)
+        has_cues = face is not None or hands is not None
+        self._cues: Mailbox[_CueJob] | None = Mailbox("cues") if has_cues else None
+        self._cue_results: Mailbox[tuple] = Mailbox("cue results")
         self.sinks: list[Sink] = []
         try:
             for s in sinks:
@@ -195,6 +215,9 @@ class Pipeline:
         self._threads = [threading.Thread(target=self._guard, args=("pose", self._pose_loop), name="pose", daemon=True),
                          threading.Thread(target=self._guard, args=("render", self._render_loop), name="render",
                                           daemon=True)]
+        if self._cues is not None:
+            self._threads.append(threading.Thread(target=self._guard, args=("cues", self._cue_loop), name="cues",
+                                                  daemon=True))
         # GUI sinks (the preview window) must draw on the thread that runs wait(): macOS HighGUI
         # only works on the main thread. Every other sink gets its own thread.
         self._main_sinks = [(s, box) for s, box in zip(self.sinks, self._sink_boxes)
@@ -287,7 +310,7 @@ class Pipeline:
             return
         self._stopped = True
         self._stop.set()
-        for box in [self._frames, self._poses, *self._sink_boxes]:
+        for box in [self._frames, *self._stage_boxes(), *self._sink_boxes]:
             box.discard()
         for t in [*self._threads]:
             if t.is_alive():
@@ -334,9 +357,12 @@ class Pipeline:
         if self.error is not None:
             raise self.error
 
+    def _stage_boxes(self) -> list[Mailbox]:
+        return [self._poses] if self._cues is None else [self._cues, self._cue_results, self._poses]
+
     @property
     def dropped(self) -> int:
-        return self._frames.dropped + self._poses.dropped
+        return self._frames.dropped + sum(b.dropped for b in self._stage_boxes())
 
     def stats_dict(self) -> dict[str, Any]:
         d = self.stats.to_dict(dropped=self.dropped)
@@ -400,25 +426,23 @@ class Pipeline:
         smoother = PoseSmoother(self.options.smoothing) if self.options.smoothing else None
         last_target: Pose | None = None
         last_seen = -1e9
+        last_pose: Pose | None = None
         try:
             while True:
                 frame = self._get(self._frames)
-                expr = hands = None
+                mirror = self.controls.mirror
+                if self._cues is not None:   # Face Mesh and Hands start on this frame beside the pose
+                    seen = last_pose is not None and frame.media_s - last_seen <= self.options.hold_s
+                    self._cues.put(_CueJob(frame, last_pose if seen else None, mirror))
                 pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
                 self.stats.frames_processed += 1
                 status = ""
                 if pose is not None:
                     if smoother is not None:
                         pose = self._timed("smooth", smoother, pose)
-                    driver = pose.flipped() if self.controls.mirror else pose
+                    driver = pose.flipped() if mirror else pose
                     target = self._timed("retarget", self.retarget, driver)
-                    last_target, last_seen = target, frame.media_s
-                    if self.face is not None:
-                        expr = self._timed("face", self.face, frame.image, pose, frame.media_s,
-                                           self.controls.mirror)
-                    if self.hands is not None:
-                        hands = self._timed("hands", self.hands, frame.image, pose, frame.media_s,
-                                            self.controls.mirror)
+                    last_target, last_pose, last_seen = target, pose, frame.media_s
                 else:
                     self.stats.no_person += 1
                     driver = None
@@ -433,13 +457,41 @@ class Pipeline:
                 if self.coach is not None:
                     reading = self._timed("match", self.coach.update, driver, frame.media_s)
                     sim, advice = reading.similarity, reading.advice
+                expr = hands = None
+                if self._cues is not None:
+                    expr, hands = self._get(self._cue_results)
+                    if pose is None:         # nobody in view now: no face or hands to show
+                        expr = hands = None
                 self._put(self._poses, _PoseItem(frame, target, status, sim, advice, expr, hands))
         finally:
             self._poses.close()
+            if self._cues is not None:
+                self._cues.close()
             estimator.close()
-            for extra in (self.face, self.hands):
-                if extra is not None:
-                    extra.close()
+            if self._cues is None:
+                self._close_trackers()
+
+    def _cue_loop(self) -> None:
+        """Face Mesh and Hands on each frame the pose thread hands over; one result per job."""
+        try:
+            while True:
+                job = self._get(self._cues)
+                expr = hands = None
+                if job.crop_pose is not None:
+                    f, pose = job.frame, job.crop_pose
+                    if self.face is not None:
+                        expr = self._timed("face", self.face, f.image, pose, f.media_s, job.mirror)
+                    if self.hands is not None:
+                        hands = self._timed("hands", self.hands, f.image, pose, f.media_s, job.mirror)
+                self._cue_results.put((expr, hands))
+        finally:
+            self._cue_results.close()
+            self._close_trackers()
+
+    def _close_trackers(self) -> None:
+        for extra in (self.face, self.hands):
+            if extra is not None:
+                extra.close()
 
     def _render_loop(self) -> None:
         try:

@@ -323,6 +323,47 @@ def test_mirrored_hands_swap_sides_and_flip():
     assert list(tracker(np.zeros((480, 640, 3), np.uint8), None, mirror=False)) == ["left"]
 
 
+def test_hands_between_runs_follow_the_pose_wrist_and_keep_their_shape():
+    from types import SimpleNamespace
+
+    from realtime.hands import HandEstimator
+    from realtime.layouts import MEDIAPIPE33
+
+    def pose_with_left_wrist(wx, wy):
+        ix = MEDIAPIPE33.index
+        xy = np.zeros((len(MEDIAPIPE33.names), 2), np.float32)
+        score = np.zeros(len(MEDIAPIPE33.names), np.float32)
+        for name, (x, y) in {"left_wrist": (wx, wy), "left_elbow": (wx, wy + 120),
+                             "left_index": (wx, wy - 50), "left_pinky": (wx + 15, wy - 45)}.items():
+            xy[ix[name]], score[ix[name]] = (x, y), 1.0
+        return Pose(xy=xy, score=score, layout=MEDIAPIPE33, width=640, height=480)
+
+    drawn = synthetic_hand(40, "left")
+    found = []
+
+    class FakeHands:   # MediaPipe Hands on the crop: the synthetic hand, in crop-normalized coordinates
+        def process(self, rgb):
+            found.append(rgb.shape)
+            h, w = rgb.shape[:2]
+            x0, y0 = crop[0]
+            lm = [SimpleNamespace(x=(x - x0) / w, y=(y - y0) / h, z=0.0) for x, y in drawn.xy]
+            return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=lm)])
+
+    est = HandEstimator.__new__(HandEstimator)             # no MediaPipe: fake trackers
+    est._hands = {"left": FakeHands(), "right": FakeHands()}
+    est.min_hand_px, est.every, est._n, est._last, est._wrists, est.ms = 20.0, 2, 0, {}, {}, 0.0
+    img = np.zeros((480, 640, 3), np.uint8)
+    first = pose_with_left_wrist(*drawn.xy[0])
+    size = 1.6 * 0.45 * 120 + 8
+    crop = [(int(max(0, drawn.xy[0][0] - size)), int(max(0, drawn.xy[0][1] - size)))]
+    got = est.detect(img, first)
+    np.testing.assert_allclose(got["left"].xy, drawn.xy, atol=0.6)
+    moved = est.detect(img, pose_with_left_wrist(drawn.xy[0][0] + 30, drawn.xy[0][1] - 12))   # a skipped frame
+    assert len(found) == 1                                                 # MediaPipe did not run
+    np.testing.assert_allclose(moved["left"].xy, got["left"].xy + (30, -12), atol=1e-4)
+    assert est.detect(img, None) == {}
+
+
 def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     from engines.warp.hands import HandRig
     from realtime.hands import finger_bend
@@ -395,7 +436,89 @@ def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_r
     p = Pipeline(ArraySource(gray_frames(5)), Renderer(), ["null"], PipelineOptions(realtime=False, mirror=True),
                  estimator_factory=lambda: ReplayEstimator(squat_poses()), face=face, hands=hands)
     stats = p.run()
-    assert face.calls == [True] * 5 and hands.calls == [True] * 5 and face.closed and hands.closed
-    assert [e for e, _ in seen[1:]] == [expr] * 5                 # seen[0]: the warm-up render, no expression
-    assert all(h == {"left": "a hand"} for _, h in seen[1:])
-    assert stats["stages"]["face"]["count"] == 5 and stats["stages"]["hands"]["count"] == 5
+    # the cues of a frame run beside its pose, cropped by the pose before it: none for the first frame
+    assert face.calls == [True] * 4 and hands.calls == [True] * 4 and face.closed and hands.closed
+    assert [e for e, _ in seen[1:]] == [None] + [expr] * 4        # seen[0]: the warm-up render, no expression
+    assert all(h == {"left": "a hand"} for _, h in seen[2:])
+    assert stats["stages"]["face"]["count"] == 4 and stats["stages"]["hands"]["count"] == 4
+
+
+def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, ...] = ()):
+    """A pipeline whose pose, face and hands stages tag each frame with its index (the top-left pixel of
+    gray_frames); returns (the (target frame, expression frame, hands frame) of every render, stats,
+    face calls, the threads' names seen by the face tracker)."""
+    import threading
+    import time
+
+    from realtime.pipeline import Pipeline, PipelineOptions
+    from realtime.sources import ArraySource
+    from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
+
+    inner = skeleton_renderer()
+    seen = []
+
+    class Renderer:
+        name = "fake"
+        rest_pose = inner.rest_pose
+
+        def render(self, target, expression=None, hands=None):
+            seen.append((target.timestamp_s, expression and expression[0], hands and hands[0]))
+            return inner.render(target)
+
+        def close(self):
+            inner.close()
+
+    class Tagged(ReplayEstimator):   # the pose carries its frame's index as its timestamp
+        def estimate(self, image, t=None):
+            pose = super().estimate(image, t)
+            i = int(image[0, 0, 0])
+            return None if i in nobody else replace(pose, timestamp_s=i)
+
+    class Tracker:
+        def __init__(self, sleep_s):
+            self.sleep_s, self.calls, self.threads, self.crops = sleep_s, 0, set(), []
+
+        def __call__(self, image, pose, t, mirror):
+            self.calls += 1
+            self.threads.add(threading.current_thread().name)
+            time.sleep(self.sleep_s)
+            self.crops.append((int(image[0, 0, 0]), pose.timestamp_s))
+            return (int(image[0, 0, 0]),)
+
+        def close(self):
+            pass
+
+    face, hands = Tracker(face_s), Tracker(0.0)
+    source = ArraySource(gray_frames(n), fps=200.0, realtime=True) if realtime else ArraySource(gray_frames(n))
+    p = Pipeline(source, Renderer(), ["null"], PipelineOptions(realtime=realtime, smoothing=None),
+                 estimator_factory=lambda: Tagged(squat_poses()), retarget=lambda pose: pose, face=face, hands=hands)
+    stats = p.run()
+    return seen, stats, face
+
+
+def test_face_and_hands_run_on_their_own_thread_and_keep_every_frame_in_order_offline():
+    seen, stats, face = _frame_order_run(realtime=False, face_s=0.0, n=12)
+    assert face.threads == {"cues"}
+    # frame 0 has no earlier pose to crop by: no face; every later frame is cropped by the pose
+    # before it (the face runs beside the frame's own pose) and gets its own face and hands
+    assert face.crops == [(i, i - 1) for i in range(1, 12)]
+    assert seen[1] == (0, None, None) and [s[0] for s in seen[2:]] == list(range(1, 12))
+    assert all(t == e == h for t, e, h in seen[2:])
+    assert stats["dropped"] == 0
+
+
+def test_frames_without_a_person_get_no_face_and_the_next_ones_crop_by_the_last_pose_seen():
+    seen, _, face = _frame_order_run(realtime=False, face_s=0.0, n=6, nobody=(2, 3))
+    assert face.crops == [(1, 0), (2, 1), (3, 1), (4, 1), (5, 4)]
+    targets = [s[0] for s in seen[1:]]                    # frames 2 and 3 hold frame 1's target
+    assert targets == [0, 1, 1, 1, 4, 5]
+    assert [s[1] for s in seen[1:]] == [None, 1, None, None, 4, 5]
+
+
+def test_a_slow_face_stage_drops_stale_frames_and_never_pairs_a_pose_with_another_frames_face():
+    seen, stats, face = _frame_order_run(realtime=True, face_s=0.03, n=60)
+    seen = [s for s in seen[1:] if s[1] is not None]
+    frames = [s[0] for s in seen]
+    assert frames == sorted(set(frames))                          # in order, none twice
+    assert all(t == e == h for t, e, h in seen)
+    assert stats["frames_in"] == 60 and face.calls < 45 and stats["dropped"] > 15

@@ -28,21 +28,33 @@ def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray
     rx1, ry1 = min(int(np.ceil(box[:, 0].max())) + 2, w), min(int(np.ceil(box[:, 1].max())) + 2, h)
     if rx1 <= rx0 or ry1 <= ry0:
         return None
-    # the rigid layer everywhere ...
+    bw, bh = rx1 - rx0, ry1 - ry0
     m = rigid.copy()
     m[:, 2] += rigid[:, :2] @ np.array([x0, y0], np.float64) - (rx0, ry0)
-    out = cv2.warpAffine(patch, m, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-    # ... and the mesh inside its box: per-pixel inverse of its triangle's affine
+    # the mesh's box inside the output box: there every pixel is sampled through the inverse of its
+    # triangle's affine; the rigid layer fills the bands around it (no pixel is warped twice)
     fx0, fy0 = max(int(np.floor(dst[:, 0].min())), rx0), max(int(np.floor(dst[:, 1].min())), ry0)
     fx1, fy1 = min(int(np.ceil(dst[:, 0].max())) + 1, rx1), min(int(np.ceil(dst[:, 1].max())) + 1, ry1)
-    if fx1 - fx0 > 2 and fy1 - fy0 > 2:
-        mx, my = mesh_maps(src, dst - (fx0, fy0), tri, (fx1 - fx0, fy1 - fy0), rigid, (fx0, fy0))
-        region = cv2.remap(patch, mx - x0, my - y0, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                           borderValue=(0, 0, 0, 0))
-        if post is not None:
-            post(region, (fx0, fy0))
-        out[fy0 - ry0:fy1 - ry0, fx0 - rx0:fx1 - rx0] = region
+    if fx1 - fx0 <= 2 or fy1 - fy0 <= 2:
+        out = cv2.warpAffine(patch, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                             borderValue=(0, 0, 0, 0))
+        return out, rx0, ry0, rx1, ry1
+    out = np.empty((bh, bw, 4), np.uint8)
+    ax0, ay0, ax1, ay1 = fx0 - rx0, fy0 - ry0, fx1 - rx0, fy1 - ry0
+    for bx0, by0, bx1, by1 in ((0, 0, bw, ay0), (0, ay1, bw, bh), (0, ay0, ax0, ay1), (ax1, ay0, bw, ay1)):
+        if bx1 > bx0 and by1 > by0:
+            mb = m.copy()
+            mb[:, 2] -= (bx0, by0)
+            cv2.warpAffine(patch, mb, (bx1 - bx0, by1 - by0), dst=out[by0:by1, bx0:bx1], flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    mx, my = mesh_maps(src, dst - (fx0, fy0), tri, (fx1 - fx0, fy1 - fy0), rigid, (fx0, fy0))
+    mx -= x0
+    my -= y0
+    region = out[ay0:ay1, ax0:ax1]
+    cv2.remap(patch, mx, my, cv2.INTER_LINEAR, dst=region, borderMode=cv2.BORDER_CONSTANT,
+              borderValue=(0, 0, 0, 0))
+    if post is not None:
+        post(region, (fx0, fy0))
     return out, rx0, ry0, rx1, ry1
 
 

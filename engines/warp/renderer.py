@@ -25,6 +25,7 @@ Output: BGR uint8 at the reference size, or BGRA (alpha = person) with ``alpha=T
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -297,12 +298,14 @@ class WarpRenderer:
         zsrc = z.astype(np.float64) if z is not None else self._ref_z
         bias = 0.06 * self._torso_h
         keys = []
+        zs = None if zsrc is None else zsrc.tolist()   # plain floats: a few per layer, every frame
+        present = (ok if z is not None else self._ref_ok).tolist()
         for layer in self._layers:
             depth = 0.0
-            if zsrc is not None:
-                idx = [i for i in layer.keypoints if (ok[i] if z is not None else self._ref_ok[i])]
+            if zs is not None:
+                idx = [i for i in layer.keypoints if present[i]]
                 if idx:
-                    depth = float(np.mean(zsrc[idx]))
+                    depth = sum(zs[i] for i in idx) / len(idx)
             keys.append(depth - bias * layer.rank)
         # far (large z) first
         order = sorted(range(len(self._layers)), key=lambda i: -keys[i])
@@ -313,16 +316,15 @@ class WarpRenderer:
         w, h = self._size
         ph, pw = layer.patch.shape[:2]
         x0, y0 = layer.origin
-        m_patch = m.copy()
-        m_patch[:, 2] += m[:, :2] @ np.array([x0, y0], np.float64)
-        corners = apply(m_patch, np.array([[0, 0], [pw, 0], [0, ph], [pw, ph]], np.float64))
-        rx0 = max(int(np.floor(corners[:, 0].min())) - 1, 0)
-        ry0 = max(int(np.floor(corners[:, 1].min())) - 1, 0)
-        rx1 = min(int(np.ceil(corners[:, 0].max())) + 2, w)
-        ry1 = min(int(np.ceil(corners[:, 1].max())) + 2, h)
+        (a, b, c), (d, e, f) = m.tolist()    # plain floats: this runs for every layer of every frame
+        tx, ty = a * x0 + b * y0 + c, d * x0 + e * y0 + f
+        xs = (tx, tx + a * pw, tx + b * ph, tx + a * pw + b * ph)
+        ys = (ty, ty + d * pw, ty + e * ph, ty + d * pw + e * ph)
+        rx0, ry0 = max(math.floor(min(xs)) - 1, 0), max(math.floor(min(ys)) - 1, 0)
+        rx1, ry1 = min(math.ceil(max(xs)) + 2, w), min(math.ceil(max(ys)) + 2, h)
         if rx1 <= rx0 or ry1 <= ry0:
             return
-        m_patch[:, 2] -= (rx0, ry0)
+        m_patch = np.array([[a, b, tx - rx0], [d, e, ty - ry0]])
         warped = cv2.warpAffine(layer.patch, m_patch, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
@@ -400,11 +402,11 @@ class WarpRenderer:
 def _composite(warped: np.ndarray, rx0: int, ry0: int, rx1: int, ry1: int, canvas: np.ndarray,
                alpha: np.ndarray | None) -> None:
     """Premultiplied BGRA ``warped`` over the canvas box (and the alpha plane), in uint8."""
-    b, g, r, a = cv2.split(warped)
-    inv = 255 - a
+    a = cv2.extractChannel(warped, 3)
+    inv = cv2.bitwise_not(a)
     roi = canvas[ry0:ry1, rx0:rx1]
     cv2.multiply(roi, cv2.cvtColor(inv, cv2.COLOR_GRAY2BGR), dst=roi, scale=1.0 / 255.0)
-    cv2.add(roi, cv2.merge([b, g, r]), dst=roi)
+    cv2.add(roi, cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR), dst=roi)
     if alpha is not None:
         ar = alpha[ry0:ry1, rx0:rx1]
         cv2.multiply(ar, inv, dst=ar, scale=1.0 / 255.0)

@@ -141,13 +141,14 @@ def skin_box(layer, own: np.ndarray, torso: np.ndarray, size: tuple[int, int]) -
     """Output box (x0, y0, x1, y1) that the skinned layer can reach (its patch under both maps)."""
     ph, pw = layer.patch.shape[:2]
     x0, y0 = layer.origin
-    cx = np.array([x0, x0 + pw, x0, x0 + pw], np.float64)
-    cy = np.array([y0, y0, y0 + ph, y0 + ph], np.float64)
-    xs = np.concatenate([own[0, 0] * cx + own[0, 1] * cy + own[0, 2], torso[0, 0] * cx + torso[0, 1] * cy + torso[0, 2]])
-    ys = np.concatenate([own[1, 0] * cx + own[1, 1] * cy + own[1, 2], torso[1, 0] * cx + torso[1, 1] * cy + torso[1, 2]])
+    corners = ((x0, y0), (x0 + pw, y0), (x0, y0 + ph), (x0 + pw, y0 + ph))
+    xs, ys = [], []
+    for (a, b, c), (d, e, f) in (own.tolist(), torso.tolist()):   # plain floats: every frame
+        xs += [a * x + b * y + c for x, y in corners]
+        ys += [d * x + e * y + f for x, y in corners]
     w, h = size
-    bx0, by0 = max(int(xs.min()) - GRID, 0), max(int(ys.min()) - GRID, 0)
-    bx1, by1 = min(int(xs.max()) + 1 + GRID, w), min(int(ys.max()) + 1 + GRID, h)
+    bx0, by0 = max(int(min(xs)) - GRID, 0), max(int(min(ys)) - GRID, 0)
+    bx1, by1 = min(int(max(xs)) + 1 + GRID, w), min(int(max(ys)) + 1 + GRID, h)
     if bx1 <= bx0 or by1 <= by0:
         return None
     return bx0, by0, bx1, by1
