@@ -8,6 +8,12 @@ down a skeleton tree rooted at the body centre (the mean of the shoulders and hi
   The length factor is the driver's current bone length over its neutral length (foreshortening
   and distance to the camera both show there); with ``foreshorten=False`` it is the global
   distance-to-camera factor (driver torso size now / at neutral) for every bone.
+- the face points (eyes, ears, mouth) about the nose: the driver's face, scaled to the avatar's face
+  size (one factor for every face bone), where the avatar's face is the same view as the driver's
+  neutral face; where the photo shows another view (a profile under a frontal driver: their shapes
+  differ beyond FACE_LIKE), the avatar's own face, turned and scaled as the driver's face is from its
+  neutral, plus what that leaves of the driver's motion (a head turn or nod), and the neck -> nose
+  bone turns from the avatar's own lean by the driver's turn since neutral; blended in between.
 Ground contact (anchor="feet", the default): the whole target then moves vertically so that its
 lower ankle sits at the avatar's rest ankle height plus the driver's ankle displacement from
 neutral, so a squat bends the knees instead of sinking the avatar into the floor, and a jump lifts
@@ -195,10 +201,14 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         out[CENTRE] = apos[CENTRE] + (dpos[CENTRE] - npos[CENTRE]) * k
     else:
         out[CENTRE] = apos[CENTRE].copy()
+    face = _face_motion(dpos, dhas, npos, nhas, apos, [n for n in lay.names if PARENT.get(n) == "nose"])
     for name in _order(lay):
         parent = PARENT[name]
         if parent not in out:
             parent = CENTRE
+        if parent == "nose" and face and "nose" in out:
+            out[name] = _face_point(name, face, out["nose"], apos, scale, k, o)
+            continue
         if name == NECK:  # derived, not placed: the head sits on the placed shoulders
             sh = [n for n in ("left_shoulder", "right_shoulder") if n in out]
             out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
@@ -222,7 +232,13 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
             else:
                 hi = min(hi, o.max_stretch * scale)
             factor = float(np.clip(factor, lo, max(lo, hi)))
-            out[name] = out[parent] + v / dl * length * factor
+            u = v / dl
+            if parent == NECK and nhas.get(name) and nhas.get(NECK) and length > 1e-9 and face.get("own"):
+                # another view of a face: the head leans as the driver's leans from neutral, from the
+                # avatar's own lean (a profile photo's nose stays ahead of its neck)
+                u = u + face["own"] * (_turn(rest / length, npos[name] - npos[NECK], v) - u)
+                u = u / max(float(np.linalg.norm(u)), 1e-9)
+            out[name] = out[parent] + u * length * factor
         else:
             if upper:  # what an upper-body driver does not show turns with their shoulder line
                 rest = _shoulder_turn(apos, ahas, out) @ rest
@@ -237,6 +253,71 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _turn(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``u`` turned by the angle from vector ``a`` to vector ``b``."""
+    ang = float(np.arctan2(b[1], b[0]) - np.arctan2(a[1], a[0]))
+    c, s = np.cos(ang), np.sin(ang)
+    return np.array([[c, -s], [s, c]]) @ u
+
+
+FACE_LIKE = (0.15, 0.35)
+
+
+def _similar(src: np.ndarray, dst: np.ndarray) -> tuple[complex, float]:
+    """(a, e): the least-squares similarity x -> a x (complex, about the centroids) taking ``src``
+    onto ``dst`` (N x 2), and what it leaves, RMS over the RMS size of ``dst`` (0: the same shape)."""
+    zs = (src - src.mean(0)) @ np.array([1.0, 1j])
+    zd = (dst - dst.mean(0)) @ np.array([1.0, 1j])
+    den = float(np.sum(np.abs(zs) ** 2))
+    if den < 1e-9:
+        return 0j, float("inf")
+    a = complex(np.sum(np.conj(zs) * zd) / den)
+    size = float(np.sqrt(np.mean(np.abs(zd) ** 2)))
+    return a, float(np.sqrt(np.mean(np.abs(zd - a * zs) ** 2))) / max(size, 1e-9)
+
+
+def _face_motion(dpos, dhas, npos, nhas, apos, names: list[str]) -> dict:
+    """The driver's face now against its neutral face, about the nose: ``lin`` (2x2, the least-squares
+    rotation and scale, no reflection), ``rest`` {name: what it leaves, driver px} (a head turn or
+    nod: the eyes and ears moving against the nose), ``size`` (avatar face over the driver's neutral
+    face) and ``own`` in [0, 1], how far the avatar's face differs in shape from the driver's neutral
+    one (0 within FACE_LIKE[0] of it: the same view of a face; 1 beyond FACE_LIKE[1]: a profile photo
+    under a frontal driver). Empty with fewer than three shared points."""
+    common = [n for n in ("nose", *names) if dhas.get(n) and nhas.get(n)]
+    if len(common) < 3 or common[0] != "nose":
+        return {}
+    src = np.array([npos[n] - npos["nose"] for n in common])
+    dst = np.array([dpos[n] - dpos["nose"] for n in common])
+    a, _ = _similar(src, dst)
+    if a == 0:
+        return {}
+    lin = np.array([[a.real, -a.imag], [a.imag, a.real]])
+    av = np.array([apos[n] - apos["nose"] for n in common])
+    size, diff = _similar(src, av)
+    own = float(np.clip((diff - FACE_LIKE[0]) / (FACE_LIKE[1] - FACE_LIKE[0]), 0.0, 1.0))
+    return {"lin": lin, "rest": {n: dst[i] - lin @ src[i] for i, n in enumerate(common) if n != "nose"},
+            "now": {n: dst[i] for i, n in enumerate(common)}, "size": abs(size), "own": own}
+
+
+def _face_point(name: str, face: dict, nose: np.ndarray, apos, scale: float, k: float,
+                o: RetargetOptions) -> np.ndarray:
+    """A face point of the target, about the placed nose. Where the avatar's face is another view
+    than the driver's (``face["own"]``): the avatar's own face, turned and scaled as the driver's
+    face is from its neutral, plus what that leaves of the driver's motion (a head turn), in avatar
+    pixels (``k``): a profile photo is not given a frontal driver's face. Where it is the same view:
+    the driver's face itself, scaled to the avatar's face size. Either way one scale for every face
+    bone, within ``o.head_range`` of ``scale`` (per-bone factors clipped unevenly turned the
+    eye-to-ear bones)."""
+    lin = face["lin"]
+    s = float(np.sqrt(abs(np.linalg.det(lin))))
+    want = float(np.clip(s, o.head_range[0] * scale, o.head_range[1] * scale)) if s > 1e-9 else 1.0
+    own = nose + lin * (want / max(s, 1e-9)) @ (apos[name] - apos["nose"]) + k * face["rest"].get(name, np.zeros(2))
+    if name not in face["now"] or face["own"] >= 1.0:
+        return own
+    driver = nose + face["now"][name] * face["size"] * want / max(s, 1e-9)
+    return face["own"] * own + (1.0 - face["own"]) * driver
 
 
 def _shoulder_turn(apos, ahas, out) -> np.ndarray:

@@ -76,15 +76,90 @@ def test_retarget_keeps_avatar_bone_lengths_and_driver_directions(angles):
     want_len = bone_lengths(avatar())
     got_len = bone_lengths(target)
     for bone, length in want_len.items():
-        if bone[1].startswith("__"):
-            continue  # bones from the virtual centre/neck are not body bones
+        if bone[1].startswith("__") or bone[1] == "nose":
+            continue  # bones from the virtual centre/neck are not body bones; the face: its own rule
         assert got_len[bone] == pytest.approx(length, rel=1e-3, abs=1e-2), bone
     want_dir = bone_directions(driver)
     got_dir = bone_directions(target)
     for bone, d in want_dir.items():
-        if bone[1].startswith("__"):
+        if bone[1].startswith("__") or bone[1] == "nose":
             continue
         np.testing.assert_allclose(got_dir[bone], d, atol=1e-3, err_msg=str(bone))
+
+
+FACE = ("left_eye", "right_eye", "left_ear", "right_ear")
+
+
+def _turned_face(pose: Pose, deg: float, scale: float = 1.0, shift: dict | None = None) -> Pose:
+    """The pose with its face points (about the nose) turned by ``deg``, scaled, and each moved by
+    ``shift[name]`` (px)."""
+    xy = pose.xy.astype(np.float64).copy()
+    a = np.radians(deg)
+    rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    nose = xy[IX["nose"]]
+    for n in FACE:
+        xy[IX[n]] = nose + rot @ (xy[IX[n]] - nose) + np.asarray((shift or {}).get(n, (0.0, 0.0)))
+    return replace(pose, xy=xy.astype(np.float32))
+
+
+def _face_vectors(pose: Pose) -> np.ndarray:
+    return np.array([pose.xy[IX[n]] - pose.xy[IX["nose"]] for n in FACE], np.float64)
+
+
+def _profile(pose: Pose) -> Pose:
+    """The pose with a face in profile: eyes and ears bunched towards one side of the nose."""
+    xy = pose.xy.astype(np.float64).copy()
+    nose = xy[IX["nose"]]
+    for n, off in (("left_eye", (14, -17)), ("right_eye", (8, -18)), ("left_ear", (40, -8)), ("right_ear", (36, -9))):
+        xy[IX[n]] = nose + np.array(off, np.float64)
+    return replace(pose, xy=xy.astype(np.float32))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-40, 40), st.floats(0.8, 1.6))
+def test_profile_avatar_keeps_its_face_turned_like_the_drivers(deg, scale):
+    """A photo whose face is another view than the driver's (a profile under a frontal driver) keeps
+    its own face, turned and scaled as the driver's face moves from neutral; every face bone scales
+    alike (within the head bounds)."""
+    neutral = driver_neutral()
+    a = _profile(avatar())
+    target = retarget_pose(_turned_face(neutral, deg, scale), neutral, a)
+    got, rest = _face_vectors(target), _face_vectors(a)
+    z_got, z_rest = got @ np.array([1, 1j]), rest @ np.array([1, 1j])
+    ratio = z_got / z_rest
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-4, atol=1e-4)    # one similarity: its shape kept
+    assert np.degrees(np.angle(ratio[0])) == pytest.approx(deg, abs=0.02)
+    assert abs(ratio[0]) == pytest.approx(min(scale, 1.15), rel=1e-3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(-40, 40), st.floats(0.8, 1.6))
+def test_same_view_avatar_takes_the_drivers_face_geometry(deg, scale):
+    """An avatar whose face is the same view as the driver's takes the driver's face itself (its face
+    point directions), scaled to the avatar's face size, one factor for every face bone."""
+    neutral = avatar().transformed(0.7, (20.0, 10.0))
+    neutral = replace(neutral, width=640, height=480)
+    driver = _turned_face(neutral, deg, scale, {"left_ear": (3.0, 0.0), "left_eye": (1.5, 0.0)})
+    target = retarget_pose(driver, neutral, avatar())
+    got, want = _face_vectors(target), _face_vectors(driver)
+    z_got, z_want = got @ np.array([1, 1j]), want @ np.array([1, 1j])
+    ratio = z_got / z_want
+    np.testing.assert_allclose(ratio, ratio[0], rtol=1e-4, atol=1e-4)     # the driver's shape, scaled
+    assert abs(np.angle(ratio[0])) < 1e-3                                  # and its directions
+    assert abs(ratio[0]) == pytest.approx(min(scale, 1.15) / scale / 0.7, rel=0.05)
+
+
+def test_face_follows_the_drivers_head_turn():
+    """A head turn (the eyes and ears moving against the nose) reaches the target, in avatar pixels,
+    on a profile photo too."""
+    neutral = driver_neutral()
+    for a in (avatar(), _profile(avatar())):
+        shift = {"left_ear": (-6.0, 0.0), "right_ear": (-6.0, 0.0), "left_eye": (-2.0, 0.0), "right_eye": (-2.0, 0.0)}
+        still = retarget_pose(neutral, neutral, a)
+        turned = retarget_pose(_turned_face(neutral, 0.0, 1.0, shift), neutral, a)
+        moved = _face_vectors(turned) - _face_vectors(still)
+        assert (moved[:, 0] < 0).all() and np.all(np.abs(moved[:, 1]) < 1.0)
+        assert abs(moved[2, 0]) > 2 * abs(moved[0, 0])     # the ears move more than the eyes
 
 
 def test_neutral_driver_gives_avatar_proportions_at_avatar_centre():

@@ -25,12 +25,14 @@ import numpy as np
 from realtime.face import (INNER_LIP_LOOP, INNER_LIPS, Expression, Face, FaceMeshEstimator, denormalize,
                            face_box, face_frame, face_width, normalize)
 from engines.warp.mesh import warp_with_mesh
+from engines.warp.parts import apply
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
 
 RING_POINTS = 24
 RING_SCALE = 1.3
+FIELD_SIGMA = 0.45
 CAVITY_BGR = (28, 22, 46)
 # face oval landmarks in order around the face (MediaPipe FACEMESH_FACE_OVAL as a loop)
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
@@ -38,33 +40,61 @@ FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365
 
 
 class FaceRig:
-    """The reference's face mesh and triangulation; ``draw`` renders the head layer with a face."""
+    """The head layer's mesh and triangulation; ``draw`` renders the head layer with it.
 
-    def __init__(self, face: Face) -> None:
+    face: the reference's Face Mesh (its landmarks move with an expression), or None (a head moved by
+    its pose points alone). anchors: {name: reference px} of the pose's face points that follow the
+    target's (engines.warp.parts.head_anchors: a head turn or nod the head's similarity cannot show):
+    every mesh vertex moves by one smooth field (Gaussian radial basis functions, ``FIELD_SIGMA`` x the
+    face span wide, zero on the ring) that takes the anchors from where the head (and, inside the
+    face oval, the expression, carried by their nearest landmarks) puts them onto the target's, so the
+    face's surroundings move with it instead of being squeezed. Vertices: the landmarks and the
+    anchors outside the oval (the ears), or without a face the anchors and a 6x6 grid around them; the
+    ring: around the face oval, or around the anchors (``ring_radius`` px at least)."""
+
+    def __init__(self, face: Face | None, anchors: dict[str, np.ndarray] | None = None,
+                 ring_radius: float = 0.0) -> None:
         from scipy.spatial import Delaunay
 
         self.face = face
-        xy = face.xy.astype(np.float64)
-        self.origin, self.rot, self.unit = face_frame(xy, face.z)
-        self.norm = normalize(xy, face.z)
-        oval = xy[list(FACE_OVAL)]
-        c = oval.mean(axis=0)
-        ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
-        # the ring: the oval's radius in each direction, times RING_SCALE
-        rel = oval - c
-        theta = np.arctan2(rel[:, 1], rel[:, 0])
-        radius = np.hypot(rel[:, 0], rel[:, 1])
-        order = np.argsort(theta)
-        r = np.interp(ang, theta[order], radius[order], period=2 * np.pi)
-        self.ring = c + RING_SCALE * r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
-        self.src = np.vstack([xy, self.ring])
+        self.anchor_names = tuple(anchors or ())
+        self.anchors = np.array([anchors[n] for n in self.anchor_names], np.float64).reshape(-1, 2)
+        self.inner = np.zeros(len(self.anchors), bool)
+        a = self.anchors
+        self.span = float(max((np.hypot(*(p - q)) for p in a for q in a), default=0.0))
+        if face is not None:
+            xy = face.xy.astype(np.float64)
+            oval = xy[list(FACE_OVAL)].astype(np.float32)
+            self.inner = np.array([cv2.pointPolygonTest(oval, (float(x), float(y)), False) > 0
+                                   for x, y in a], bool).reshape(-1)
+            self.near, self.near_w = _nearest(xy, a[self.inner])
+            self.origin, self.rot, self.unit = face_frame(xy, face.z)
+            self.norm = normalize(xy, face.z)
+            self.ring = _oval_ring(xy[list(FACE_OVAL)])
+            w0 = face_width(xy)
+            self.opening = float(np.linalg.norm(xy[INNER_LIPS[0]] - xy[INNER_LIPS[1]])) / max(w0, 1e-6)
+            extra = a[~self.inner]
+        else:
+            xy = np.zeros((0, 2))
+            self.norm = xy
+            c = a.mean(axis=0)
+            r = max(float(np.hypot(*(a - c).T).max()) * 1.6, ring_radius)
+            ang = np.linspace(0, 2 * np.pi, RING_POINTS // 2, endpoint=False)
+            self.ring = c + r * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+            g = np.linspace(-0.8 * r, 0.8 * r, 6)
+            grid = np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2) + c
+            far = np.hypot(*(grid[:, None] - a[None]).transpose(2, 0, 1)).min(axis=1) > 0.1 * max(self.span, 1.0)
+            extra = np.vstack([a, grid[far & (np.hypot(*(grid - c).T) < 0.9 * r)]])
+        self.src = np.vstack([xy, extra, self.ring])
         self.tri = Delaunay(self.src).simplices.astype(np.int32)
-        w0 = face_width(xy)
-        self.opening = float(np.linalg.norm(xy[INNER_LIPS[0]] - xy[INNER_LIPS[1]])) / max(w0, 1e-6)
+        # the field's weights from the anchors' own layout (a similarity keeps it; sigma scales with it)
+        self.phi_inv = (np.linalg.inv(_gauss(a, a, FIELD_SIGMA * self.span) + 1e-6 * np.eye(len(a)))
+                        if len(a) else np.zeros((0, 0)))
         self.ms = 0.0
 
     @classmethod
-    def from_reference(cls, img: np.ndarray, pose: Pose) -> "FaceRig | None":
+    def from_reference(cls, img: np.ndarray, pose: Pose, anchors: dict[str, np.ndarray] | None = None
+                       ) -> "FaceRig | None":
         """The rig of the face in the reference photo (BGR), or None (with a one-line notice) when
         Face Mesh finds no face there (the back of the head, a face too small or hidden)."""
         h, w = img.shape[:2]
@@ -76,12 +106,13 @@ class FaceRig:
         if face is None:
             log.info("no face found in the reference photo: the face keeps the photo's expression")
             return None
-        return cls(face)
+        return cls(face, anchors)
 
     def points(self, expr: Expression) -> np.ndarray:
-        """The mesh points (landmarks moved by the expression, then the fixed ring), reference px."""
+        """The mesh points (landmarks moved by the expression, the anchor vertices, then the fixed
+        ring), reference px."""
         moved = denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit)
-        return np.vstack([moved, self.ring])
+        return np.vstack([moved, self.src[len(self.norm):]])
 
     def rolled(self, head: np.ndarray, expr: Expression, max_diff_deg: float = 30.0) -> np.ndarray:
         """The head's 2x3 similarity turned about the face's centre so that its rotation is the
@@ -102,17 +133,37 @@ class FaceRig:
         out[:, 2] = lin @ c + head[:, 2] - rot @ c
         return out
 
-    def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression,
-             size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
+    def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression | None,
+             size: tuple[int, int], anchors: np.ndarray | None = None) -> tuple[np.ndarray, int, int, int, int] | None:
         """The head layer (premultiplied BGRA ``patch`` at reference ``origin``) warped by the head's
-        2x3 similarity ``head`` with the face moved by ``expr``, clipped to the output ``size``
-        (w, h): (warped, x0, y0, x1, y1) of its output box, or None when off-canvas."""
+        2x3 similarity ``head`` with the face moved by ``expr`` (with a Face Mesh) and the anchors
+        moved to ``anchors`` (output px, in ``anchor_names`` order; None: with the head), clipped to
+        the output ``size`` (w, h): (warped, x0, y0, x1, y1) of its output box, or None off-canvas."""
         t0 = time.perf_counter()
-        head = self.rolled(head, expr)
-        dst = self.points(expr) @ head[:, :2].T + head[:, 2]
-        n = len(self.norm)
-        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size,
-                             post=lambda region, off: self._cavity(region, dst[:n] - off, expr))
+        n, k = len(self.norm), len(self.src) - len(self.ring)
+        expressive = self.face is not None and expr is not None
+        if expressive:
+            head = self.rolled(head, expr)
+            pts = np.vstack([denormalize(self.norm + expr.delta, self.origin, self.rot, self.unit), self.src[n:k]])
+        else:
+            pts = self.src[:k]
+        rest = apply(head, self.src[:k])
+        dst = apply(head, pts)
+        if anchors is not None and len(self.anchors):
+            now = apply(head, self.anchors)
+            if self.inner.any():       # where the landmarks (moved by the expression) carry them
+                now[self.inner] += np.einsum("ak,akd->ad", self.near_w, (dst - rest)[:n][self.near])
+            sigma = FIELD_SIGMA * self.span * float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
+            moves = np.asarray(anchors, np.float64).reshape(-1, 2) - now
+            if sigma > 1e-9 and np.abs(moves).any():
+                dst += _gauss(dst, now, sigma) @ (self.phi_inv @ moves)
+        dst = np.vstack([dst, apply(head, self.ring)])
+        post = None
+        if expressive:
+            post = lambda region, off: self._cavity(region, dst[:n] - off, expr)  # noqa: E731
+        # the field without a Face Mesh is smooth: a coarse map grid carries it
+        got = warp_with_mesh(patch, origin, head, self.src, dst, self.tri, size, post=post,
+                             nodes=160 if self.face is not None else 40)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
 
@@ -132,3 +183,34 @@ class FaceRig:
         pa = face[..., 3:4].astype(np.float32) / 255.0
         colour = np.array(CAVITY_BGR, np.float32) * pa
         face[..., :3] = np.clip(face[..., :3] * (1 - a[..., None]) + colour * a[..., None], 0, 255).astype(np.uint8)
+
+
+def _oval_ring(oval: np.ndarray) -> np.ndarray:
+    """RING_POINTS points around the face oval: its radius in each direction, times RING_SCALE."""
+    c = oval.mean(axis=0)
+    ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
+    rel = oval - c
+    theta = np.arctan2(rel[:, 1], rel[:, 0])
+    radius = np.hypot(rel[:, 0], rel[:, 1])
+    order = np.argsort(theta)
+    r = np.interp(ang, theta[order], radius[order], period=2 * np.pi)
+    return c + RING_SCALE * r[:, None] * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+
+
+def _nearest(xy: np.ndarray, pts: np.ndarray, k: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(indices (P, k), weights (P, k)) of the ``k`` landmarks nearest each point, inverse-distance
+    weighted: how a point is carried by the landmarks' motion."""
+    if not len(pts):
+        return np.zeros((0, k), np.int64), np.zeros((0, k))
+    d = np.hypot(xy[None, :, 0] - pts[:, None, 0], xy[None, :, 1] - pts[:, None, 1])
+    idx = np.argsort(d, axis=1)[:, :k]
+    w = 1.0 / (np.take_along_axis(d, idx, axis=1) + 1e-3)
+    return idx, w / w.sum(axis=1, keepdims=True)
+
+
+def _gauss(pts: np.ndarray, centres: np.ndarray, sigma: float) -> np.ndarray:
+    """(N, C) Gaussian radial basis exp(-(d / sigma)^2) of each point's distance to each centre: the
+    field that moves the centres by M moves the points by gauss(pts, centres) @ inv(gauss(centres,
+    centres)) @ M, exactly at the centres and fading away from them."""
+    d = np.hypot(*(pts[:, None] - centres[None]).transpose(2, 0, 1))
+    return np.exp(-(d / max(sigma, 1e-9)) ** 2)

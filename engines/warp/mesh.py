@@ -15,10 +15,11 @@ import numpy as np
 
 def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray, src: np.ndarray,
                    dst: np.ndarray, tri: np.ndarray, size: tuple[int, int],
-                   post: Callable[[np.ndarray, tuple[int, int]], None] | None = None
+                   post: Callable[[np.ndarray, tuple[int, int]], None] | None = None, nodes: int = 160
                    ) -> tuple[np.ndarray, int, int, int, int] | None:
     """(warped, x0, y0, x1, y1) of the layer in its output box clipped to ``size`` (w, h), or None
-    off-canvas. post(region, (fx0, fy0)) may edit the mesh's output region in place."""
+    off-canvas. post(region, (fx0, fy0)) may edit the mesh's output region in place; nodes: the
+    map's grid nodes across the mesh (mesh_maps)."""
     w, h = size
     ph, pw = patch.shape[:2]
     x0, y0 = origin
@@ -47,7 +48,7 @@ def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray
             mb[:, 2] -= (bx0, by0)
             cv2.warpAffine(patch, mb, (bx1 - bx0, by1 - by0), dst=out[by0:by1, bx0:bx1], flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-    mx, my = mesh_maps(src, dst - (fx0, fy0), tri, (fx1 - fx0, fy1 - fy0), rigid, (fx0, fy0))
+    mx, my = mesh_maps(src, dst - (fx0, fy0), tri, (fx1 - fx0, fy1 - fy0), rigid, (fx0, fy0), nodes)
     mx -= x0
     my -= y0
     region = out[ay0:ay1, ax0:ax1]
@@ -59,12 +60,12 @@ def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray
 
 
 def mesh_maps(src: np.ndarray, dst: np.ndarray, tri: np.ndarray, size: tuple[int, int], rigid: np.ndarray,
-          offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+          offset: tuple[int, int], nodes: int = 160) -> tuple[np.ndarray, np.ndarray]:
     """Source (reference px) of every pixel of a box of ``size`` at output ``offset``: computed on
-    a grid of ``step`` px (a face over ~160 px wide) and interpolated (the map is piecewise
-    linear, so this only softens it along triangle edges)."""
+    a grid of about ``nodes`` nodes across (a face over ~160 px wide) and interpolated (the map is
+    piecewise linear, so this only softens it along triangle edges)."""
     bw, bh = size
-    step = max(1, int(round(max(bw, bh) / 160.0)))
+    step = max(1, int(round(max(bw, bh) / float(nodes))))
     gw, gh = (bw + step - 1) // step + 1, (bh + step - 1) // step + 1
     d = (dst + 0.5) / step - 0.5    # grid node j sits at pixel (j + 0.5) * step - 0.5 (cv2.resize's)
     idx = np.full((gh, gw), -1, np.int32)

@@ -9,7 +9,8 @@ Transforms are 2x3 affine matrices mapping reference pixels to output pixels:
   clamped), the width across the bone is kept;
 - torso: least-squares affine of the four torso points (shear limited: a too-flat fit falls back
   to a similarity);
-- head: similarity (Umeyama) of the face points and the neck.
+- head: similarity (Umeyama) of the face points and the neck; on top of it the face points move to
+  the target's within a bound (``head_anchors``: the head layer's mesh anchors, a head turn or nod).
 A limb whose target end point is missing keeps its rest angle relative to its parent (it turns
 with the parent); a part whose start is missing too moves rigidly with its parent.
 """
@@ -182,6 +183,29 @@ def _head_transform(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, 
             c_dst = apply(m, c_src)[0]
             m = _affine(m[:, :2] * (want / head_scale), c_src, c_dst)
     return m
+
+
+HEAD_TURN_LIMIT = 0.15
+
+
+def head_anchors(ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray, index: dict[str, int],
+                 names: tuple[str, ...], head: np.ndarray, span: float,
+                 limit: float | None = None) -> np.ndarray:
+    """(len(names), 2) output px of the reference's face points ``names`` (the head layer's mesh
+    anchors, engines.warp.face.FaceRig): each where the target has it, moved from where the head's
+    2x3 similarity ``head`` puts it by at most ``limit`` (HEAD_TURN_LIMIT) x the reference's face ``span`` (px) x the
+    head's scale (the turn or nod one photo can bear: the eyes and ears shift against the nose, the
+    head's outline stays); where the target lacks it, where the similarity puts it."""
+    src = ref_xy[[index[n] for n in names]].astype(np.float64)
+    base = apply(head, src)
+    cap = (HEAD_TURN_LIMIT if limit is None else limit) * span * float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
+    out = base.copy()
+    for k, n in enumerate(names):
+        if tgt_ok[index[n]]:
+            d = tgt_xy[index[n]] - base[k]
+            length = float(np.hypot(*d))
+            out[k] = base[k] + d * (min(1.0, cap / length) if length > 1e-9 else 0.0)
+    return out
 
 
 def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,

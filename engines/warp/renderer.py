@@ -36,7 +36,8 @@ from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_ba
 from engines.warp.foreshortening import LimbDirections, cut_hands, hand_transform
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
-from engines.warp.parts import TORSO_POINTS, apply, complete_hips, legs_at_rest, neck, part_transforms
+from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, complete_hips, head_anchors, legs_at_rest, neck,
+                                part_transforms)
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -179,6 +180,14 @@ class WarpRenderer:
         self._face = None
         self._face_src = (img, reference_pose) if (self.options.face and any(
             l.name == "head" for l in self._layers)) else None
+        self._head = None
+        ix = COCO17.index
+        face_pts = self._ref_xy[[ix[n] for n in FACE_POINTS if ok[ix[n]]]]
+        self._face_span = float(max((np.hypot(*(a - b)) for a in face_pts for b in face_pts), default=0.0))
+        if any(l.name == "head" for l in self._layers) and len(face_pts) >= 2:
+            from engines.warp.face import FaceRig
+
+            self._head = FaceRig(None, self._anchors())
         self._hands = {}
         self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
@@ -196,9 +205,16 @@ class WarpRenderer:
         if self._face_src is not None:
             from engines.warp.face import FaceRig
 
-            self._face = FaceRig.from_reference(*self._face_src)
+            self._face = FaceRig.from_reference(*self._face_src, anchors=self._anchors())
             self._face_src = None
         return self._face is not None
+
+    def _anchors(self) -> dict[str, np.ndarray]:
+        """The reference's face points that anchor the head layer's mesh (parts.head_anchors), every
+        one it shows (beside a Face Mesh, those inside its oval steer its landmarks: FaceRig)."""
+        ix = COCO17.index
+        names = FACE_POINTS
+        return {n: self._ref_xy[ix[n]] for n in names if self._ref_ok[ix[n]]}
 
     @property
     def has_hands(self) -> bool:
@@ -260,8 +276,9 @@ class WarpRenderer:
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
             for layer in self._ordered(t, ok):
-                if face is not None and layer.name == "head":
-                    self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                if layer.name == "head" and self._head is not None:
+                    self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
+                                    canvas, alpha)
                 elif layer.name in fingers:
                     self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
                 elif self._joints.get(layer.name):
@@ -270,8 +287,9 @@ class WarpRenderer:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
             for layer in self._ordered(t, ok):
-                if face is not None and layer.name == "head":
-                    self._draw_face(layer, mats["head"], expression, canvas, alpha)
+                if layer.name == "head" and self._head is not None:
+                    self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
+                                    canvas, alpha)
                 elif layer.name in fingers:
                     self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
                 elif layer.name in self._skins:
@@ -339,10 +357,21 @@ class WarpRenderer:
         self._draw(cut[0], m, canvas, alpha)
         self._draw(cut[1], hand, canvas, alpha)
 
-    def _draw_face(self, layer: Layer, m: np.ndarray, expression, canvas: np.ndarray,
+    def _draw_head(self, layer: Layer, m: np.ndarray, t: Pose, ok: np.ndarray, expression, canvas: np.ndarray,
                    alpha: np.ndarray | None) -> None:
-        """The head layer with its face moved by the expression (engines.warp.face)."""
-        got = self._face.draw(layer.patch, layer.origin, m, expression, self._size)
+        """The head layer: its similarity ``m``, its face points moved towards the target's
+        (parts.head_anchors) and, with an expression, its face moved by it (engines.warp.face)."""
+        rig = self._face if expression is not None else self._head
+        anchors = None
+        if rig.anchor_names:
+            anchors = head_anchors(self._ref_xy, t.xy.astype(np.float64), ok, COCO17.index, rig.anchor_names, m,
+                                   self._face_span)
+            if expression is None and float(np.abs(anchors - apply(m, rig.anchors)).max()) < 0.5:
+                anchors = None
+        if expression is None and anchors is None:
+            self._draw(layer, m, canvas, alpha)
+            return
+        got = rig.draw(layer.patch, layer.origin, m, expression, self._size, anchors)
         if got is not None:
             _composite(*got, canvas, alpha)
 

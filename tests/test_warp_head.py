@@ -1,0 +1,146 @@
+"""The warp renderer's head follows the target's face points: a head turned or rolled in the target
+comes out with the target's face-point directions (the bones of the bone-direction error), on the
+drawn figure with a coloured marker on each face point (no MediaPipe: the markers are found by colour)."""
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from engines.warp.parts import HEAD_TURN_LIMIT, apply, head_anchors, part_transforms
+from engines.warp.renderer import WarpRenderer
+from realtime.app.demo.figure import draw_figure
+from realtime.layouts import COCO17
+from realtime.pose import Pose
+
+IX = COCO17.index
+MARKERS = {"nose": (0, 0, 255), "left_eye": (0, 255, 0), "right_eye": (255, 0, 0),
+           "left_ear": (0, 255, 255), "right_ear": (255, 0, 255)}
+HEAD_BONES = (("left_eye", "right_eye"), ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
+              ("right_eye", "right_ear"), ("left_ear", "left_shoulder"), ("right_ear", "right_shoulder"))
+
+
+@pytest.fixture(scope="module")
+def marked():
+    """The figure with a pure-colour disc on each face point, and a renderer prepared on it."""
+    fig = draw_figure()
+    img = fig.image.copy()
+    for name, colour in MARKERS.items():
+        x, y = fig.pose.xy[IX[name]]
+        cv2.circle(img, (int(round(x)), int(round(y))), 3, colour, -1)
+    r = WarpRenderer(face=False, hands=False, background="white")
+    r.prepare(img, fig.pose, fig.mask)
+    return fig, r
+
+
+def found_markers(out: np.ndarray) -> dict[str, np.ndarray]:
+    """Centroid (px) of each marker colour in a rendered image."""
+    got = {}
+    for name, colour in MARKERS.items():
+        d = np.abs(out.astype(np.int32) - np.array(colour)).sum(axis=2)
+        ys, xs = np.nonzero(d < 120)
+        assert len(xs) >= 3, f"marker {name} not found"
+        w = (120 - d[ys, xs]).astype(np.float64)
+        got[name] = np.array([np.average(xs, weights=w), np.average(ys, weights=w)])
+    return got
+
+
+def head_moved(pose: Pose, roll_deg: float, turn: float) -> Pose:
+    """The head rolled by ``roll_deg`` about the neck and turned: the nose and eyes shifted sideways
+    against the ears by ``turn`` x the eye distance (the nose the most, as a head turning shows)."""
+    xy = pose.xy.astype(np.float64).copy()
+    neck = (xy[IX["left_shoulder"]] + xy[IX["right_shoulder"]]) / 2
+    eye_d = float(np.linalg.norm(xy[IX["left_eye"]] - xy[IX["right_eye"]]))
+    for name, k in (("nose", 1.0), ("left_eye", 0.6), ("right_eye", 0.6)):
+        xy[IX[name], 0] += k * turn * eye_d
+    a = np.radians(roll_deg)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    for name in MARKERS:
+        xy[IX[name]] = neck + rot @ (xy[IX[name]] - neck)
+    return replace(pose, xy=xy.astype(np.float32))
+
+
+def bone_errors(target: Pose, got: dict[str, np.ndarray]) -> dict[tuple[str, str], float]:
+    """Angle (degrees) between each head bone of the target and the same bone through the markers
+    (the shoulders: the target's, which the torso puts there exactly)."""
+    pts = {n: target.xy[IX[n]].astype(np.float64) for n in ("left_shoulder", "right_shoulder")}
+    pts.update(got)
+    out = {}
+    for a, b in HEAD_BONES:
+        vt = (target.xy[IX[b]] - target.xy[IX[a]]).astype(np.float64)
+        vf = pts[b] - pts[a]
+        cos = vt @ vf / (np.linalg.norm(vt) * np.linalg.norm(vf))
+        out[(a, b)] = float(np.degrees(np.arccos(np.clip(cos, -1, 1))))
+    return out
+
+
+@pytest.mark.parametrize("roll, turn", [(0.0, 0.25), (15.0, 0.0), (-12.0, -0.25), (20.0, 0.2)])
+def test_head_turned_or_rolled_comes_out_with_the_targets_face_directions(marked, roll, turn):
+    fig, r = marked
+    target = head_moved(fig.pose, roll, turn)
+    errors = bone_errors(target, found_markers(r.render(target)))
+    assert max(errors.values()) < 4.0, errors
+    # the head's similarity alone (the renderer before its face points followed) misses the turn
+    if turn:
+        m = part_transforms(r._ref_xy, r._ref_ok, target.xy.astype(np.float64), np.ones(17, bool), IX)["head"]
+        rigid = {n: apply(m, fig.pose.xy[IX[n]])[0] for n in MARKERS}
+        assert max(bone_errors(target, rigid).values()) > max(5.0, 2 * max(errors.values()))
+
+
+def test_face_points_move_at_most_what_a_photo_can_bear(marked):
+    fig, r = marked
+    target = head_moved(fig.pose, 0.0, 3.0)          # the nose three eye distances sideways
+    ok = np.ones(17, bool)
+    m = part_transforms(r._ref_xy, r._ref_ok, target.xy.astype(np.float64), ok, IX)["head"]
+    names = tuple(MARKERS)
+    span = r._face_span
+    got = head_anchors(r._ref_xy, target.xy.astype(np.float64), ok, IX, names, m, span)
+    base = apply(m, r._ref_xy[[IX[n] for n in names]])
+    scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+    moved = np.hypot(*(got - base).T)
+    assert moved.max() <= HEAD_TURN_LIMIT * span * scale + 1e-6
+    assert moved.max() > 0.5 * HEAD_TURN_LIMIT * span * scale    # it does move, as far as allowed
+    out = r.render(target)                                        # and renders without tearing
+    assert out.shape == fig.image.shape and np.isfinite(out).all()
+
+
+def test_still_head_is_drawn_rigid(marked):
+    """A target head the similarity already fits (the rest pose, shifted) is the rigid layer."""
+    fig, r = marked
+    shifted = fig.pose.transformed(1.0, (12.0, -7.0))
+    got = found_markers(r.render(shifted))
+    for name in MARKERS:
+        np.testing.assert_allclose(got[name], shifted.xy[IX[name]], atol=1.0)
+
+
+def test_with_a_face_mesh_the_landmarks_carry_the_nose_and_eyes_and_the_ears_are_vertices():
+    """Beside a Face Mesh, one smooth field moves the mesh so that the pose's nose and eyes (inside the
+    oval, carried by their nearest landmarks) and ears (outside: vertices) reach the target's; the
+    ring stays with the head."""
+    from realtime.face import N_LANDMARKS, Expression
+    import engines.warp.face as fmod
+    from tests.test_presenter import synthetic_face
+
+    face = synthetic_face(4)          # face width 200 px, centred at (320, 240)
+    anchors = {"nose": np.array([320.0, 300.0]), "left_eye": np.array([375.0, 240.0]),
+               "right_eye": np.array([265.0, 240.0]), "left_ear": np.array([440.0, 270.0]),
+               "right_ear": np.array([200.0, 270.0])}
+    rig = fmod.FaceRig(face, anchors)
+    assert list(rig.inner) == [True, True, True, False, False]
+    shift = np.array([12.0, 0.0])
+    moved = np.array([anchors[n] + (shift if n in ("nose", "left_eye", "right_eye") else -0.5 * shift)
+                      for n in rig.anchor_names])
+    patch = np.dstack([np.full((480, 640, 3), 128, np.uint8), np.full((480, 640), 255, np.uint8)])
+    seen = {}
+    orig = fmod.warp_with_mesh
+    fmod.warp_with_mesh = lambda patch, origin, rigid, src, dst, tri, size, **kw: seen.update(dst=dst)
+    try:
+        rig.draw(patch, (0, 0), np.array([[1.0, 0, 0], [0, 1.0, 0]]), Expression(np.zeros((N_LANDMARKS, 2))),
+                 (640, 480), moved)
+    finally:
+        fmod.warp_with_mesh = orig
+    dst, n = seen["dst"], N_LANDMARKS
+    carried = rig.anchors[:3] + np.einsum("ak,akd->ad", rig.near_w, (dst[:n] - face.xy)[rig.near])
+    np.testing.assert_allclose(carried, moved[:3], atol=2.0)                 # nose and eyes reached (of 12 px)
+    np.testing.assert_allclose(dst[n:n + 2], moved[3:], atol=1e-6)           # the ears: vertices
+    np.testing.assert_allclose(dst[n + 2:], rig.ring, atol=1e-9)             # the ring: the head's
