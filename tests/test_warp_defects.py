@@ -162,6 +162,116 @@ def test_a_limb_that_stays_turned_round_is_followed(figure):
     np.testing.assert_allclose(outs[-1], short.xy, atol=1e-4)
 
 
+def test_a_limb_swung_through_the_camera_axis_is_followed(figure):
+    """A forearm already short (a third of its rest length, pointing up) that swings over the
+    camera's line to point down between two frames is drawn pointing down at once, not held up."""
+    ref = figure.pose
+    dirs = LimbDirections(ref.xy.astype(np.float64), np.ones(17, bool), IX)
+    ok = np.ones(17, bool)
+    el = ref.xy[IX["left_elbow"]].astype(np.float64)
+    rest = ref.xy[IX["left_wrist"]] - el
+    for f in (-0.7, -0.32, 0.15):                       # up, nearly at the camera, then down
+        xy = ref.xy.astype(np.float64).copy()
+        xy[IX["left_wrist"]] = el + f * rest
+        got = dirs(xy, ok)
+    v = got[IX["left_wrist"]] - got[IX["left_elbow"]]
+    assert float(v @ rest) / (np.linalg.norm(v) * np.linalg.norm(rest)) > 0.999
+
+
+FOLDED = {"right_elbow": (165, 300), "right_wrist": (250, 235), "left_elbow": (315, 300), "left_wrist": (232, 250)}
+
+
+def test_forearms_folded_across_the_chest_unfold_cleanly():
+    """Forearms folded across the chest in the reference, hands under the chin: brought down, they
+    take their hands along (nothing of them is left on the chest, in the head's neck disc or the
+    upper arms'), and the chest they hid shows shirt."""
+    from realtime.app.demo.figure import reference_pose
+
+    fig = draw_figure(FOLDED)
+    r = create_renderer("warp", background="black", face=False, hands=False)
+    r.prepare(fig.image, reference_pose(FOLDED), fig.mask)
+    out = r.render(reference_pose())
+
+    def skin(img, x0, y0, x1, y1):
+        p = img[y0:y1, x0:x1].astype(int)
+        return float(((p[..., 2] > 170) & (p[..., 1] > 140)).mean())
+
+    for box in ((215, 200, 265, 245), (200, 215, 280, 265), (190, 220, 230, 250)):
+        assert skin(fig.image, *box) > 0.4                  # the hands were there
+        assert skin(out, *box) < 0.06, box                  # (a crossed-arm render left 0.2-0.46)
+    shirt = out[215:260, 200:280].reshape(-1, 3).astype(int)
+    assert np.median(shirt[:, 0]) > 100 and np.median(shirt[:, 2]) < 90   # blue shirt, not background
+
+
+def test_a_shortened_forearm_keeps_its_hands_length(figure):
+    """A forearm at 0.4 of its rest length (pointing at the camera) is drawn short, but its hand
+    keeps its length, turned with the forearm and starting at the target wrist."""
+    from engines.warp.foreshortening import hand_transform
+    from engines.warp.parts import apply, limb_transform
+
+    ref = figure.pose.xy.astype(np.float64)
+    el, wr = ref[IX["left_elbow"]], ref[IX["left_wrist"]]
+    v = wr - el
+    wr_t = el + 0.4 * v
+    own = limb_transform(el, wr, el, wr_t)
+    hand = hand_transform("left_forearm", own, ref, IX)
+    np.testing.assert_allclose(apply(hand, wr)[0], wr_t, atol=1e-9)            # starts at the wrist
+    np.testing.assert_allclose(apply(hand, wr + v)[0] - wr_t, v, atol=1e-9)    # at its own length
+    assert hand_transform("left_forearm", limb_transform(el, wr, el, el + 0.95 * v), ref, IX) is None
+
+    xy = figure.pose.xy.copy()
+    xy[IX["left_wrist"]] = wr_t
+    out = prepared(figure, face=False, hands=False).render(replace(figure.pose, xy=xy))
+    x, y = np.round(wr_t + 0.27 * v).astype(int)          # mid-hand; a squashed hand ends before it
+    p = out[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).astype(int).mean(0)
+    assert p[2] > 150 and p[1] > 120, p                   # skin, not the black background
+
+
+def _owner(layers, x: int, y: int) -> list[str]:
+    """The layers that hold pixel (x, y) opaquely."""
+    out = []
+    for layer in layers:
+        lx, ly = x - layer.origin[0], y - layer.origin[1]
+        if 0 <= ly < layer.patch.shape[0] and 0 <= lx < layer.patch.shape[1] and layer.patch[ly, lx, 3] > 200:
+            out.append(layer.name)
+    return out
+
+
+def test_without_thighs_the_clothing_below_the_hips_stays_torso(figure):
+    """A photo that shows no legs (a webcam view: a hoodie's hem below the hips): the pixels below
+    the hip line belong to the torso, not to the forearm hanging beside them."""
+    from engines.warp.layers import build_layers
+
+    ok = np.ones(17, bool)
+    for n in ("left_knee", "right_knee", "left_ankle", "right_ankle"):
+        ok[IX[n]] = False
+    layers, _, _ = build_layers(figure.image, figure.mask, figure.pose.xy.astype(np.float64), ok, 3)
+    for x, y in ((262, 420), (218, 470), (282, 520)):
+        assert _owner(layers, x, y) == ["torso"], (x, y, _owner(layers, x, y))
+
+
+def test_an_arm_cut_at_the_photos_edge_keeps_its_forearm(figure):
+    """The estimator is unsure (0.3-0.5) of a wrist the photo shows at its edge: the forearm is still
+    a part (it follows when the driver raises that arm); below 0.3, or outside the photo, it is not."""
+    def parts(score: float, y: float | None = None) -> list[str]:
+        pose = figure.pose
+        sc, xy = pose.score.copy(), pose.xy.copy()
+        sc[IX["right_wrist"]] = score
+        if y is not None:
+            xy[IX["right_wrist"], 1] = y
+        return _prepared_parts(figure, replace(pose, score=sc, xy=xy))
+
+    assert "right_forearm" in parts(0.42)
+    assert "right_forearm" not in parts(0.2)
+    assert "right_forearm" not in parts(0.42, y=700.0)      # below the photo (640 high)
+
+
+def _prepared_parts(figure, pose: Pose) -> list[str]:
+    r = create_renderer("warp", background="black", face=False, hands=False)
+    r.prepare(figure.image, pose, figure.mask)
+    return r.part_names
+
+
 def test_background_leaves_no_ghost_of_the_body(figure):
     """Where the figure stood, the filled background is close to the wall/floor behind it and holds
     no figure-coloured shape: compare with the figure drawn on nothing (its own background)."""

@@ -14,19 +14,36 @@ Per target pose, for every limb (thighs, shins, upper arms, forearms; parents fi
   from overhead; blending towards the old direction kept such arms up); a measured direction more
   than 90 degrees from the remembered one is taken for noise and the remembered one drawn instead,
   for at most ``MAX_HELD`` frames in a row: a limb that stays turned round is then followed.
+  A turn that the end point can make by a short move (at most ``THROUGH`` of the rest length from
+  where it was drawn, as measured, in the last frame) is followed at once: the limb swung through the camera's
+  axis (a forearm brought from up, over the camera's line, to down between two frames of a 5 fps
+  squat clip); every flip below ``FORESHORTENED`` on the shared clips was such a swing, and holding
+  it drew the forearm 160-170 degrees off for a frame. Noise flips a limb the estimator measured
+  long a frame before, so its end point would jump.
   The end point and the limb's children move with it.
 Poses without z (OpenPose/COCO files) follow the same rule, keeping the direction of the last
 confident frame.
+A forearm drawn shorter than at rest (``HAND_KEEP``) keeps its hand's length: a forearm pointing at
+the camera is short in 2-D, but the hand at its end, turned to the camera, is not; squashed with the
+forearm it became a sliver the estimator no longer read as a hand (squats: forearms at 0.4-0.6 of
+their rest length, 15-23 degrees off). Each forearm layer is cut at prepare time (``cut_hands``)
+into the arm (up to the wrist) and the hand (from ``HAND_CUT`` of the way on, overlapping the arm's
+end); the hand is drawn over the arm with the forearm's turn, anchored where the forearm puts the
+wrist, at its own length (``hand_transform``). One more warpAffine of a small piece, only then.
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from engines.warp.parts import PARTS
+from engines.warp.layers import Layer
+from engines.warp.parts import PART_BY_NAME, PARTS, limb_transform
 
 FORESHORTENED = 0.3
 MAX_HELD = 4
+THROUGH = 0.6
+HAND_KEEP = 0.9
+HAND_CUT = 0.9
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
 
@@ -46,10 +63,12 @@ class LimbDirections:
                 if rest > 1e-6:
                     self._limbs.append((part.name, a, b, rest, part.end))
         self._last: dict[str, np.ndarray] = {}
+        self._drawn: dict[str, np.ndarray] = {}   # the last frame's drawn bone vector (px)
         self._held: dict[str, int] = {}
 
     def reset(self) -> None:
         self._last.clear()
+        self._drawn.clear()
         self._held.clear()
 
     def __call__(self, xy: np.ndarray, ok: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
@@ -64,20 +83,69 @@ class LimbDirections:
             c = length / rest
             if c >= FORESHORTENED and length > 1e-6:
                 self._last[name] = v / length
+                self._drawn[name] = v
                 self._held[name] = 0
                 continue
             prev = self._last.get(name)
             if prev is None:
                 continue
             u = v / length if length > 1e-6 else prev
-            if float(u @ prev) < 0.0 and self._held.get(name, 0) < MAX_HELD:
+            # a swing through the camera's axis: the end point moved little since the last frame,
+            # which was drawn as measured (while a flip is held, the hold runs its course)
+            swing = (self._held.get(name, 0) == 0
+                     and float(np.hypot(*(v - self._drawn.get(name, prev * rest)))) <= THROUGH * rest)
+            if float(u @ prev) < 0.0 and not swing and self._held.get(name, 0) < MAX_HELD:
                 self._held[name] = self._held.get(name, 0) + 1
                 u = prev
             else:       # within a right angle (or turned round for good): follow the measurement
                 self._last[name] = u
                 self._held[name] = 0
+            self._drawn[name] = u * length
             delta = out[a] + u * length - out[b]
             out[b] += delta
             for child in CHILDREN.get(end, ()):
                 out[self._index[child]] += delta
         return out
+
+
+def cut_hands(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[str, int]
+              ) -> dict[str, tuple[Layer, Layer]]:
+    """{forearm layer name: (arm piece, hand piece)}: the pixels before the wrist (along the bone)
+    and those from ``HAND_CUT`` of the elbow-to-wrist length on."""
+    from engines.warp.skin import _piece
+
+    out: dict[str, tuple[Layer, Layer]] = {}
+    for layer in layers:
+        part = PART_BY_NAME.get(layer.name)
+        if part is None or not layer.name.endswith("forearm"):
+            continue
+        e, w = index[part.start], index[part.end]
+        if not (ok[e] and ok[w]):
+            continue
+        v = xy[w] - xy[e]
+        ll = float(v @ v)
+        if ll < 1.0:
+            continue
+        ph, pw = layer.patch.shape[:2]
+        x0, y0 = layer.origin
+        qx, qy = np.meshgrid(np.arange(pw, dtype=np.float64) + x0, np.arange(ph, dtype=np.float64) + y0)
+        t = ((qx - xy[e][0]) * v[0] + (qy - xy[e][1]) * v[1]) / ll
+        arm, hand = _piece(layer, t < 1.0), _piece(layer, t >= HAND_CUT)
+        if arm is not None and hand is not None:
+            out[layer.name] = (arm[0], hand[0])
+    return out
+
+
+def hand_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
+    """The hand piece's 2x3 affine for a forearm drawn by ``own``: its turn, anchored where ``own``
+    puts the wrist, at the hand's own length; None when the forearm is not shortened (draw it whole)."""
+    part = PART_BY_NAME[name]
+    e, w = ref_xy[index[part.start]], ref_xy[index[part.end]]
+    v0 = w - e
+    l0 = float(np.hypot(*v0))
+    v1 = own[:, :2] @ v0
+    l1 = float(np.hypot(*v1))
+    if l0 < 1e-6 or l1 < 1e-6 or l1 >= HAND_KEEP * l0:
+        return None
+    w1 = own[:, :2] @ w + own[:, 2]
+    return limb_transform(w, w + v0, w1, w1 + v1 * (l0 / l1))

@@ -38,10 +38,12 @@ def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> n
 
 
 def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
-                spine: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+                spine: tuple[np.ndarray, np.ndarray], legs: bool = True) -> np.ndarray:
     """Normalised distance of pixels to the shoulder-hip quadrilateral, with pixels below the hip
     line or beside the shoulders pushed away three times faster (they belong to the thighs and the
-    upper arms); inside the quad a constant 0.8 (see the return)."""
+    upper arms); inside the quad a constant 0.8 (see the return). legs: whether the photo shows
+    thighs; without them the pixels below the hip line are the torso's (a hoodie's hem, not a
+    forearm hanging beside it)."""
     ix = COCO17.index
     quad = np.zeros(shape, np.uint8)
     cv2.fillConvexPoly(quad, np.round(xy[[ix[n] for n in TORSO_POINTS]]).astype(np.int32), 1)
@@ -51,7 +53,7 @@ def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int
     axis = axis / (np.linalg.norm(axis) or 1.0)
     along = (px - top[0]) * axis[0] + (py - top[1]) * axis[1]
     length = float(np.linalg.norm(bottom - top)) or 1.0
-    below = np.maximum(0.0, along - length)
+    below = np.maximum(0.0, along - length) if legs else 0.0
     # beside the shoulders (top quarter of the torso) pixels outside the quad are the arm's deltoid
     # and sleeve: pushed away as fast as those below the hips, so they move with the upper arm
     near_top = np.clip(1.0 - along / (0.3 * length), 0.0, 1.0)
@@ -155,14 +157,17 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     ys, xs = np.nonzero(hard)
     px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
     names = list(segs)
+    legs = any(n.endswith("thigh") for n in names)
     dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
-                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"])
+                     _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"], legs)
                      for n in names])
     lab = np.argmin(dist, axis=0)
     labels = np.full((h, w), -1, np.int16)
     labels[ys, xs] = lab
     dropped = merge_fragments(hard, labels, dist.min(axis=0), ys, xs)
-    merge_islands(labels, len(segs))
+    quad = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(quad, np.round(quad_pts.reshape(-1, 2)).astype(np.int32), 1)
+    merge_islands(labels, len(segs), {names.index("torso"): quad > 0})
     if dropped.any():
         mask = np.where(dropped, 0.0, mask).astype(np.float32)
     held = _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius)
@@ -188,11 +193,7 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
             continue
         region = cv2.dilate(region, kernel)
         spec = PART_BY_NAME[name]
-        joint = _proximal_joint(spec, xy, ix)
-        if joint is not None:
-            r = 1.1 * radius[name]
-            cv2.circle(region, (int(round(joint[0])), int(round(joint[1]))), int(round(r)), 1, -1,
-                       lineType=cv2.LINE_AA)
+        region |= _joint_disc(spec, xy, 1.1 * radius[name], labels, names, hidden)
         a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
         a = np.where(own, soft, a)  # own pixels fully opaque (as opaque as the person mask)
         ys_, xs_ = np.nonzero(a > 1.0 / 512)
@@ -251,10 +252,12 @@ def merge_fragments(hard: np.ndarray, labels: np.ndarray, nearest: np.ndarray, y
     return dropped
 
 
-def merge_islands(labels: np.ndarray, n_labels: int) -> None:
+def merge_islands(labels: np.ndarray, n_labels: int, home: dict[int, np.ndarray] | None = None) -> None:
     """Every part keeps one connected piece: a smaller island of a part's label (a sliver of an arm's
     edge that lay nearer the torso's outline, cut off from the torso by the background) joins the
     part that surrounds it most, so no part leaves pixels at its rest position when the other moves.
+    home: {label: bool HxW} where that label's islands stay its own (the torso quadrilateral: a piece
+    of chest cut off by forearms folded across it is still chest, not the upper arm beside it).
     Edits ``labels`` (HxW int, -1 = not person) in place."""
     ring = np.ones((3, 3), np.uint8)
     for lab in range(n_labels):
@@ -263,12 +266,15 @@ def merge_islands(labels: np.ndarray, n_labels: int) -> None:
         if n <= 2:
             continue
         main = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        stay = (home or {}).get(lab)
         for c in range(1, n):
             if c == main:
                 continue
             x, y, w, h = stats[c, :4]
             y0, y1, x0, x1 = max(y - 1, 0), y + h + 1, max(x - 1, 0), x + w + 1
             piece = (comp[y0:y1, x0:x1] == c).astype(np.uint8)
+            if stay is not None and stay[y0:y1, x0:x1][piece > 0].mean() > 0.5:
+                continue
             border = (cv2.dilate(piece, ring) > 0) & (piece == 0)
             around = labels[y0:y1, x0:x1][border]
             around = around[(around >= 0) & (around != lab)]
@@ -337,6 +343,25 @@ def _inpaint_region(img: np.ndarray, region: np.ndarray, keep: np.ndarray, work_
     out = img.copy()
     out[y0:y1, x0:x1] = filled
     return out
+
+
+def _joint_disc(spec: PartSpec, xy: np.ndarray, r: float, labels: np.ndarray, names: list[str],
+                hidden: np.ndarray) -> np.ndarray:
+    """The disc of the photo round a part's proximal joint (uint8 0/1 HxW; all 0 for the torso),
+    taken only from the part itself, its parent and the unlabelled edge: never from another limb
+    lying there in the photo (hands clasped under the chin went into the head's neck disc and stayed
+    at the chest when the forearms moved away), nor from torso pixels an arm hides (``hidden``)."""
+    disc = np.zeros(labels.shape, np.uint8)
+    joint = _proximal_joint(spec, xy, COCO17.index)
+    if joint is None:
+        return disc
+    cv2.circle(disc, (int(round(joint[0])), int(round(joint[1]))), int(round(r)), 1, -1, lineType=cv2.LINE_AA)
+    allowed = [names.index(n) for n in (spec.name, spec.parent) if n in names]
+    foreign = (labels >= 0) & ~np.isin(labels, allowed)
+    if spec.parent == "torso":
+        foreign |= hidden > 0
+    disc[foreign] = 0
+    return disc
 
 
 def _proximal_joint(spec: PartSpec, xy: np.ndarray, ix: dict[str, int]) -> np.ndarray | None:

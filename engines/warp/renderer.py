@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
-from engines.warp.foreshortening import LimbDirections
+from engines.warp.foreshortening import LimbDirections, cut_hands, hand_transform
 from engines.warp.held import held_transforms
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
@@ -115,6 +115,7 @@ class WarpRenderer:
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
+        self._hand_cuts: dict = {}
         self._face = None
         self._face_src = None
         self._hands: dict | None = None
@@ -164,6 +165,7 @@ class WarpRenderer:
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
+        self._hand_cuts = cut_hands(self._layers, self._ref_xy, ok, COCO17.index) if self.options.blend != "skin" else {}
         self._skins = {}
         if self.options.blend == "seams":
             skirt = covers_between_thighs(m, segs, radius)
@@ -300,7 +302,7 @@ class WarpRenderer:
                 elif layer.name in self._skins:
                     self._draw_skin(layer, mats, canvas, alpha)
                 else:
-                    self._draw(layer, mats[layer.name], canvas, alpha)
+                    self._draw_part(layer, mats[layer.name], canvas, alpha)
         if alpha is None:
             return canvas
         if transparent:
@@ -351,6 +353,16 @@ class WarpRenderer:
         warped = cv2.warpAffine(layer.patch, m_patch, (rx1 - rx0, ry1 - ry0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
+
+    def _draw_part(self, layer: Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None) -> None:
+        """One rigid layer; a forearm drawn shortened keeps its hand's length (engines.warp.foreshortening)."""
+        cut = self._hand_cuts.get(layer.name)
+        hand = hand_transform(layer.name, m, self._ref_xy, COCO17.index) if cut else None
+        if hand is None:
+            self._draw(layer, m, canvas, alpha)
+            return
+        self._draw(cut[0], m, canvas, alpha)
+        self._draw(cut[1], hand, canvas, alpha)
 
     def _draw_head(self, layer: Layer, m: np.ndarray, t: Pose, ok: np.ndarray, expression, canvas: np.ndarray,
                    alpha: np.ndarray | None) -> None:
@@ -455,6 +467,13 @@ def _estimate(img: np.ndarray) -> tuple[Pose | None, np.ndarray | None]:
 
 
 LEGS = ("left_knee", "right_knee", "left_ankle", "right_ankle")
+# elbows and wrists the photo shows (inside it) at a lower score than min_score still make their
+# arm's parts: a webcam view cuts the hanging hands at its bottom edge, where the estimator is
+# unsure of the wrist (0.4), and a forearm left out of the layers was never drawn when the driver
+# raised that arm to sign (108 degrees of bone error on the signing clip)
+ARM_ENDS = (("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+            ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"))
+ARM_END_SCORE = 0.3
 
 
 def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndarray, np.ndarray]:
@@ -472,7 +491,11 @@ def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndar
     coco = pose.to_layout(COCO17)
     xy = coco.xy.astype(np.float64)
     m = 0.01 * max(w, h)
-    ok = coco.present(min_score) & (xy[:, 0] >= -m) & (xy[:, 0] <= w + m) & (xy[:, 1] >= -m) & (xy[:, 1] <= h + m)
+    inside = (xy[:, 0] >= -m) & (xy[:, 0] <= w + m) & (xy[:, 1] >= -m) & (xy[:, 1] <= h + m)
+    ok = coco.present(min_score) & inside
+    for parent, end in ARM_ENDS:   # an arm the photo shows to its edge: its end, less sure, counts
+        if ok[ix[parent]] and not ok[ix[end]] and inside[ix[end]] and coco.score[ix[end]] >= ARM_END_SCORE:
+            ok[ix[end]] = True
     missing = [n for n in ("left_shoulder", "right_shoulder") if not ok[ix[n]]]
     if missing:
         raise InputError(f"the reference pose lacks {', '.join(missing)}: the warp renderer needs a photo "
