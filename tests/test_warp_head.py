@@ -113,10 +113,11 @@ def test_still_head_is_drawn_rigid(marked):
         np.testing.assert_allclose(got[name], shifted.xy[IX[name]], atol=1.0)
 
 
-def test_with_a_face_mesh_the_landmarks_carry_the_nose_and_eyes_and_the_ears_are_vertices():
-    """Beside a Face Mesh, one smooth field moves the mesh so that the pose's nose and eyes (inside the
-    oval, carried by their nearest landmarks) and ears (outside: vertices) reach the target's; the
-    ring stays with the head."""
+def test_with_a_face_mesh_the_mesh_places_the_nose_and_eyes_and_the_ears_are_vertices():
+    """Beside a Face Mesh (with an expression), the face inside the oval is where the mesh (the
+    driver's expression and roll) puts it: the pose's nose and eyes do not pull it (they did, and the
+    re-read head roll on webcam_talking went 0.3 -> 6.3 degrees off); the smooth field moves the ears
+    (outside the oval: vertices) to the target's; the ring stays with the head."""
     from realtime.face import N_LANDMARKS, Expression
     import engines.warp.face as fmod
     from tests.test_presenter import synthetic_face
@@ -141,6 +142,6 @@ def test_with_a_face_mesh_the_landmarks_carry_the_nose_and_eyes_and_the_ears_are
         fmod.warp_with_mesh = orig
     dst, n = seen["dst"], N_LANDMARKS
     carried = rig.anchors[:3] + np.einsum("ak,akd->ad", rig.near_w, (dst[:n] - face.xy)[rig.near])
-    np.testing.assert_allclose(carried, moved[:3], atol=2.0)                 # nose and eyes reached (of 12 px)
+    np.testing.assert_allclose(carried, rig.anchors[:3], atol=1.5)           # the mesh's (not the 12 px)
     np.testing.assert_allclose(dst[n:n + 2], moved[3:], atol=1e-6)           # the ears: vertices
     np.testing.assert_allclose(dst[n + 2:], rig.ring, atol=1e-9)             # the ring: the head's

@@ -155,6 +155,8 @@ class FaceRig:
                 now[self.inner] += np.einsum("ak,akd->ad", self.near_w, (dst - rest)[:n][self.near])
             sigma = FIELD_SIGMA * self.span * float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
             moves = np.asarray(anchors, np.float64).reshape(-1, 2) - now
+            if expressive:   # inside the oval the Face Mesh (its roll, its expression) places the face
+                moves[self.inner] = 0.0
             if sigma > 1e-9 and np.abs(moves).any():
                 dst += _gauss(dst, now, sigma) @ (self.phi_inv @ moves)
         dst = np.vstack([dst, apply(head, self.ring)])
