@@ -101,21 +101,14 @@ def test_retargeter_replaces_a_bowed_stand_in(caplog):
     assert "replaced" in caplog.text
 
 
-def test_self_reenactment_on_a_bent_reference_takes_it_as_the_neutral():
-    """`repose evaluate --self` on a clip whose first frame is bent over (basketball_dribble): no later
-    upright neutral matches the avatar's foreshortened torso, so the reference frame is the driver's
-    neutral and the reference pose maps onto itself; a neutral reference keeps the auto-calibration."""
+def test_self_reenactment_retargets_as_render_does_even_on_a_bent_reference():
+    """`repose evaluate --self` auto-calibrates like `repose render`, whatever the reference frame:
+    taking a bent reference as the driver's neutral changed nothing on basketball_dribble and halved
+    the hands found on webcam_signing from its frame 268, so it was dropped."""
     from realtime.app.commands.evaluate_cmd import auto_retarget
 
     bent = bowed(upright())
-    xy = bent.xy.copy()
-    hips = (xy[IX["left_hip"]] + xy[IX["right_hip"]]) / 2
-    upper = [IX[n] for n in (*FACE, "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-                             "left_wrist", "right_wrist")]
-    xy[upper, 1] = hips[1] + 0.45 * (xy[upper, 1] - hips[1])     # the torso seen from above: short
-    bent = replace(bent, xy=xy)
     assert neutral_badness(bent) > 0.05
-    rt = auto_retarget(bent)
-    assert not rt.capturing and rt.neutral is bent
-    np.testing.assert_allclose(rt(bent, 0.0).xy, bent.xy, atol=1e-3)
-    assert auto_retarget(upright()).capturing
+    for rest in (bent, upright()):
+        rt = auto_retarget(rest)
+        assert rt.capturing and rt.neutral is None

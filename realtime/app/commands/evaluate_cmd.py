@@ -9,8 +9,7 @@ with score >= 0.5). The outputs are re-read the way the driver was (tracking ove
 same way against the same targets: floor_akd_256, floor_mkr, floor_bone_deg, the estimator's own
 floor (what a renderer that reproduced each real frame exactly would score).
 The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
-steady neutral frames, or --calibration; with --self, a reference frame that is itself not neutral
-is the driver's neutral: see auto_retarget); --no-retarget takes them unchanged (the raw comparison).
+steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
 Without --self: the reference photo is driven by the video's poses.
 --self (self-reenactment): the reference is the video's first frame (--reference-frame N: frame N,
 e.g. one that shows the hands) and the targets are the poses of the other frames, in clip order; each output is compared with the real frame, over the full frame and inside the
@@ -22,14 +21,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import logging
 import math
 import sys
 
 from realtime.app.commands.presenter_args import add_presenter_arguments
 from realtime.app.commands.renderer_args import add_renderer_arguments, build_renderer
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -115,18 +111,12 @@ def auto_retarget(rest_pose):
     """The retargeting of `repose render` without a profile (auto-calibrated), for a prepared
     renderer's rest pose: the ``retarget_for`` of engines.reenact.self_reenactment.
 
-    In self-reenactment the driver is the avatar, filmed by the same camera. Where the reference
-    frame itself fails the neutral checks (bent over a ball), no later neutral of the driver matches
-    the avatar's foreshortened bones (an upright neutral shrinks every upright target's torso to the
-    bent one): the reference frame is then the driver's neutral too, as a profile calibrated on it
-    would be, with a log line. A neutral reference keeps the auto-calibration `render` does."""
-    from calibration.neutral_check import neutral_badness
+    A reference frame that is not itself neutral is not taken as the driver's neutral: tried, it
+    changed nothing on basketball_dribble (whose stand-in neutral stays its bent first frame) and
+    halved the hands found on webcam_signing with --reference-frame 268 (0.88 -> 0.51)."""
     from calibration.retargeter import Retargeter
 
-    if neutral_badness(rest_pose) <= 0.05:
-        return Retargeter(rest_pose)
-    log.info("the reference frame is not a neutral pose: it is the driver's neutral too (self-reenactment)")
-    return Retargeter(rest_pose, neutral=rest_pose)
+    return Retargeter(rest_pose)
 
 
 def _drive(args: argparse.Namespace, renderer, profile, first, frames, total, reestimate: str):
