@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows as JSON")
     args = p.parse_args(argv)
     clip = Path(args.media) / args.clip
-    rows = {name: run(clip, args.seconds, face, hands) for name, face, hands in RUNS}
+    from realtime import quiet
+
+    quiet.configure(False)
+    with quiet.StderrFilter():   # MediaPipe's start-up lines, as the commands drop them
+        rows = {name: run(clip, args.seconds, face, hands) for name, face, hands in RUNS}
     base = rows["face off"]["out/in"]
     for r in rows.values():
         r["out/in over face off"] = r["out/in"] / max(base, 1e-9)
