@@ -127,7 +127,7 @@ def test_evaluate_self_from_another_reference_frame(capsys, media_dir):
 
 @pytest.mark.parametrize("args, words", [
     (("--reference-frame", "3"), "add --self"),
-    (("--self", "--reference-frame", "-1"), "0 or more"),
+    (("--self", "--reference-frame", "-1"), "expected 0 <= reference-frame"),
     (("--self", "--reference-frame", "9", "--max-frames", "4"), "holds no frame 9"),
 ])
 def test_evaluate_reference_frame_bad_input(capsys, media_dir, args, words):
