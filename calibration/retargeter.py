@@ -27,10 +27,7 @@ class Retargeter:
     """Driver pose -> avatar target pose, frame after frame (one instance per run; not thread-safe)."""
 
     def __init__(self, avatar_pose: Pose, profile: CalibrationProfile | None = None, mirror: bool | None = None,
-                 options: RetargetOptions | None = None, auto_capture: CaptureOptions | None = None,
-                 neutral: Pose | None = None) -> None:
-        """neutral: the driver's neutral pose when known without a profile (self-reenactment on a
-        non-neutral reference frame); no capture then."""
+                 options: RetargetOptions | None = None, auto_capture: CaptureOptions | None = None) -> None:
         self.avatar = avatar_pose
         self.options = options or RetargetOptions()
         if mirror is not None:
@@ -39,9 +36,9 @@ class Retargeter:
             self.options.mirror = profile.mirror
         self.profile = profile
         self._auto = auto_capture or AUTO_CAPTURE
-        self.neutral: Pose | None = profile.neutral if profile else neutral
-        self.source = "profile" if profile else ("given" if neutral is not None else "none")
-        self._capture: NeutralCapture | None = None if (profile or neutral is not None) else NeutralCapture(self._auto)
+        self.neutral: Pose | None = profile.neutral if profile else None
+        self.source = "profile" if profile else "none"
+        self._capture: NeutralCapture | None = None if profile else NeutralCapture(self._auto)
         self._badness = float("inf")
 
     def recalibrate(self) -> None:
