@@ -33,7 +33,7 @@ from realtime.mailbox import Mailbox, MailboxClosed
 from realtime.overlay import HudInfo, draw_hud
 from realtime.pose import Pose
 from realtime.sinks import Controls, Sink, SinkOptions, create_sink
-from realtime.smoothing import OneEuroOptions, PoseSmoother
+from realtime.smoothing import OneEuroOptions, PoseSmoother, PoseStride
 from realtime.sources import CaptureOptions, CaptureThread, Frame, Source, SourceError
 from realtime.stats import PipelineStats
 
@@ -70,6 +70,10 @@ class PipelineOptions:
     output_size: (width, height) of the output frames; the render is letterboxed into it
       (None: the reference image's size rounded down to even numbers).
     fps: output rate hint for sinks (virtual camera timer, mp4 rate); None: the source's fps.
+    pose_every: live runs estimate the pose on every n-th frame only and predict it between
+      (realtime.smoothing.PoseStride, stage "predict"): MediaPipe Pose is the loop's largest stage
+      (~24 ms of CPU a frame), more than a 2-core machine can pair with render and face at 30 fps.
+      Offline runs (``realtime=False``) estimate every frame.
     """
 
     realtime: bool = True
@@ -84,6 +88,11 @@ class PipelineOptions:
     capture: CaptureOptions = field(default_factory=CaptureOptions)
     log_every_s: float = 10.0
     join_timeout_s: float = 10.0
+    pose_every: int = 2
+
+    def __post_init__(self) -> None:
+        if self.pose_every < 1:
+            raise ValueError(f"pose_every must be >= 1 frame, got {self.pose_every}")
 
 
 @dataclass
@@ -424,6 +433,7 @@ class Pipeline:
     def _pose_loop(self) -> None:
         estimator = self._timed("estimator_init", self.estimator_factory)
         smoother = PoseSmoother(self.options.smoothing) if self.options.smoothing else None
+        stride = PoseStride(self.options.pose_every if self.options.realtime else 1)
         last_target: Pose | None = None
         last_seen = -1e9
         last_pose: Pose | None = None
@@ -434,7 +444,7 @@ class Pipeline:
                 if self._cues is not None:   # Face Mesh and Hands start on this frame beside the pose
                     seen = last_pose is not None and frame.media_s - last_seen <= self.options.hold_s
                     self._cues.put(_CueJob(frame, last_pose if seen else None, mirror))
-                pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
+                pose = self._driver_pose(estimator, stride, frame)
                 self.stats.frames_processed += 1
                 status = ""
                 if pose is not None:
@@ -470,6 +480,14 @@ class Pipeline:
             estimator.close()
             if self._cues is None:
                 self._close_trackers()
+
+    def _driver_pose(self, estimator: Any, stride: PoseStride, frame: Frame) -> Pose | None:
+        """The frame's driver pose: estimated when the stride says so, else predicted."""
+        if stride.due():
+            pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
+            stride.seen(pose)
+            return pose
+        return self._timed("predict", stride.predict, frame.media_s)
 
     def _cue_loop(self) -> None:
         """Face Mesh and Hands on each frame the pose thread hands over; one result per job."""

@@ -6,9 +6,12 @@ pipeline (the reference is the clip's first frame, the warp renderer, retargetin
 a null sink), three times in one run: face off, face on, face and hands on (hands on every other
 frame, as `repose live` runs them; Face Mesh and Hands on the pipeline's cue thread). Prints one
 table: output/input frame rate and that figure over the same run's face-off one, capture-to-output
-latency p50/p95, the mean ms of each stage (estimate, face, hands, retarget, render, overlay), the
-CPU the process used (cores) and the load average of the machine around each run (other work
-running on a shared machine slows every stage: read ratios within one run). ``--json PATH`` also
+latency p50/p95, the mean ms of each stage (estimate: MediaPipe Pose on the frames it runs on;
+predict: the pose of the frames between, see PipelineOptions.pose_every; face, hands, retarget,
+render, overlay) and how many frames of each pose kind ran (estimated / predicted), the CPU the
+process used (cores, and ms per input frame: a 2-core machine has 66 ms at 30 fps) and the load
+average of the machine around each run (other work running on a shared machine slows every stage:
+read ratios within one run). ``--json PATH`` also
 writes the rows. A benchmark, never a timed test.
 
   python scripts/bench_presenter.py [--clip webcam_signing.mp4] [--seconds 8] [--json out.json]
@@ -26,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-STAGES = ("estimate", "face", "hands", "retarget", "render", "overlay")
+STAGES = ("estimate", "predict", "face", "hands", "retarget", "render", "overlay")
 RUNS = (("face off", False, False), ("face on", True, False), ("face + hands", True, True))
 
 
@@ -78,7 +81,9 @@ def run(clip: Path, seconds: float, face: bool, hands: bool) -> dict:
     for st in STAGES:
         got = s["stages"].get(st)
         row[f"{st} ms"] = None if got is None else got["mean_ms"]
+    row["estimated/predicted"] = "/".join(str(s["stages"].get(k, {}).get("count", 0)) for k in ("estimate", "predict"))
     row["cpu cores"] = cores
+    row["cpu ms a frame in"] = cores * 1000.0 / max(s["fps_in"], 1e-9)
     row["load avg"] = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
     return row
 
