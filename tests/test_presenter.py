@@ -471,10 +471,12 @@ def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_r
     assert stats["stages"]["face"]["count"] == 4 and stats["stages"]["hands"]["count"] == 4
 
 
-def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, ...] = ()):
+def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, ...] = (), pose_every: int = 1):
     """A pipeline whose pose, face and hands stages tag each frame with its index (the top-left pixel of
     gray_frames); returns (the (target frame, expression frame, hands frame) of every render, stats,
-    face calls, the threads' names seen by the face tracker)."""
+    face calls, the threads' names seen by the face tracker). pose_every > 1: the poses between
+    estimates are predicted and carry their frame's media time, so every pose is tagged by that
+    (frame index = media time x 200 fps) instead."""
     import threading
     import time
 
@@ -490,7 +492,9 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
         rest_pose = inner.rest_pose
 
         def render(self, target, expression=None, hands=None):
-            seen.append((target.timestamp_s, expression and expression[0], hands and hands[0]))
+            t = target.timestamp_s
+            t = t if pose_every == 1 or t is None else round(t * 200)
+            seen.append((t, expression and expression[0], hands and hands[0]))
             return inner.render(target)
 
         def close(self):
@@ -500,7 +504,7 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
         def estimate(self, image, t=None):
             pose = super().estimate(image, t)
             i = int(image[0, 0, 0])
-            return None if i in nobody else replace(pose, timestamp_s=i)
+            return None if i in nobody else replace(pose, timestamp_s=i if pose_every == 1 else t)
 
     class Tracker:
         def __init__(self, sleep_s):
@@ -518,7 +522,7 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
 
     face, hands = Tracker(face_s), Tracker(0.0)
     source = ArraySource(gray_frames(n), fps=200.0, realtime=True) if realtime else ArraySource(gray_frames(n))
-    p = Pipeline(source, Renderer(), ["null"], PipelineOptions(realtime=realtime, smoothing=None),
+    p = Pipeline(source, Renderer(), ["null"], PipelineOptions(realtime=realtime, smoothing=None, pose_every=pose_every),
                  estimator_factory=lambda: Tagged(squat_poses()), retarget=lambda pose: pose, face=face, hands=hands)
     stats = p.run()
     return seen, stats, face
@@ -550,6 +554,13 @@ def test_a_slow_face_stage_drops_stale_frames_and_never_pairs_a_pose_with_anothe
     assert frames == sorted(set(frames))                          # in order, none twice
     assert all(t == e == h for t, e, h in seen)
     assert stats["frames_in"] == 60 and face.calls < 45 and stats["dropped"] > 15
+
+
+def test_predicted_poses_are_paired_with_their_own_frames_face():
+    seen, stats, _ = _frame_order_run(realtime=True, face_s=0.0, n=40, pose_every=2)
+    seen = [s for s in seen[1:] if s[1] is not None]
+    assert len(seen) > 10 and stats["stages"]["predict"]["count"] > 5
+    assert all(t == e == h for t, e, h in seen)
 
 
 def _pose_with_wrists(left, right, w=640, h=480):
