@@ -110,11 +110,13 @@ class _PoseItem:
 class _CueJob:
     """A frame for the cue thread: ``crop_pose`` is the last driver pose seen (camera orientation,
     for the crops; None: nobody in view for longer than ``hold_s``, no cues), ``mirror`` the
-    setting the pose stage uses for this frame."""
+    setting the pose stage uses for this frame, ``hands_due`` whether Hands runs on it (None: the
+    hands tracker's own cadence)."""
 
     frame: Frame
     crop_pose: Pose | None
     mirror: bool
+    hands_due: bool | None = None
 
 
 @dataclass
@@ -170,7 +172,10 @@ class Pipeline:
     face: a realtime.face.FaceTracker (or any ``(image, pose, t, mirror) -> expression`` with
     ``close()``) run on the cue thread beside the pose (stage "face"); its expression goes to
     ``renderer.render(target, expression=...)``. hands: the same for a realtime.hands.HandTracker
-    (stage "hands"; ``hands=`` to the renderer; its ``every`` sets how often MediaPipe Hands runs).
+    (stage "hands"; ``hands=`` to the renderer; its ``every`` sets how often MediaPipe Hands runs;
+    with ``pose_every`` > 1 it is called with ``due=``: Hands runs on the frames the pose is
+    estimated on, so the two heavy stages run side by side on two cores and the frames between,
+    which wait only for the face, stay light).
     Both are closed by the pipeline.
     """
 
@@ -441,10 +446,12 @@ class Pipeline:
             while True:
                 frame = self._get(self._frames)
                 mirror = self.controls.mirror
+                due = stride.due()
                 if self._cues is not None:   # Face Mesh and Hands start on this frame beside the pose
                     seen = last_pose is not None and frame.media_s - last_seen <= self.options.hold_s
-                    self._cues.put(_CueJob(frame, last_pose if seen else None, mirror))
-                pose = self._driver_pose(estimator, stride, frame)
+                    self._cues.put(_CueJob(frame, last_pose if seen else None, mirror,
+                                           due if stride.every > 1 else None))
+                pose = self._driver_pose(estimator, stride, frame, due)
                 self.stats.frames_processed += 1
                 status = ""
                 if pose is not None:
@@ -481,9 +488,9 @@ class Pipeline:
             if self._cues is None:
                 self._close_trackers()
 
-    def _driver_pose(self, estimator: Any, stride: PoseStride, frame: Frame) -> Pose | None:
-        """The frame's driver pose: estimated when the stride says so, else predicted."""
-        if stride.due():
+    def _driver_pose(self, estimator: Any, stride: PoseStride, frame: Frame, due: bool) -> Pose | None:
+        """The frame's driver pose: estimated when the stride says it is due, else predicted."""
+        if due:
             pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
             stride.seen(pose)
             return pose
@@ -500,7 +507,8 @@ class Pipeline:
                     if self.face is not None:
                         expr = self._timed("face", self.face, f.image, pose, f.media_s, job.mirror)
                     if self.hands is not None:
-                        hands = self._timed("hands", self.hands, f.image, pose, f.media_s, job.mirror)
+                        kw = {} if job.hands_due is None else {"due": job.hands_due}
+                        hands = self._timed("hands", self.hands, f.image, pose, f.media_s, job.mirror, **kw)
                 self._cue_results.put((expr, hands))
         finally:
             self._cue_results.close()

@@ -267,6 +267,7 @@ def _presenter(args: argparse.Namespace, renderer, profile):
     tracker = face_tracker(renderer, args.face, mirror=args.mirror,
                            neutral=profile.neutral_face if profile else None)
     # hands on every other frame: pose + face + hands would not fit one 30-fps frame on 2 cores
+    # (with --pose-every > 1 the pipeline runs them on the frames it estimates the pose on instead)
     hands = hand_tracker(renderer, args.hands, mirror=args.mirror, every=2)
     return tracker, hands
 
