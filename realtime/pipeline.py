@@ -3,8 +3,9 @@
 "latest" mailboxes so a slow stage drops stale frames instead of queueing them.
 
 Threads: ``capture`` (grabs and timestamps only), ``pose`` (the MediaPipe estimator, made on this
-thread, plus the One-Euro smoother, mirror, the retarget hook and coach matching: those take
-microseconds, less than a thread hop would cost), ``cues`` (only with a face or hands tracker:
+thread, on every ``pose_every``-th frame of a live run with a prediction between, plus the
+One-Euro smoother, mirror, the retarget hook and coach matching: those take a few ms at most,
+less than a thread hop would cost), ``cues`` (only with a face or hands tracker:
 Face Mesh and Hands on the same frame as the pose, side by side with it on two cores: the pose
 thread hands the frame over before it estimates, with the last pose seen for the crops, and
 takes the frame's cues back before passing it on, so a face is never paired with another frame's
