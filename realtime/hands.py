@@ -6,8 +6,10 @@ square crop around it, one tracker per side (video mode). A crop may show the ot
 crossed or touching): a hand whose wrist lies further than ``MAX_WRIST_OFF`` hand sizes from the
 pose's wrist is not that side's, and of two readings of one hand (wrists closer than half a hand)
 only the one nearer its pose wrist is kept. ``every`` runs them on every n-th call only (the live
-loop's budget); in between, the last hands are carried along by their pose wrist (moved by the
-wrist's displacement since they were found: the fingers hold their shape, the hand follows the arm).
+loop's budget), or a caller says which calls run them (``due``: the live pipeline runs Hands on the
+frames it estimates the pose on); in between, the last hands are carried along by their pose wrist
+(moved by the wrist's displacement since they were found: the fingers hold their shape, the hand
+follows the arm).
 
 Coordinates: `Hand.xy` (21, 2) float32 in pixels of the frame, `Hand.z` (21,) relative depth in the
 same scale; `side` is the person's side ("left"/"right", from the nearest pose wrist), in the frame
@@ -127,15 +129,16 @@ class HandEstimator:
         self._wrists: dict[str, np.ndarray] = {}   # the pose's wrist when each held hand was found
         self.ms = 0.0
 
-    def detect(self, image_bgr: np.ndarray, pose: Pose | None) -> dict[str, Hand]:
-        """{side: Hand} of the hands found near the pose's wrists (BGR uint8 frame)."""
+    def detect(self, image_bgr: np.ndarray, pose: Pose | None, due: bool | None = None) -> dict[str, Hand]:
+        """{side: Hand} of the hands found near the pose's wrists (BGR uint8 frame). due: run Hands
+        on this call (True) or carry the last hands (False); None: every ``every``-th call."""
         import cv2
 
         self._n += 1
         if pose is None:
             self._last = {}
             return {}
-        if (self._n - 1) % self.every:
+        if not ((self._n - 1) % self.every == 0 if due is None else due):
             return self._carried(pose)
         t0 = time.perf_counter()
         h, w = image_bgr.shape[:2]
@@ -200,8 +203,9 @@ class HandTracker:
         return self.estimator.ms
 
     def __call__(self, image_bgr: np.ndarray, pose: Pose | None, t: float | None = None,
-                 mirror: bool | None = None) -> dict[str, Hand]:
-        hands = self.estimator.detect(image_bgr, pose)
+                 mirror: bool | None = None, due: bool | None = None) -> dict[str, Hand]:
+        """{side: Hand} in this frame (due: see HandEstimator.detect)."""
+        hands = self.estimator.detect(image_bgr, pose) if due is None else self.estimator.detect(image_bgr, pose, due)
         self.last_hands = hands
         if self.mirror if mirror is None else mirror:
             return {SIDES[1 - SIDES.index(s)]: h.flipped() for s, h in hands.items()}

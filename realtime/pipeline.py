@@ -3,8 +3,9 @@
 "latest" mailboxes so a slow stage drops stale frames instead of queueing them.
 
 Threads: ``capture`` (grabs and timestamps only), ``pose`` (the MediaPipe estimator, made on this
-thread, plus the One-Euro smoother, mirror, the retarget hook and coach matching: those take
-microseconds, less than a thread hop would cost), ``cues`` (only with a face or hands tracker:
+thread, on every ``pose_every``-th frame of a live run with a prediction between, plus the
+One-Euro smoother, mirror, the retarget hook and coach matching: those take a few ms at most,
+less than a thread hop would cost), ``cues`` (only with a face or hands tracker:
 Face Mesh and Hands on the same frame as the pose, side by side with it on two cores: the pose
 thread hands the frame over before it estimates, with the last pose seen for the crops, and
 takes the frame's cues back before passing it on, so a face is never paired with another frame's
@@ -33,7 +34,7 @@ from realtime.mailbox import Mailbox, MailboxClosed
 from realtime.overlay import HudInfo, draw_hud
 from realtime.pose import Pose
 from realtime.sinks import Controls, Sink, SinkOptions, create_sink
-from realtime.smoothing import OneEuroOptions, PoseSmoother
+from realtime.smoothing import OneEuroOptions, PoseSmoother, PoseStride
 from realtime.sources import CaptureOptions, CaptureThread, Frame, Source, SourceError
 from realtime.stats import PipelineStats
 
@@ -70,6 +71,10 @@ class PipelineOptions:
     output_size: (width, height) of the output frames; the render is letterboxed into it
       (None: the reference image's size rounded down to even numbers).
     fps: output rate hint for sinks (virtual camera timer, mp4 rate); None: the source's fps.
+    pose_every: live runs estimate the pose on every n-th frame only and predict it between
+      (realtime.smoothing.PoseStride, stage "predict"): MediaPipe Pose is the loop's largest stage
+      (~24 ms of CPU a frame), more than a 2-core machine can pair with render and face at 30 fps.
+      Offline runs (``realtime=False``) estimate every frame.
     """
 
     realtime: bool = True
@@ -84,6 +89,11 @@ class PipelineOptions:
     capture: CaptureOptions = field(default_factory=CaptureOptions)
     log_every_s: float = 10.0
     join_timeout_s: float = 10.0
+    pose_every: int = 2
+
+    def __post_init__(self) -> None:
+        if self.pose_every < 1:
+            raise ValueError(f"pose_every must be >= 1 frame, got {self.pose_every}")
 
 
 @dataclass
@@ -101,11 +111,13 @@ class _PoseItem:
 class _CueJob:
     """A frame for the cue thread: ``crop_pose`` is the last driver pose seen (camera orientation,
     for the crops; None: nobody in view for longer than ``hold_s``, no cues), ``mirror`` the
-    setting the pose stage uses for this frame."""
+    setting the pose stage uses for this frame, ``hands_due`` whether Hands runs on it (None: the
+    hands tracker's own cadence)."""
 
     frame: Frame
     crop_pose: Pose | None
     mirror: bool
+    hands_due: bool | None = None
 
 
 @dataclass
@@ -161,7 +173,10 @@ class Pipeline:
     face: a realtime.face.FaceTracker (or any ``(image, pose, t, mirror) -> expression`` with
     ``close()``) run on the cue thread beside the pose (stage "face"); its expression goes to
     ``renderer.render(target, expression=...)``. hands: the same for a realtime.hands.HandTracker
-    (stage "hands"; ``hands=`` to the renderer; its ``every`` sets how often MediaPipe Hands runs).
+    (stage "hands"; ``hands=`` to the renderer; its ``every`` sets how often MediaPipe Hands runs;
+    with ``pose_every`` > 1 it is called with ``due=``: Hands runs on the frames the pose is
+    estimated on, so the two heavy stages run side by side on two cores and the frames between,
+    which wait only for the face, stay light).
     Both are closed by the pipeline.
     """
 
@@ -424,6 +439,7 @@ class Pipeline:
     def _pose_loop(self) -> None:
         estimator = self._timed("estimator_init", self.estimator_factory)
         smoother = PoseSmoother(self.options.smoothing) if self.options.smoothing else None
+        stride = PoseStride(self.options.pose_every if self.options.realtime else 1)
         last_target: Pose | None = None
         last_seen = -1e9
         last_pose: Pose | None = None
@@ -431,10 +447,12 @@ class Pipeline:
             while True:
                 frame = self._get(self._frames)
                 mirror = self.controls.mirror
+                due = stride.due()
                 if self._cues is not None:   # Face Mesh and Hands start on this frame beside the pose
                     seen = last_pose is not None and frame.media_s - last_seen <= self.options.hold_s
-                    self._cues.put(_CueJob(frame, last_pose if seen else None, mirror))
-                pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
+                    self._cues.put(_CueJob(frame, last_pose if seen else None, mirror,
+                                           due if stride.every > 1 else None))
+                pose = self._driver_pose(estimator, stride, frame, due)
                 self.stats.frames_processed += 1
                 status = ""
                 if pose is not None:
@@ -471,6 +489,14 @@ class Pipeline:
             if self._cues is None:
                 self._close_trackers()
 
+    def _driver_pose(self, estimator: Any, stride: PoseStride, frame: Frame, due: bool) -> Pose | None:
+        """The frame's driver pose: estimated when the stride says it is due, else predicted."""
+        if due:
+            pose = self._timed("estimate", estimator.estimate, frame.image, frame.media_s)
+            stride.seen(pose)
+            return pose
+        return self._timed("predict", stride.predict, frame.media_s)
+
     def _cue_loop(self) -> None:
         """Face Mesh and Hands on each frame the pose thread hands over; one result per job."""
         try:
@@ -482,7 +508,8 @@ class Pipeline:
                     if self.face is not None:
                         expr = self._timed("face", self.face, f.image, pose, f.media_s, job.mirror)
                     if self.hands is not None:
-                        hands = self._timed("hands", self.hands, f.image, pose, f.media_s, job.mirror)
+                        kw = {} if job.hands_due is None else {"due": job.hands_due}
+                        hands = self._timed("hands", self.hands, f.image, pose, f.media_s, job.mirror, **kw)
                 self._cue_results.put((expr, hands))
         finally:
             self._cue_results.close()

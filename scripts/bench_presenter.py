@@ -4,11 +4,16 @@
 The clip (default webcam_talking.mp4, 1080x720 at 30 fps) plays at its own rate through the live
 pipeline (the reference is the clip's first frame, the warp renderer, retargeting on, the HUD on,
 a null sink), three times in one run: face off, face on, face and hands on (hands on every other
-frame, as `repose live` runs them; Face Mesh and Hands on the pipeline's cue thread). Prints one
+frame, as `repose live` runs them; Face Mesh and Hands on the pipeline's cue thread). The pose is
+estimated on every ``--pose-every``-th frame (default: the pipeline's, as `repose live` runs it) and
+predicted between. Prints one
 table: output/input frame rate and that figure over the same run's face-off one, capture-to-output
-latency p50/p95, the mean ms of each stage (estimate, face, hands, retarget, render, overlay), the
-CPU the process used (cores) and the load average of the machine around each run (other work
-running on a shared machine slows every stage: read ratios within one run). ``--json PATH`` also
+latency p50/p95, the mean ms of each stage (estimate: MediaPipe Pose on the frames it runs on;
+predict: the pose of the frames between, see PipelineOptions.pose_every; face, hands, retarget,
+render, overlay) and how many frames of each pose kind ran (estimated / predicted), the CPU the
+process used (cores, and ms per input frame: a 2-core machine has 66 ms at 30 fps) and the load
+average of the machine around each run (other work running on a shared machine slows every stage:
+read ratios within one run). ``--json PATH`` also
 writes the rows. A benchmark, never a timed test.
 
   python scripts/bench_presenter.py [--clip webcam_signing.mp4] [--seconds 8] [--json out.json]
@@ -26,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-STAGES = ("estimate", "face", "hands", "retarget", "render", "overlay")
+STAGES = ("estimate", "predict", "face", "hands", "retarget", "render", "overlay")
 RUNS = (("face off", False, False), ("face on", True, False), ("face + hands", True, True))
 
 
@@ -42,7 +47,7 @@ def _cpu_s() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run(clip: Path, seconds: float, face: bool, hands: bool) -> dict:
+def run(clip: Path, seconds: float, face: bool, hands: bool, pose_every: int | None = None) -> dict:
     """One paced run of the live pipeline; the table's row."""
     from calibration.live import LiveRetarget
     from engines.reenact import face_tracker, hand_tracker
@@ -64,7 +69,9 @@ def run(clip: Path, seconds: float, face: bool, hands: bool) -> dict:
         hand = HandTracker(every=2)
     source = open_source(str(clip), SourceOptions(realtime=True, loop=True))
     retarget = LiveRetarget(renderer.rest_pose, None, mirrored=lambda: False)
-    pipeline = Pipeline(source, renderer, ["null"], PipelineOptions(realtime=True, duration_s=seconds),
+    options = PipelineOptions(realtime=True, duration_s=seconds)
+    options.pose_every = pose_every or options.pose_every
+    pipeline = Pipeline(source, renderer, ["null"], options,
                         retarget=retarget, face=tracker, hands=hand)
     load0, cpu0, t0 = os.getloadavg()[0], _cpu_s(), time.perf_counter()
     with pipeline:
@@ -78,7 +85,9 @@ def run(clip: Path, seconds: float, face: bool, hands: bool) -> dict:
     for st in STAGES:
         got = s["stages"].get(st)
         row[f"{st} ms"] = None if got is None else got["mean_ms"]
+    row["estimated/predicted"] = "/".join(str(s["stages"].get(k, {}).get("count", 0)) for k in ("estimate", "predict"))
     row["cpu cores"] = cores
+    row["cpu ms a frame in"] = cores * 1000.0 / max(s["fps_in"], 1e-9)
     row["load avg"] = f"{load0:.1f}-{os.getloadavg()[0]:.1f}"
     return row
 
@@ -94,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--media", default=str(_media()), help="folder of the shared clips")
     p.add_argument("--clip", default="webcam_talking.mp4")
     p.add_argument("--seconds", type=float, default=8.0, help="length of each paced run")
+    p.add_argument("--pose-every", type=int, default=None, metavar="N",
+                   help="estimate the pose on every N-th frame (default: the pipeline's, as `repose live`)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows as JSON")
     args = p.parse_args(argv)
     clip = Path(args.media) / args.clip
@@ -101,21 +112,24 @@ def main(argv: list[str] | None = None) -> int:
 
     quiet.configure(False)
     with quiet.StderrFilter():   # MediaPipe's start-up lines, as the commands drop them
-        rows = {name: run(clip, args.seconds, face, hands) for name, face, hands in RUNS}
+        rows = {name: run(clip, args.seconds, face, hands, args.pose_every) for name, face, hands in RUNS}
+    from realtime.pipeline import PipelineOptions
+
+    pose_every = args.pose_every or PipelineOptions().pose_every
     base = rows["face off"]["out/in"]
     for r in rows.values():
         r["out/in over face off"] = r["out/in"] / max(base, 1e-9)
     keys = ["out/in", "out/in over face off", *[k for k in next(iter(rows.values())) if k != "out/in"
                                                   and k != "out/in over face off"]]
     print(f"live pipeline paced at the clip's rate: {args.clip}, {args.seconds:g} s a run, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs, pose estimated on 1 frame in {pose_every}")
     print("| run | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
     for name, r in rows.items():
         print(f"| {name} | " + " | ".join(_cell(r[k]) for k in keys) + " |")
     if args.json:
         Path(args.json).write_text(json.dumps({"clip": args.clip, "seconds": args.seconds, "cpus": os.cpu_count(),
-                                               "rows": rows}, indent=2) + "\n")
+                                               "pose_every": pose_every, "rows": rows}, indent=2) + "\n")
     return 0
 
 

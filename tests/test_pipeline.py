@@ -162,12 +162,29 @@ def test_realtime_mode_drops_stale_frames_instead_of_queueing():
             return super().estimate(image, t)
 
     sink = RecordingSink()
+    # the estimator on every frame (no stride): the frames mailbox is then the only place that drops
     p = Pipeline(ArraySource(gray_frames(60), fps=200.0, realtime=True), skeleton_renderer(), [sink],
-                 PipelineOptions(realtime=True), estimator_factory=lambda: SlowEstimator(squat_poses()))
+                 PipelineOptions(realtime=True, pose_every=1), estimator_factory=lambda: SlowEstimator(squat_poses()))
     stats = p.run()
     assert stats["frames_in"] == 60
     assert stats["dropped"] > 20 and stats["frames_out"] == sink.frames < 40
     assert stats["dropped"] + stats["frames_processed"] == 60
+
+
+def test_live_runs_estimate_every_other_frame_and_predict_the_frames_between():
+    est = ReplayEstimator(squat_poses())
+    p = Pipeline(ArraySource(gray_frames(20), fps=30.0, realtime=True), skeleton_renderer(), [RecordingSink()],
+                 PipelineOptions(realtime=True, pose_every=2), estimator_factory=lambda: est)
+    stats = p.run()
+    n = stats["frames_processed"]
+    assert n > 2 and est.calls == (n + 1) // 2      # frames 0, 2, 4, ... of those that reached the pose stage
+    assert stats["stages"]["predict"]["count"] == n - est.calls
+    offline = ReplayEstimator(squat_poses())
+    stats = Pipeline(ArraySource(gray_frames(20), fps=30.0), skeleton_renderer(), [RecordingSink()],
+                     PipelineOptions(realtime=False, pose_every=2), estimator_factory=lambda: offline).run()
+    assert offline.calls == 20 and "predict" not in stats["stages"]   # offline: every frame estimated
+    with pytest.raises(ValueError):
+        PipelineOptions(pose_every=0)
 
 
 def test_duration_limit_and_request_stop_join_every_thread():

@@ -376,6 +376,10 @@ def test_hands_between_runs_follow_the_pose_wrist_and_keep_their_shape():
     moved = est.detect(img, pose_with_left_wrist(drawn.xy[0][0] + 30, drawn.xy[0][1] - 12))   # a skipped frame
     assert len(found) == 1                                                 # MediaPipe did not run
     np.testing.assert_allclose(moved["left"].xy, got["left"].xy + (30, -12), atol=1e-4)
+    est.detect(img, first, due=False)                                      # the caller's cadence wins
+    assert len(found) == 1
+    est.detect(img, first, due=True)
+    assert len(found) == 2
     assert est.detect(img, None) == {}
 
 
@@ -435,7 +439,7 @@ def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_r
     from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
 
     inner = skeleton_renderer()
-    seen = []
+    seen, estimated = [], set()
 
     class Renderer:
         name = "fake"
@@ -471,10 +475,12 @@ def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_r
     assert stats["stages"]["face"]["count"] == 4 and stats["stages"]["hands"]["count"] == 4
 
 
-def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, ...] = ()):
+def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, ...] = (), pose_every: int = 1):
     """A pipeline whose pose, face and hands stages tag each frame with its index (the top-left pixel of
     gray_frames); returns (the (target frame, expression frame, hands frame) of every render, stats,
-    face calls, the threads' names seen by the face tracker)."""
+    face calls, the threads' names seen by the face tracker). pose_every > 1: the poses between
+    estimates are predicted and carry their frame's media time, so every pose is tagged by that
+    (frame index = media time x 200 fps) instead."""
     import threading
     import time
 
@@ -483,14 +489,16 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
     from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
 
     inner = skeleton_renderer()
-    seen = []
+    seen, estimated = [], set()
 
     class Renderer:
         name = "fake"
         rest_pose = inner.rest_pose
 
         def render(self, target, expression=None, hands=None):
-            seen.append((target.timestamp_s, expression and expression[0], hands and hands[0]))
+            t = target.timestamp_s
+            t = t if pose_every == 1 or t is None else round(t * 200)
+            seen.append((t, expression and expression[0], hands and hands[0]))
             return inner.render(target)
 
         def close(self):
@@ -500,14 +508,16 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
         def estimate(self, image, t=None):
             pose = super().estimate(image, t)
             i = int(image[0, 0, 0])
-            return None if i in nobody else replace(pose, timestamp_s=i)
+            estimated.add(i)
+            return None if i in nobody else replace(pose, timestamp_s=i if pose_every == 1 else t)
 
     class Tracker:
         def __init__(self, sleep_s):
-            self.sleep_s, self.calls, self.threads, self.crops = sleep_s, 0, set(), []
+            self.sleep_s, self.calls, self.threads, self.crops, self.due = sleep_s, 0, set(), [], []
 
-        def __call__(self, image, pose, t, mirror):
+        def __call__(self, image, pose, t, mirror, **kw):
             self.calls += 1
+            self.due.append((int(image[0, 0, 0]), kw.get("due")))
             self.threads.add(threading.current_thread().name)
             time.sleep(self.sleep_s)
             self.crops.append((int(image[0, 0, 0]), pose.timestamp_s))
@@ -518,9 +528,10 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
 
     face, hands = Tracker(face_s), Tracker(0.0)
     source = ArraySource(gray_frames(n), fps=200.0, realtime=True) if realtime else ArraySource(gray_frames(n))
-    p = Pipeline(source, Renderer(), ["null"], PipelineOptions(realtime=realtime, smoothing=None),
+    p = Pipeline(source, Renderer(), ["null"], PipelineOptions(realtime=realtime, smoothing=None, pose_every=pose_every),
                  estimator_factory=lambda: Tagged(squat_poses()), retarget=lambda pose: pose, face=face, hands=hands)
     stats = p.run()
+    stats["estimated frames"], stats["hands due"] = estimated, hands.due
     return seen, stats, face
 
 
@@ -550,6 +561,18 @@ def test_a_slow_face_stage_drops_stale_frames_and_never_pairs_a_pose_with_anothe
     assert frames == sorted(set(frames))                          # in order, none twice
     assert all(t == e == h for t, e, h in seen)
     assert stats["frames_in"] == 60 and face.calls < 45 and stats["dropped"] > 15
+
+
+def test_predicted_poses_are_paired_with_their_own_frames_face_and_hands_run_beside_the_estimates():
+    seen, stats, face = _frame_order_run(realtime=True, face_s=0.0, n=40, pose_every=2)
+    seen = [s for s in seen[1:] if s[1] is not None]
+    assert len(seen) > 10 and stats["stages"]["predict"]["count"] > 5
+    assert all(t == e == h for t, e, h in seen)
+    # Hands is told to run on exactly the frames whose pose is estimated (two heavy stages side by side)
+    due = stats["hands due"]
+    assert len(due) > 10 and {d for _, d in due} == {True, False}
+    assert all(d == (i in stats["estimated frames"]) for i, d in due)
+    assert all(d is None for _, d in face.due)          # the face runs on every frame, no cadence
 
 
 def _pose_with_wrists(left, right, w=640, h=480):

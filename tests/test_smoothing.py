@@ -74,3 +74,55 @@ def test_pose_smoother_on_real_squats_keeps_shape_and_reduces_frame_to_frame_noi
             sm_step.append(np.abs(out.xy - prev_sm).mean())
         prev_raw, prev_sm = noisy.xy, out.xy
     assert np.mean(sm_step) < np.mean(raw_step)
+
+
+def _pose_at(x: float, t: float, score=None) -> "Pose":
+    from realtime.layouts import COCO17
+    from realtime.pose import Pose
+
+    k = len(COCO17)
+    xy = np.stack([np.full(k, x), np.arange(k, dtype=float)], axis=1)
+    return Pose(xy=xy, score=np.ones(k) if score is None else score, layout=COCO17, width=640, height=480,
+                timestamp_s=t)
+
+
+def test_pose_stride_estimates_every_nth_frame_and_every_frame_while_nobody_is_in_view():
+    from realtime.smoothing import PoseStride
+
+    s = PoseStride(every=3)
+    assert s.due() and s.predict(0.0) is None       # nothing seen yet
+    s.seen(None)                                    # nobody: estimate again at once
+    assert s.due()
+    s.seen(_pose_at(0.0, 0.0))
+    pattern = []
+    for _ in range(6):
+        due = s.due()
+        pattern.append(due)
+        if due:
+            s.seen(_pose_at(0.0, 0.0))
+    assert pattern == [False, False, True, False, False, True]
+    one = PoseStride(every=1)
+    one.seen(_pose_at(0.0, 0.0))
+    assert all(one.due() for _ in range(4))
+    with pytest.raises(ValueError):
+        PoseStride(every=0)
+
+
+def test_pose_stride_predicts_half_the_last_velocity_and_holds_what_it_cannot_trust():
+    from realtime.smoothing import PoseStride
+
+    s = PoseStride(every=2, damping=0.5, max_gap_s=0.25)
+    score = np.ones(17)
+    score[3] = 0.0                                   # keypoint 3 absent from the first estimate
+    s.seen(_pose_at(0.0, 0.0, score))
+    s.seen(_pose_at(10.0, 0.1))                      # 100 px/s along x
+    p = s.predict(0.15)
+    assert p.timestamp_s == 0.15 and (p.width, p.height) == (640, 480)
+    moved = np.delete(np.arange(17), 3)
+    np.testing.assert_allclose(p.xy[moved, 0], 10.0 + 0.5 * 100.0 * 0.05, atol=1e-4)
+    np.testing.assert_allclose(p.xy[:, 1], np.arange(17))    # no motion along y
+    assert p.xy[3, 0] == 10.0                                 # held
+    s.seen(_pose_at(50.0, 0.5))                      # 0.4 s after the last: too old a step to extend
+    np.testing.assert_allclose(s.predict(0.53).xy[:, 0], 50.0)
+    s.seen(None)
+    assert s.predict(0.6) is None

@@ -50,6 +50,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "output_size": (16, 8192, True),   # each side of WxH
     "duration": (0, 10**7, False),
     "hold": (0, 3600, True),
+    "pose_every": (1, 30, True),
     "smooth_min_cutoff": (0, 1000, False),
     "smooth_beta": (0, 1_000_000, True),
     "seconds": (0, 3600, False),

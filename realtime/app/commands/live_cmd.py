@@ -84,6 +84,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                       help="One-Euro speed coefficient, Hz per body size/s (default 10: less lag when higher)")
     proc.add_argument("--hold", type=float, default=0.5, metavar="S",
                       help="seconds to keep the last pose when nobody is in view (default 0.5)")
+    proc.add_argument("--pose-every", type=int, default=2, metavar="N",
+                      help="estimate the pose on every N-th frame and predict it between (default 2: pose is "
+                           "the loop's largest stage; 1 on a machine with CPU to spare); --no-realtime: every frame")
 
     coach = p.add_argument_group("coach")
     coach.add_argument("--benchmark", metavar="POSE_OR_IMAGE_OR_VIDEO",
@@ -178,7 +181,7 @@ def _pipeline(args: argparse.Namespace, renderer, profile, coach):
         realtime=not args.no_realtime, max_frames=args.max_frames, duration_s=args.duration, hold_s=args.hold,
         mirror=args.mirror, overlay=not args.no_overlay,
         smoothing=None if args.no_smooth else OneEuroOptions(min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta),
-        output_size=args.output_size, fps=args.fps)
+        output_size=args.output_size, fps=args.fps, pose_every=args.pose_every)
     sink_options = SinkOptions(vcam_device=args.vcam_device, vcam_backend=args.vcam_backend,
                                vcam_format=args.vcam_format, mjpeg_host=args.mjpeg_host,
                                snapshot_dir=args.snapshot_dir, allow_remote=args.allow_remote)
@@ -264,6 +267,7 @@ def _presenter(args: argparse.Namespace, renderer, profile):
     tracker = face_tracker(renderer, args.face, mirror=args.mirror,
                            neutral=profile.neutral_face if profile else None)
     # hands on every other frame: pose + face + hands would not fit one 30-fps frame on 2 cores
+    # (with --pose-every > 1 the pipeline runs them on the frames it estimates the pose on instead)
     hands = hand_tracker(renderer, args.hands, mirror=args.mirror, every=2)
     return tracker, hands
 
