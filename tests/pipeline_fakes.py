@@ -112,6 +112,25 @@ def skeleton_renderer(width: int = 320, height: int = 240, pose: Pose | None = N
     return r
 
 
+class RecordingRenderer:
+    """A skeleton renderer (``skeleton_renderer``) with the warp renderer's
+    ``render(target, expression, hands)``: ``record(target, expression, hands)`` sees every call."""
+
+    name = "fake"
+
+    def __init__(self, record) -> None:
+        self._inner = skeleton_renderer()
+        self.rest_pose = self._inner.rest_pose
+        self._record = record
+
+    def render(self, target, expression=None, hands=None):
+        self._record(target, expression, hands)
+        return self._inner.render(target)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 def gray_frames(n: int, width: int = 320, height: int = 240) -> list[np.ndarray]:
     """n distinct frames (the index is in the top-left pixel value)."""
     out = []

@@ -436,21 +436,10 @@ def test_head_turns_with_the_drivers_eye_line_roll():
 def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_renderer():
     from realtime.pipeline import Pipeline, PipelineOptions
     from realtime.sources import ArraySource
-    from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
+    from tests.pipeline_fakes import RecordingRenderer, ReplayEstimator, gray_frames, squat_poses
 
-    inner = skeleton_renderer()
-    seen, estimated = [], set()
-
-    class Renderer:
-        name = "fake"
-        rest_pose = inner.rest_pose
-
-        def render(self, target, expression=None, hands=None):
-            seen.append((expression, hands))
-            return inner.render(target)
-
-        def close(self):
-            inner.close()
+    seen = []
+    renderer = RecordingRenderer(lambda target, expression, hands: seen.append((expression, hands)))
 
     class Tracker:
         def __init__(self, value):
@@ -465,7 +454,7 @@ def test_pipeline_runs_the_face_and_hands_stages_and_hands_their_output_to_the_r
 
     expr = Expression(np.zeros((N_LANDMARKS, 2)))
     face, hands = Tracker(expr), Tracker({"left": "a hand"})
-    p = Pipeline(ArraySource(gray_frames(5)), Renderer(), ["null"], PipelineOptions(realtime=False, mirror=True),
+    p = Pipeline(ArraySource(gray_frames(5)), renderer, ["null"], PipelineOptions(realtime=False, mirror=True),
                  estimator_factory=lambda: ReplayEstimator(squat_poses()), face=face, hands=hands)
     stats = p.run()
     # the cues of a frame run beside its pose, cropped by the pose before it: none for the first frame
@@ -486,23 +475,14 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
 
     from realtime.pipeline import Pipeline, PipelineOptions
     from realtime.sources import ArraySource
-    from tests.pipeline_fakes import ReplayEstimator, gray_frames, skeleton_renderer, squat_poses
+    from tests.pipeline_fakes import RecordingRenderer, ReplayEstimator, gray_frames, squat_poses
 
-    inner = skeleton_renderer()
     seen, estimated = [], set()
 
-    class Renderer:
-        name = "fake"
-        rest_pose = inner.rest_pose
-
-        def render(self, target, expression=None, hands=None):
-            t = target.timestamp_s
-            t = t if pose_every == 1 or t is None else round(t * 200)
-            seen.append((t, expression and expression[0], hands and hands[0]))
-            return inner.render(target)
-
-        def close(self):
-            inner.close()
+    def record(target, expression, hands):
+        t = target.timestamp_s
+        t = t if pose_every == 1 or t is None else round(t * 200)
+        seen.append((t, expression and expression[0], hands and hands[0]))
 
     class Tagged(ReplayEstimator):   # the pose carries its frame's index as its timestamp
         def estimate(self, image, t=None):
@@ -528,7 +508,7 @@ def _frame_order_run(realtime: bool, face_s: float, n: int, nobody: tuple[int, .
 
     face, hands = Tracker(face_s), Tracker(0.0)
     source = ArraySource(gray_frames(n), fps=200.0, realtime=True) if realtime else ArraySource(gray_frames(n))
-    p = Pipeline(source, Renderer(), ["null"], PipelineOptions(realtime=realtime, smoothing=None, pose_every=pose_every),
+    p = Pipeline(source, RecordingRenderer(record), ["null"], PipelineOptions(realtime=realtime, smoothing=None, pose_every=pose_every),
                  estimator_factory=lambda: Tagged(squat_poses()), retarget=lambda pose: pose, face=face, hands=hands)
     stats = p.run()
     stats["estimated frames"], stats["hands due"] = estimated, hands.due
