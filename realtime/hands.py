@@ -108,10 +108,9 @@ def own_hands(found: dict[str, Hand], pose: Pose) -> dict[str, Hand]:
 
 
 def hands_in_box(solution, image_bgr: np.ndarray, box: tuple[int, int, int, int],
-                 side: str = "left") -> list[tuple[Hand, float]]:
+                 side: str = "left") -> list[Hand]:
     """The hands a MediaPipe Hands ``solution`` finds on the crop ``box`` (x0, y0, x1, y1) of a BGR
-    frame: (Hand in frame pixels, labelled ``side``, its detection's handedness score), the
-    solution's order."""
+    frame, in frame pixels, labelled ``side``, in the solution's order."""
     import cv2
 
     x0, y0, x1, y1 = box
@@ -119,11 +118,10 @@ def hands_in_box(solution, image_bgr: np.ndarray, box: tuple[int, int, int, int]
     res = solution.process(cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB))
     out = []
     cw, ch = x1 - x0, y1 - y0
-    for k, marks in enumerate(res.multi_hand_landmarks or []):
+    for marks in res.multi_hand_landmarks or []:
         arr = np.array([(p.x, p.y, p.z) for p in marks.landmark], np.float32)
         xy = arr[:, :2] * np.array([cw, ch], np.float32) + np.array([x0, y0], np.float32)
-        score = float(res.multi_handedness[k].classification[0].score) if res.multi_handedness else 1.0
-        out.append((Hand(xy, arr[:, 2] * np.float32(cw), side, w, h), score))
+        out.append(Hand(xy, arr[:, 2] * np.float32(cw), side, w, h))
     return out
 
 
@@ -171,7 +169,7 @@ class HandEstimator:
             found = hands_in_box(self._hands[side], image_bgr, (x0, y0, x1, y1), side)
             if not found:
                 continue
-            out[side] = found[0][0]
+            out[side] = found[0]
             self._wrists[side] = np.array([cx, cy], np.float32)
         out = own_hands(out, pose)
         self._last = out

@@ -179,7 +179,7 @@ def check_wrists(img: np.ndarray, pose: Pose, found: dict[str, Hand] | None,
     with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=1,
                                   min_detection_confidence=0.5) as solution:
         def look(boxes) -> list[Hand]:
-            return [h for b in boxes if b is not None for h, _ in hands_in_box(solution, img, b)]
+            return [h for b in boxes if b is not None for h in hands_in_box(solution, img, b)]
 
         hands = list((found or {}).values())
         for side in SIDES:
