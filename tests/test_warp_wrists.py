@@ -93,3 +93,31 @@ def test_claims_go_to_the_nearest_wrist_one_hand_a_side():
     assert list(claimed) == ["left"]
     far = replace(left, xy=left.xy + 200)
     assert claim_hands(pose, [far]) == {}
+
+
+def test_prepare_checks_the_estimated_reference_before_cutting(monkeypatch, caplog):
+    """The check sits where the warp renderer prepares its reference (render, live, evaluate and the
+    editor all prepare there): an estimated pose with the right wrist on the left hand, less sure,
+    loses its right forearm, and the left hand's pixels go to the left forearm."""
+    import logging
+
+    import engines.warp.hands as warp_hands
+    import engines.warp.renderer as warp_renderer
+    import engines.warp.wrists as wrists
+    from engines.warp.renderer import WarpRenderer
+    from realtime.app.demo.figure import draw_figure
+
+    fig = draw_figure()
+    left = _hand(fig.pose, "left")
+    bad = _moved(fig.pose, "right_wrist", left.xy[WRIST] + (40, 30), score=0.6)
+    monkeypatch.setattr(warp_renderer, "_estimate", lambda img: (bad, fig.mask))
+    monkeypatch.setattr(warp_hands, "find_hands", lambda img, pose: {})
+    monkeypatch.setattr(wrists, "hands_in_box", lambda solution, img, box, side="left": [left])
+    r = WarpRenderer(face=False)
+    with caplog.at_level(logging.INFO, logger="engines.warp.wrists"):
+        r.prepare(fig.image)
+    assert any("right wrist" in m and "not shown" in m for m in caplog.messages)
+    assert "right_forearm" not in r.part_names and "left_forearm" in r.part_names
+    rest = r.rest_pose.to_layout(COCO17)
+    assert rest.score[IX["right_wrist"]] == 0.0
+    np.testing.assert_allclose(rest.xy[IX["left_wrist"]], fig.pose.xy[IX["left_wrist"]])
