@@ -2,6 +2,8 @@
 
 No weights, no training, CPU real time. Prepared once from the reference photo:
 - its pose (MediaPipe, unless given) and person mask (MediaPipe selfie segmentation, unless given);
+  an estimated pose's wrists are checked against the hands MediaPipe Hands finds (engines.warp.wrists:
+  a wrist drawn onto the other side's hand is moved to its own hand, or not cut) before any part is;
 - ten layers: torso, head, upper arms, forearms (with hands), thighs, shins (with feet). Every person
   pixel goes to the part whose bone capsule is nearest (distance divided by the part's measured
   thickness); each limb layer also carries a disc of the photo around its proximal joint (shoulder,
