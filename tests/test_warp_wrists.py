@@ -74,6 +74,17 @@ def test_a_wrist_on_the_other_hand_with_none_of_its_own_is_not_cut():
     assert len(notes) == 1 and "marked not shown" in notes[0]
     assert fixed.score[IX["right_wrist"]] == 0.0
     assert fixed.score[IX["left_wrist"]] == 1.0 and set(claimed) == {"left"}
+    assert fixed.score[IX["right_elbow"]] == 1.0   # an elbow the pose is sure of stays
+
+
+def test_a_doubted_elbow_goes_with_its_hidden_wrist():
+    good = reference_pose()
+    left = _hand(good, "left")
+    bad = _moved(_moved(good, "right_wrist", left.xy[WRIST] + (40, 30), score=0.6), "right_elbow",
+                 good.xy[IX["right_elbow"]], score=0.5)
+    fixed, _, notes = correct_wrists(bad, [left])
+    assert "elbow" in notes[0]
+    assert fixed.score[IX["right_elbow"]] == 0.0 and fixed.score[IX["right_shoulder"]] == 1.0
 
 
 def test_two_wrists_on_one_hand_the_surer_keeps_it():

@@ -15,7 +15,10 @@ at prepare time, with MediaPipe Hands (image mode) on crops around the pose's wr
   wrist and the pose's hand points (index, pinky, thumb) move onto that hand. A wrist on the other
   side's hand with no hand of its own found, and a lower score than the other wrist's, is marked
   not shown: no forearm is cut from it, and the hand and a held ball go to the other forearm
-  (engines.warp.held takes the nearer wrist shown). Otherwise it stays (hands clasped or touching:
+  (engines.warp.held takes the nearer wrist shown). Its elbow goes too when the pose doubts it
+  (score under ``ELBOW_SURE``): an arm drawn onto the other hand is mostly the far arm, hidden
+  behind the body (basketball_dribble's right elbow, 0.5, lay on the ball's rim, and the upper arm
+  cut to it carried a piece of the left glove that read as a wrist in every output). Otherwise it stays (hands clasped or touching:
   the other hand may hide this one from Hands, and the pose is as sure of both);
 - everything else is left alone: a fist or a small hand that Hands misses is common, not an error.
 Each correction is logged at INFO. Pixels of the reference photo, images BGR uint8.
@@ -37,6 +40,7 @@ MAX_WRIST_OFF = 1.5     # hand sizes between a pose wrist and the hand it claims
 NEAR = 2.0              # hand sizes within which a handless wrist sits on the other side's hand
 REACH = (0.3, 1.4)      # elbow to hand wrist, in upper-arm lengths
 SAME = 0.6              # hand sizes between the wrists of two readings of one hand
+ELBOW_SURE = 0.8        # a hidden wrist's elbow scored under this is hidden too (module doc)
 APART = 1.0             # hand sizes from every claimed hand's wrist for a hand to be another one
 #: the pose's hand points and the hand landmark each moves to (MCP of index and pinky, thumb's MCP)
 HAND_POINTS = (("wrist", WRIST), ("index", 5), ("pinky", 17), ("thumb", 2))
@@ -118,9 +122,9 @@ def _moved(pose: Pose, side: str, hand: Hand, min_score: float) -> Pose:
     return replace(pose, xy=xy, score=score)
 
 
-def _hidden(pose: Pose, side: str) -> Pose:
+def _hidden(pose: Pose, side: str, elbow: bool) -> Pose:
     score = pose.score.copy()
-    for name, _ in HAND_POINTS:
+    for name in [n for n, _ in HAND_POINTS] + (["elbow"] if elbow else []):
         i = pose.layout.index.get(f"{side}_{name}")
         if i is not None:
             score[i] = 0.0
@@ -155,9 +159,11 @@ def correct_wrists(pose: Pose, hands: Sequence[Hand], min_score: float = 0.5) ->
                          f"{'the ' + other + ' hand' if on_other else 'no hand'}: moved to the hand at "
                          f"({hand.xy[WRIST][0]:.0f}, {hand.xy[WRIST][1]:.0f})")
         elif on_other and _score(pose, f"{side}_wrist") < _score(pose, f"{other}_wrist"):
-            pose = _hidden(pose, side)
+            elbow = _score(pose, f"{side}_elbow") < ELBOW_SURE
+            pose = _hidden(pose, side, elbow)
             notes.append(f"the reference's {side} wrist ({w[0]:.0f}, {w[1]:.0f}) lay on the {other} hand, "
-                         "which the pose is surer of, and no hand of its own was found: marked not shown")
+                         "which the pose is surer of, and no hand of its own was found: marked not shown"
+                         + (f", with its elbow (score under {ELBOW_SURE})" if elbow else ""))
     return pose, claimed, notes
 
 
