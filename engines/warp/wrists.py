@@ -18,8 +18,9 @@ at prepare time, with MediaPipe Hands (image mode) on crops around the pose's wr
   (engines.warp.held takes the nearer wrist shown). Its elbow goes too when the pose doubts it
   (score under ``ELBOW_SURE``): an arm drawn onto the other hand is mostly the far arm, hidden
   behind the body (basketball_dribble's right elbow, 0.5, lay on the ball's rim, and the upper arm
-  cut to it carried a piece of the left glove that read as a wrist in every output). Otherwise it stays (hands clasped or touching:
-  the other hand may hide this one from Hands, and the pose is as sure of both);
+  cut to it carried a piece of the left glove that read as a wrist in every output). Otherwise the
+  wrist stays (hands clasped or touching: the other hand may hide this one from Hands, and the pose
+  is as sure of both);
 - everything else is left alone: a fist or a small hand that Hands misses is common, not an error.
 Each correction is logged at INFO. Pixels of the reference photo, images BGR uint8.
 """
@@ -44,6 +45,7 @@ ELBOW_SURE = 0.8        # a hidden wrist's elbow scored under this is hidden too
 APART = 1.0             # hand sizes from every claimed hand's wrist for a hand to be another one
 #: the pose's hand points and the hand landmark each moves to (MCP of index and pinky, thumb's MCP)
 HAND_POINTS = (("wrist", WRIST), ("index", 5), ("pinky", 17), ("thumb", 2))
+
 
 def _point(pose: Pose, name: str) -> np.ndarray | None:
     i = pose.layout.index.get(name)
@@ -136,7 +138,8 @@ def _score(pose: Pose, name: str) -> float:
     return float(pose.score[i]) if i is not None else 0.0
 
 
-def correct_wrists(pose: Pose, hands: Sequence[Hand], min_score: float = 0.5) -> tuple[Pose, dict[str, Hand], list[str]]:
+def correct_wrists(pose: Pose, hands: Sequence[Hand],
+                   min_score: float = 0.5) -> tuple[Pose, dict[str, Hand], list[str]]:
     """(pose with its wrists checked, {side: Hand} the hands of the corrected pose, one line per
     correction) (module doc). hands: the hands found on the photo (any side label, readings of one
     hand may repeat); min_score: the score a moved wrist gets at least."""
@@ -184,14 +187,12 @@ def check_wrists(img: np.ndarray, pose: Pose, found: dict[str, Hand] | None,
 
     with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=2, model_complexity=1,
                                   min_detection_confidence=0.5) as solution:
-        def look(boxes) -> list[Hand]:
-            return [h for b in boxes if b is not None for h in hands_in_box(solution, img, b)]
-
         hands = list((found or {}).values())
-        for side in SIDES:
+        for side in SIDES:   # a wider crop than the driver's: a hand the pose's wrist misses is still in it
             span = hand_span(pose, side)
-            if span is not None and span[1] >= 8.0:
-                hands += look([_crop(img, span[0], 2.5 * span[1] + 8)])
+            box = _crop(img, span[0], 2.5 * span[1] + 8) if span is not None and span[1] >= 8.0 else None
+            if box is not None:
+                hands += hands_in_box(solution, img, box)
 
         fixed, claimed, notes = correct_wrists(pose, hands, min_score)
     for line in notes:
