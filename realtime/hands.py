@@ -109,6 +109,24 @@ def own_hands(found: dict[str, Hand], pose: Pose) -> dict[str, Hand]:
     return out
 
 
+def hands_in_box(solution, image_bgr: np.ndarray, box: tuple[int, int, int, int],
+                 side: str = "left") -> list[Hand]:
+    """The hands a MediaPipe Hands ``solution`` finds on the crop ``box`` (x0, y0, x1, y1) of a BGR
+    frame, in frame pixels, labelled ``side``, in the solution's order."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    h, w = image_bgr.shape[:2]
+    res = solution.process(cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB))
+    out = []
+    cw, ch = x1 - x0, y1 - y0
+    for marks in res.multi_hand_landmarks or []:
+        arr = np.array([(p.x, p.y, p.z) for p in marks.landmark], np.float32)
+        xy = arr[:, :2] * np.array([cw, ch], np.float32) + np.array([x0, y0], np.float32)
+        out.append(Hand(xy, arr[:, 2] * np.float32(cw), side, w, h))
+    return out
+
+
 class HandEstimator:
     """MediaPipe Hands on wrist crops, one tracker per side (see the module doc). ``ms``: last call."""
 
@@ -132,8 +150,6 @@ class HandEstimator:
     def detect(self, image_bgr: np.ndarray, pose: Pose | None, due: bool | None = None) -> dict[str, Hand]:
         """{side: Hand} of the hands found near the pose's wrists (BGR uint8 frame). due: run Hands
         on this call (True) or carry the last hands (False); None: every ``every``-th call."""
-        import cv2
-
         self._n += 1
         if pose is None:
             self._last = {}
@@ -153,13 +169,10 @@ class HandEstimator:
             x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
             if x1 - x0 < 16 or y1 - y0 < 16:
                 continue
-            res = self._hands[side].process(cv2.cvtColor(image_bgr[y0:y1, x0:x1], cv2.COLOR_BGR2RGB))
-            if not res.multi_hand_landmarks:
+            found = hands_in_box(self._hands[side], image_bgr, (x0, y0, x1, y1), side)
+            if not found:
                 continue
-            arr = np.array([(p.x, p.y, p.z) for p in res.multi_hand_landmarks[0].landmark], np.float32)
-            cw, ch = x1 - x0, y1 - y0
-            xy = arr[:, :2] * np.array([cw, ch], np.float32) + np.array([x0, y0], np.float32)
-            out[side] = Hand(xy, arr[:, 2] * np.float32(cw), side, w, h)
+            out[side] = found[0]
             self._wrists[side] = np.array([cx, cy], np.float32)
         out = own_hands(out, pose)
         self._last = out

@@ -312,6 +312,33 @@ def ball_figure(figure):
     return img, mask, np.array(c, np.float64)
 
 
+def test_a_hand_found_on_the_held_ball_stays_with_its_forearm(figure):
+    """The fingers over a held ball that MediaPipe Hands found are the forearm's, not the ball's:
+    cut into the ball's upright layer they vanished into it, and the output showed no hand
+    (basketball_dribble: the left wrist unread in 12 frames)."""
+    from engines.warp.layers import build_layers
+
+    img, mask, c = ball_figure(figure)
+    hand = np.zeros(mask.shape, np.uint8)
+    cv2.circle(hand, (int(c[0]) - 15, int(c[1]) - 20), 12, 1, -1)   # fingers on the ball's near top
+    xy = figure.pose.xy.astype(np.float64)
+    ok = np.ones(len(xy), bool)
+
+    def alpha(layers, name, x, y):
+        layer = next(l for l in layers if l.name == name)
+        ox, oy = layer.origin
+        inside = 0 <= y - oy < layer.patch.shape[0] and 0 <= x - ox < layer.patch.shape[1]
+        return int(layer.patch[y - oy, x - ox, 3]) if inside else 0
+
+    px, py = int(c[0]) - 15, int(c[1]) - 20
+    without, _, _ = build_layers(img, mask, xy, ok, 3)
+    assert alpha(without, "left_held", px, py) > 200   # no hand found: the ball's
+    layers, _, _ = build_layers(img, mask, xy, ok, 3, {"left": hand})
+    assert alpha(layers, "left_held", px, py) == 0
+    assert alpha(layers, "left_forearm", px, py) > 200
+    assert alpha(layers, "left_held", int(c[0]) + 20, int(c[1]) + 20) > 200   # the rest is the ball's
+
+
 def orange(out):
     b, g, r = (out[..., i].astype(int) for i in range(3))
     return (r > 170) & (r - b > 120) & (g > 70) & (g < 150)

@@ -4,7 +4,8 @@ Cut into the forearm layer, a held ball turns and shears with the forearm and st
 Found here as a circle (OpenCV's Hough transform, on the photo around each wrist) at least 1.5
 forearm radii across, within one ball radius plus two forearm radii of the wrist, and almost all
 inside the person mask (a ball that the segmentation left out is background already); the hands on
-it stay with their forearms. It becomes a
+it stay with their forearms (the forearm capsules here, and the hands MediaPipe Hands found:
+engines.warp.layers): the ball's layer has no pixels of them. It becomes a
 layer of its own that follows its hand (the nearer wrist) without turning or shearing: its centre
 moves as the forearm carries it, its picture stays upright. The torso behind it is filled as the
 torso behind an arm (engines.warp.layers), so the ball moving away uncovers shirt, not a ball.

@@ -219,6 +219,11 @@ def _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius):
         if f"{side}_forearm" in names:   # never the head: a hand behind it is guessed over the face
             labels[(region > 0) & (hard > 0) & (labels != head)] = names.index(f"{side}_forearm")
     held = find_held_ball(img, mask, xy, ok, radius)
+    if held is not None:   # a hand on the ball that Hands found stays with its forearm, in front
+        ball = held[1]
+        for region in (hands or {}).values():
+            ball = ball & (region == 0)
+        held = (held[0], ball)
     if held is not None:   # the torso behind a held ball is filled as behind an arm
         labels[held[1]] = names.index(f"{held[0]}_forearm")
     return held

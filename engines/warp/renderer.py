@@ -2,6 +2,8 @@
 
 No weights, no training, CPU real time. Prepared once from the reference photo:
 - its pose (MediaPipe, unless given) and person mask (MediaPipe selfie segmentation, unless given);
+  an estimated pose's wrists are checked against the hands MediaPipe Hands finds (engines.warp.wrists:
+  a wrist drawn onto the other side's hand is moved to its own hand, or not cut) before any part is;
 - ten layers: torso, head, upper arms, forearms (with hands), thighs, shins (with feet). Every person
   pixel goes to the part whose bone capsule is nearest (distance divided by the part's measured
   thickness); each limb layer also carries a disc of the photo around its proximal joint (shoulder,
@@ -139,6 +141,16 @@ class WarpRenderer:
         if reference_pose is None:
             raise InputError("no person found in the reference image: use a photo that shows one person "
                              "whole, facing the camera, with arms and legs visible")
+        # hands: found with the pose when MediaPipe estimates the reference anyway (a given pose and
+        # mask, as in tests, keep preparation free of it); the wrists are checked against them
+        # (engines.warp.wrists) before any part is cut, and their pixels go to the forearm layers
+        found = None
+        if self.options.hands and estimated:
+            from engines.warp.hands import find_hands
+            from engines.warp.wrists import check_wrists
+
+            found = find_hands(img, reference_pose)
+            reference_pose, found = check_wrists(img, reference_pose, found, self.options.min_score)
         reference_pose, xy, ok = _framed(reference_pose, self.options.min_score, w, h)
         if mask is None:
             mask = mask_from_pose(_with_xy(reference_pose.to_layout(COCO17), xy, ok), h, w,
@@ -154,13 +166,8 @@ class WarpRenderer:
         self._ref_ok = ok
         self._ref_z = None if pose.z is None else pose.z.astype(np.float64)
         self._size = (w, h)
-        # hands: found with the pose when MediaPipe estimates the reference anyway (a given pose and
-        # mask, as in tests, keep preparation free of it); their pixels go to the forearm layers
-        found = None
-        if self.options.hands and estimated:
-            from engines.warp.hands import find_hands, hand_regions
+        from engines.warp.hands import hand_regions
 
-            found = find_hands(img, reference_pose)
         self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px,
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
