@@ -233,8 +233,8 @@ def test_a_shortened_forearm_keeps_its_hands_length(figure):
 def test_a_shin_hanging_under_a_lifted_knee_keeps_its_length_and_its_foot(figure):
     """A knee lifted at the camera: the shin at 0.4 of its rest length in 2-D (the lower leg hanging
     back). It is drawn at no less than parts.SHIN_MIN_SCALE of its length, and the foot below it at
-    its own length: squashed with the shin, the leg ended at the real shin's middle and the
-    estimator read the knee raised to the side (pose_1, 28 frames)."""
+    its own length, upright as in the photo: squashed with the shin, the leg ended at the real
+    shin's middle and the estimator read the knee raised to the side (pose_1, 28 frames)."""
     from engines.warp.foreshortening import extremity_transform
     from engines.warp.parts import SHIN_MIN_SCALE, apply, part_transforms
 
@@ -248,7 +248,18 @@ def test_a_shin_hanging_under_a_lifted_knee_keeps_its_length_and_its_foot(figure
     np.testing.assert_allclose(apply(mats["left_shin"], an)[0], kn + SHIN_MIN_SCALE * v, atol=1e-9)
     np.testing.assert_allclose(apply(mats["left_thigh"], kn)[0], kn, atol=1e-9)     # the thigh as before
     foot = extremity_transform("left_shin", mats["left_shin"], ref, IX)
+    np.testing.assert_allclose(apply(foot, an)[0], kn + SHIN_MIN_SCALE * v, atol=1e-9)   # at the ankle
     np.testing.assert_allclose(apply(foot, an + (14, 30))[0] - apply(foot, an)[0], (14, 30), atol=1e-9)
+    # the short shin turned 30 degrees: the foot keeps the photo's orientation (it hangs, it is not
+    # turned diagonal by the knee's offset)
+    a = np.radians(30)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    xy[IX["left_ankle"]] = kn + 0.4 * rot @ v
+    turned = part_transforms(ref, ok, xy, ok, IX)["left_shin"]
+    foot = extremity_transform("left_shin", turned, ref, IX)
+    np.testing.assert_allclose(foot[:, :2], np.eye(2), atol=1e-9)
+    np.testing.assert_allclose(apply(foot, an)[0], kn + SHIN_MIN_SCALE * rot @ v, atol=1e-9)
+    xy[IX["left_ankle"]] = kn + 0.4 * v
 
     out = prepared(figure, background="white", face=False, hands=False).render(
         replace(figure.pose, xy=xy.astype(np.float32)))

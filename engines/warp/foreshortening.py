@@ -31,8 +31,11 @@ camera is the same case for the foot, which hangs below the ankle at its own len
 squashed foot ended the leg at the real shin's middle; see parts.SHIN_MIN_SCALE). Each forearm and
 shin layer is cut at prepare time (``cut_extremities``) into the limb (up to the wrist or ankle) and
 the hand or foot (from ``HAND_CUT`` of the way on, overlapping the limb's end); the extremity is drawn
-over the limb with its turn, anchored where the limb puts the wrist or ankle, at its own length
-(``extremity_transform``). One more warpAffine of a small piece, only then.
+over the limb, anchored where the limb puts the wrist or ankle, at its own length
+(``extremity_transform``). One more warpAffine of a small piece, only then. The hand turns with its
+forearm; the foot keeps the photo's orientation: under a shin short in 2-D the foot hangs or stands
+as in the photo, and the short shin's direction (the knee's offset over the ankle) turned it 20-45
+degrees, a diagonal foot along which the estimator read the ankle (pose_1: shin 12 -> 6 degrees).
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
@@ -143,9 +146,9 @@ def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: 
 
 
 def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
-    """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: its turn, anchored
-    where ``own`` puts the wrist or ankle, at the scale ``own`` gives across the bone; None when the
-    limb is not shortened along its bone against that (draw it whole)."""
+    """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: the forearm's turn
+    (a foot: none), anchored where ``own`` puts the wrist or ankle, at the scale ``own`` gives across
+    the bone; None when the limb is not shortened along its bone against that (draw it whole)."""
     part = PART_BY_NAME[name]
     e, w = ref_xy[index[part.start]], ref_xy[index[part.end]]
     v0 = w - e
@@ -158,6 +161,8 @@ def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: d
     if l1 < 1e-6 or l1 >= HAND_KEEP * across * l0:
         return None
     w1 = own[:, :2] @ w + own[:, 2]
+    if name.endswith("shin"):   # a foot keeps the photo's orientation (see the module doc)
+        return np.hstack([across * np.eye(2), (w1 - across * w)[:, None]])
     m = limb_transform(w, w + v0, w1, w1 + v1 * (l0 / l1))
     m[:, :2] *= across
     m[:, 2] = w1 - m[:, :2] @ w
