@@ -206,7 +206,7 @@ def test_forearms_folded_across_the_chest_unfold_cleanly():
 def test_a_shortened_forearm_keeps_its_hands_length(figure):
     """A forearm at 0.4 of its rest length (pointing at the camera) is drawn short, but its hand
     keeps its length, turned with the forearm and starting at the target wrist."""
-    from engines.warp.foreshortening import hand_transform
+    from engines.warp.foreshortening import extremity_transform
     from engines.warp.parts import apply, limb_transform
 
     ref = figure.pose.xy.astype(np.float64)
@@ -214,10 +214,13 @@ def test_a_shortened_forearm_keeps_its_hands_length(figure):
     v = wr - el
     wr_t = el + 0.4 * v
     own = limb_transform(el, wr, el, wr_t)
-    hand = hand_transform("left_forearm", own, ref, IX)
+    hand = extremity_transform("left_forearm", own, ref, IX)
     np.testing.assert_allclose(apply(hand, wr)[0], wr_t, atol=1e-9)            # starts at the wrist
     np.testing.assert_allclose(apply(hand, wr + v)[0] - wr_t, v, atol=1e-9)    # at its own length
-    assert hand_transform("left_forearm", limb_transform(el, wr, el, el + 0.95 * v), ref, IX) is None
+    assert extremity_transform("left_forearm", limb_transform(el, wr, el, el + 0.95 * v), ref, IX) is None
+    # a limb scaled evenly (a leg at rest under placed hips) is not shortened: drawn whole
+    even = np.hstack([0.5 * np.eye(2), np.zeros((2, 1))])
+    assert extremity_transform("left_forearm", even, ref, IX) is None
 
     xy = figure.pose.xy.copy()
     xy[IX["left_wrist"]] = wr_t
@@ -225,6 +228,46 @@ def test_a_shortened_forearm_keeps_its_hands_length(figure):
     x, y = np.round(wr_t + 0.27 * v).astype(int)          # mid-hand; a squashed hand ends before it
     p = out[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).astype(int).mean(0)
     assert p[2] > 150 and p[1] > 120, p                   # skin, not the black background
+
+
+def test_a_shin_hanging_under_a_lifted_knee_keeps_its_length_and_its_foot(figure):
+    """A knee lifted at the camera: the shin at 0.4 of its rest length in 2-D (the lower leg hanging
+    back). It is drawn at no less than parts.SHIN_MIN_SCALE of its length, and the foot below it at
+    its own length, upright as in the photo: squashed with the shin, the leg ended at the real
+    shin's middle and the estimator read the knee raised to the side (pose_1, 28 frames)."""
+    from engines.warp.foreshortening import extremity_transform
+    from engines.warp.parts import SHIN_MIN_SCALE, apply, part_transforms
+
+    ref = figure.pose.xy.astype(np.float64)
+    kn, an = ref[IX["left_knee"]], ref[IX["left_ankle"]]
+    v = an - kn
+    xy = ref.copy()
+    xy[IX["left_ankle"]] = kn + 0.4 * v
+    ok = np.ones(len(ref), bool)
+    mats = part_transforms(ref, ok, xy, ok, IX)
+    np.testing.assert_allclose(apply(mats["left_shin"], an)[0], kn + SHIN_MIN_SCALE * v, atol=1e-9)
+    np.testing.assert_allclose(apply(mats["left_thigh"], kn)[0], kn, atol=1e-9)     # the thigh as before
+    foot = extremity_transform("left_shin", mats["left_shin"], ref, IX)
+    np.testing.assert_allclose(apply(foot, an)[0], kn + SHIN_MIN_SCALE * v, atol=1e-9)   # at the ankle
+    np.testing.assert_allclose(apply(foot, an + (14, 30))[0] - apply(foot, an)[0], (14, 30), atol=1e-9)
+    # the short shin turned 30 degrees: the foot keeps the photo's orientation (it hangs, it is not
+    # turned diagonal by the knee's offset)
+    a = np.radians(30)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    xy[IX["left_ankle"]] = kn + 0.4 * rot @ v
+    turned = part_transforms(ref, ok, xy, ok, IX)["left_shin"]
+    foot = extremity_transform("left_shin", turned, ref, IX)
+    np.testing.assert_allclose(foot[:, :2], np.eye(2), atol=1e-9)
+    np.testing.assert_allclose(apply(foot, an)[0], kn + SHIN_MIN_SCALE * rot @ v, atol=1e-9)
+    xy[IX["left_ankle"]] = kn + 0.4 * v
+
+    out = prepared(figure, background="white", face=False, hands=False).render(
+        replace(figure.pose, xy=xy.astype(np.float32)))
+    ankle = kn + SHIN_MIN_SCALE * v
+    for point in (ankle + (12, 24), kn + 0.55 * v):   # the shoe's toe; the shin below the 0.4 point
+        x, y = np.round(point).astype(int)           # (a squashed leg ends above both: white there)
+        p = out[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).astype(int).mean(0)
+        assert p.max() < 110, (point, p)             # shoe or trousers, not the white background
 
 
 def _owner(layers, x: int, y: int) -> list[str]:

@@ -23,13 +23,19 @@ Per target pose, for every limb (thighs, shins, upper arms, forearms; parents fi
   The end point and the limb's children move with it.
 Poses without z (OpenPose/COCO files) follow the same rule, keeping the direction of the last
 confident frame.
-A forearm drawn shorter than at rest (``HAND_KEEP``) keeps its hand's length: a forearm pointing at
-the camera is short in 2-D, but the hand at its end, turned to the camera, is not; squashed with the
-forearm it became a sliver the estimator no longer read as a hand (squats: forearms at 0.4-0.6 of
-their rest length, 15-23 degrees off). Each forearm layer is cut at prepare time (``cut_hands``)
-into the arm (up to the wrist) and the hand (from ``HAND_CUT`` of the way on, overlapping the arm's
-end); the hand is drawn over the arm with the forearm's turn, anchored where the forearm puts the
-wrist, at its own length (``hand_transform``). One more warpAffine of a small piece, only then.
+A forearm or shin drawn shorter than at rest (``HAND_KEEP``) keeps its extremity's length: a forearm
+pointing at the camera is short in 2-D, but the hand at its end, turned to the camera, is not;
+squashed with the forearm it became a sliver the estimator no longer read as a hand (squats: forearms
+at 0.4-0.6 of their rest length, 15-23 degrees off). A shin hanging back under a knee lifted at the
+camera is the same case for the foot, which hangs below the ankle at its own length (pose_1: the
+squashed foot ended the leg at the real shin's middle; see parts.SHIN_MIN_SCALE). Each forearm and
+shin layer is cut at prepare time (``cut_extremities``) into the limb (up to the wrist or ankle) and
+the hand or foot (from ``HAND_CUT`` of the way on, overlapping the limb's end); the extremity is drawn
+over the limb, anchored where the limb puts the wrist or ankle, at its own length
+(``extremity_transform``). One more warpAffine of a small piece, only then. The hand turns with its
+forearm; the foot keeps the photo's orientation: under a shin short in 2-D the foot hangs or stands
+as in the photo, and the short shin's direction (the knee's offset over the ankle) turned it 20-45
+degrees, a diagonal foot along which the estimator read the ankle (pose_1: shin 12 -> 6 degrees).
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
@@ -108,16 +114,19 @@ class LimbDirections:
         return out
 
 
-def cut_hands(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[str, int]
-              ) -> dict[str, tuple[Layer, Layer]]:
-    """{forearm layer name: (arm piece, hand piece)}: the pixels before the wrist (along the bone)
-    and those from ``HAND_CUT`` of the elbow-to-wrist length on."""
+EXTREMITY_LIMBS = ("forearm", "shin")   # the limbs that carry a hand or a foot
+
+
+def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[str, int]
+                    ) -> dict[str, tuple[Layer, Layer]]:
+    """{forearm or shin layer name: (limb piece, hand or foot piece)}: the pixels before the wrist or
+    ankle (along the bone) and those from ``HAND_CUT`` of the limb's length on."""
     from engines.warp.skin import _piece
 
     out: dict[str, tuple[Layer, Layer]] = {}
     for layer in layers:
         part = PART_BY_NAME.get(layer.name)
-        if part is None or not layer.name.endswith("forearm"):
+        if part is None or not layer.name.endswith(EXTREMITY_LIMBS):
             continue
         e, w = index[part.start], index[part.end]
         if not (ok[e] and ok[w]):
@@ -130,22 +139,31 @@ def cut_hands(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[s
         x0, y0 = layer.origin
         qx, qy = np.meshgrid(np.arange(pw, dtype=np.float64) + x0, np.arange(ph, dtype=np.float64) + y0)
         t = ((qx - xy[e][0]) * v[0] + (qy - xy[e][1]) * v[1]) / ll
-        arm, hand = _piece(layer, t < 1.0), _piece(layer, t >= HAND_CUT)
-        if arm is not None and hand is not None:
-            out[layer.name] = (arm[0], hand[0])
+        limb, end = _piece(layer, t < 1.0), _piece(layer, t >= HAND_CUT)
+        if limb is not None and end is not None:
+            out[layer.name] = (limb[0], end[0])
     return out
 
 
-def hand_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
-    """The hand piece's 2x3 affine for a forearm drawn by ``own``: its turn, anchored where ``own``
-    puts the wrist, at the hand's own length; None when the forearm is not shortened (draw it whole)."""
+def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
+    """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: the forearm's turn
+    (a foot: none), anchored where ``own`` puts the wrist or ankle, at the scale ``own`` gives across
+    the bone; None when the limb is not shortened along its bone against that (draw it whole)."""
     part = PART_BY_NAME[name]
     e, w = ref_xy[index[part.start]], ref_xy[index[part.end]]
     v0 = w - e
     l0 = float(np.hypot(*v0))
+    if l0 < 1e-6:
+        return None
     v1 = own[:, :2] @ v0
     l1 = float(np.hypot(*v1))
-    if l0 < 1e-6 or l1 < 1e-6 or l1 >= HAND_KEEP * l0:
+    across = float(np.hypot(*(own[:, :2] @ np.array([-v0[1], v0[0]])))) / l0
+    if l1 < 1e-6 or l1 >= HAND_KEEP * across * l0:
         return None
     w1 = own[:, :2] @ w + own[:, 2]
-    return limb_transform(w, w + v0, w1, w1 + v1 * (l0 / l1))
+    if name.endswith("shin"):   # a foot keeps the photo's orientation (see the module doc)
+        return np.hstack([across * np.eye(2), (w1 - across * w)[:, None]])
+    m = limb_transform(w, w + v0, w1, w1 + v1 * (l0 / l1))
+    m[:, :2] *= across
+    m[:, 2] = w1 - m[:, :2] @ w
+    return m

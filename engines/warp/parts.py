@@ -24,13 +24,15 @@ SHOULDERS = ("left_shoulder", "right_shoulder")
 HIPS = ("left_hip", "right_hip")
 TORSO_POINTS = ("left_shoulder", "right_shoulder", "right_hip", "left_hip")
 FACE_POINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+LENGTH_SCALE_RANGE = (0.25, 2.5)
 
 
 @dataclass(frozen=True)
 class PartSpec:
     """name; kind ('torso', 'head' or 'limb'); bone start/end keypoints (limbs); parent part;
     extension of the segment beyond the end point (hand, foot) as a fraction of the bone length;
-    rank: default back-to-front order for a person facing the camera."""
+    rank: default back-to-front order for a person facing the camera; min_scale: the shortest a limb
+    is drawn along its bone, as a fraction of its rest length (``SHIN_MIN_SCALE``)."""
 
     name: str
     kind: str
@@ -39,13 +41,22 @@ class PartSpec:
     parent: str = ""
     extend: float = 0.0
     rank: int = 0
+    min_scale: float = LENGTH_SCALE_RANGE[0]
 
+
+# A shin much shorter in 2-D than at rest (the knee lifted at the camera, the lower leg hanging
+# back) is drawn at no less than this fraction of its length, its end point (and the foot, which
+# keeps its own length: engines.warp.foreshortening) that much further on: squashed to the
+# target's 0.4, the lower leg and its foot ended at the real shin's middle and the estimator read
+# the knee raised to the side (pose_1: the thigh 130-160 degrees off for 28 frames). The real foot
+# hangs below the ankle there, so a longer lower leg is also where the picture has it.
+SHIN_MIN_SCALE = 0.7
 
 PARTS: tuple[PartSpec, ...] = (
     PartSpec("left_thigh", "limb", "left_hip", "left_knee", "torso", 0.0, 0),
     PartSpec("right_thigh", "limb", "right_hip", "right_knee", "torso", 0.0, 0),
-    PartSpec("left_shin", "limb", "left_knee", "left_ankle", "left_thigh", 0.25, 1),
-    PartSpec("right_shin", "limb", "right_knee", "right_ankle", "right_thigh", 0.25, 1),
+    PartSpec("left_shin", "limb", "left_knee", "left_ankle", "left_thigh", 0.25, 1, SHIN_MIN_SCALE),
+    PartSpec("right_shin", "limb", "right_knee", "right_ankle", "right_thigh", 0.25, 1, SHIN_MIN_SCALE),
     PartSpec("torso", "torso", rank=2),
     PartSpec("head", "head", parent="torso", rank=3),
     PartSpec("left_upper_arm", "limb", "left_shoulder", "left_elbow", "torso", 0.0, 4),
@@ -54,8 +65,6 @@ PARTS: tuple[PartSpec, ...] = (
     PartSpec("right_forearm", "limb", "right_elbow", "right_wrist", "right_upper_arm", 0.4, 5),
 )
 PART_BY_NAME = {p.name: p for p in PARTS}
-
-LENGTH_SCALE_RANGE = (0.25, 2.5)
 
 
 def _affine(lin: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -72,19 +81,22 @@ def apply(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts @ m[:, :2].T + m[:, 2]
 
 
-def limb_transform(a0: np.ndarray, b0: np.ndarray, a1: np.ndarray, b1: np.ndarray) -> np.ndarray:
-    """Map bone a0->b0 (reference) onto a1->b1 (target): rotate, translate, scale along the bone."""
+def limb_transform(a0: np.ndarray, b0: np.ndarray, a1: np.ndarray, b1: np.ndarray,
+                   min_scale: float | None = None) -> np.ndarray:
+    """Map bone a0->b0 (reference) onto a1->b1 (target): rotate, translate, scale along the bone
+    (clamped to LENGTH_SCALE_RANGE; ``min_scale`` raises its lower end: b0 then lands beyond b1)."""
     v0, v1 = b0 - a0, b1 - a1
     l0, l1 = float(np.hypot(*v0)), float(np.hypot(*v1))
     if l0 < 1e-6:
         return _affine(np.eye(2), a0, a1)
     u0 = v0 / l0
+    lo = max(LENGTH_SCALE_RANGE[0], min_scale or 0.0)
     if l1 < 1e-6:
         u1 = u0
-        s = LENGTH_SCALE_RANGE[0]
+        s = lo
     else:
         u1 = v1 / l1
-        s = float(np.clip(l1 / l0, *LENGTH_SCALE_RANGE))
+        s = float(np.clip(l1 / l0, lo, LENGTH_SCALE_RANGE[1]))
     # reference frame (u0, n0) -> target frame (u1, n1), stretched by s along the bone
     r0 = np.array([u0, [-u0[1], u0[0]]])          # rows: along, across (reference)
     r1 = np.array([u1, [-u1[1], u1[0]]]).T        # columns: along, across (target)
@@ -146,7 +158,7 @@ def part_transforms(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, 
             parent = out[part.parent]
             a1 = tgt_xy[a] if tgt_ok[a] else apply(parent, ref_xy[a])[0]
             if tgt_ok[b]:
-                out[part.name] = limb_transform(ref_xy[a], ref_xy[b], a1, tgt_xy[b])
+                out[part.name] = limb_transform(ref_xy[a], ref_xy[b], a1, tgt_xy[b], part.min_scale)
             else:  # keeps its rest angle relative to the parent
                 out[part.name] = _affine(parent[:, :2], ref_xy[a], a1)
         elif part.kind == "head":

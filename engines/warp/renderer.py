@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
-from engines.warp.foreshortening import LimbDirections, cut_hands, hand_transform
+from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
@@ -117,7 +117,7 @@ class WarpRenderer:
         self._rest: Pose | None = None
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
-        self._hand_cuts: dict = {}
+        self._extremity_cuts: dict = {}
         self._face = None
         self._face_src = None
         self._hands: dict | None = None
@@ -172,7 +172,8 @@ class WarpRenderer:
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
-        self._hand_cuts = cut_hands(self._layers, self._ref_xy, ok, COCO17.index) if self.options.blend != "skin" else {}
+        self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
+                                if self.options.blend != "skin" else {})
         self._skins = {}
         if self.options.blend == "seams":
             skirt = covers_between_thighs(m, segs, radius)
@@ -362,14 +363,15 @@ class WarpRenderer:
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
 
     def _draw_part(self, layer: Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None) -> None:
-        """One rigid layer; a forearm drawn shortened keeps its hand's length (engines.warp.foreshortening)."""
-        cut = self._hand_cuts.get(layer.name)
-        hand = hand_transform(layer.name, m, self._ref_xy, COCO17.index) if cut else None
-        if hand is None:
+        """One rigid layer; a forearm or shin drawn shortened keeps its hand's or foot's length
+        (engines.warp.foreshortening)."""
+        cut = self._extremity_cuts.get(layer.name)
+        end = extremity_transform(layer.name, m, self._ref_xy, COCO17.index) if cut else None
+        if end is None:
             self._draw(layer, m, canvas, alpha)
             return
         self._draw(cut[0], m, canvas, alpha)
-        self._draw(cut[1], hand, canvas, alpha)
+        self._draw(cut[1], end, canvas, alpha)
 
     def _draw_head(self, layer: Layer, m: np.ndarray, t: Pose, ok: np.ndarray, expression, canvas: np.ndarray,
                    alpha: np.ndarray | None) -> None:
