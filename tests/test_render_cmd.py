@@ -176,6 +176,25 @@ def test_calibrate_refuses_a_pose_that_is_not_neutral(capsys, tmp_path, media_di
     assert not (tmp_path / "p.json").exists()
 
 
+def test_calibrate_on_a_given_frame_takes_it_as_it_is(capsys, tmp_path, media_dir):
+    """--frame N: pose.jpg (not neutral) is the neutral as it is, one frame, said so on stdout, and the
+    profile drives a render of that same photo; a frame past the end exits 2 with one line."""
+    from calibration.profile import CalibrationProfile
+
+    folder = still_frames(tmp_path / "still", cv2.resize(cv2.imread(str(media_dir / "pose.jpg")), (600, 400)), n=4)
+    code, out, err = run_cli(capsys, "calibrate", "--source", folder, "--frame", 2, "-o", tmp_path / "p.json")
+    assert code == 0, err
+    assert err == "" and "not a neutral pose" in out and "arm down" in out
+    p = CalibrationProfile.load(tmp_path / "p.json")
+    assert p.frames == 1 and p.source.endswith("frame 2") and p.body_size_px > 0
+    code, out, err = run_cli(capsys, "render", "--reference", folder / "002.png", "--driver", folder / "002.png",
+                             "--calibration", tmp_path / "p.json", "-o", tmp_path / "r.png")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "calibrate", "--source", folder, "--frame", 9, "-o", tmp_path / "q.json")
+    assert code == 2 and "holds no frame 9" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "q.json").exists()
+
+
 def test_calibrate_moving_clip_fails_clearly(capsys, tmp_path, media_dir):
     code, out, err = run_cli(capsys, "calibrate", "--source", media_dir / "pose_squats.mp4", "-o", tmp_path / "p.json")
     assert code == 2 and "no neutral pose captured" in err
