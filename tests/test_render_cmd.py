@@ -102,6 +102,7 @@ def test_evaluate_self_returns_finite_numbers(capsys, media_dir):
                 "l1_ghost", "render_fps"):
         assert data[key] is not None and math.isfinite(data[key]), key
     assert data["rendered"] == 9 and 0 <= data["mkr"] <= 1 and 0 < data["ssim"] <= 1 and data["retarget"] is True
+    assert data["neutral"] == "reference"
 
 
 def test_evaluate_reference_with_driver(capsys, media_dir, figure_png):
@@ -129,6 +130,8 @@ def test_evaluate_self_from_another_reference_frame(capsys, media_dir):
     (("--reference-frame", "3"), "add --self"),
     (("--self", "--reference-frame", "-1"), "expected 0 <= reference-frame"),
     (("--self", "--reference-frame", "9", "--max-frames", "4"), "holds no frame 9"),
+    (("--neutral", "auto"), "add --self"),
+    (("--self", "--neutral", "auto", "--no-retarget"), "drop it with --no-retarget"),
 ])
 def test_evaluate_reference_frame_bad_input(capsys, media_dir, args, words):
     code, out, err = run_cli(capsys, "evaluate", "--driver", media_dir / "pose_1.mp4", *args)
