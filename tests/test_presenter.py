@@ -399,6 +399,23 @@ def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[20], atol=3)
 
 
+def test_a_stretched_forearm_does_not_blow_up_its_hand():
+    """A forearm raised at the camera in the photo and drawn 1.6 times as long (self-reenactment from
+    webcam_signing's frame 268): the hand keeps the body's scale (1 here), not the forearm's stretch
+    (sqrt 1.6 = 1.26 before: MediaPipe then found half the hands no more)."""
+    from engines.warp.hands import HandRig
+    from engines.warp.parts import limb_transform
+
+    avatar = synthetic_hand(0, at=(300, 350), scale=1.5)
+    rig = HandRig(avatar)
+    driver = synthetic_hand(0, at=(100, 200), scale=1.5)
+    el, wr = avatar.xy[0] + (0.0, 60.0), avatar.xy[0].astype(np.float64)
+    forearm = limb_transform(el, wr, el, el + 1.6 * (wr - el))
+    size = lambda pts: float(np.linalg.norm(pts[9] - pts[0]))  # noqa: E731  (wrist to middle knuckle)
+    assert size(rig.points(driver, forearm, scale=1.0)) == pytest.approx(size(avatar.xy), rel=1e-3)
+    assert size(rig.points(driver, forearm)) == pytest.approx(np.sqrt(1.6) * size(avatar.xy), rel=1e-3)
+
+
 def test_a_drawn_hand_folds_its_fingers_when_the_driver_bends():
     """On pixels: a drawn open hand driven by a bent driver hand covers less above its knuckles."""
     from engines.warp.hands import HandRig

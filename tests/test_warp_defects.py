@@ -218,6 +218,12 @@ def test_a_shortened_forearm_keeps_its_hands_length(figure):
     np.testing.assert_allclose(apply(hand, wr)[0], wr_t, atol=1e-9)            # starts at the wrist
     np.testing.assert_allclose(apply(hand, wr + v)[0] - wr_t, v, atol=1e-9)    # at its own length
     assert hand_transform("left_forearm", limb_transform(el, wr, el, el + 0.95 * v), ref, IX) is None
+    # a forearm foreshortened in the photo, drawn 1.6 times as long: its hand keeps its length too
+    long = limb_transform(el, wr, el, el + 1.6 * v)
+    hand = hand_transform("left_forearm", long, ref, IX)
+    np.testing.assert_allclose(apply(hand, wr)[0], el + 1.6 * v, atol=1e-9)
+    np.testing.assert_allclose(apply(hand, wr + v)[0] - (el + 1.6 * v), v, atol=1e-9)
+    assert hand_transform("left_forearm", limb_transform(el, wr, el, el + 1.05 * v), ref, IX) is None
 
     xy = figure.pose.xy.copy()
     xy[IX["left_wrist"]] = wr_t

@@ -26,7 +26,9 @@ confident frame.
 A forearm drawn shorter than at rest (``HAND_KEEP``) keeps its hand's length: a forearm pointing at
 the camera is short in 2-D, but the hand at its end, turned to the camera, is not; squashed with the
 forearm it became a sliver the estimator no longer read as a hand (squats: forearms at 0.4-0.6 of
-their rest length, 15-23 degrees off). Each forearm layer is cut at prepare time (``cut_hands``)
+their rest length, 15-23 degrees off). A forearm drawn longer than at rest (1 / HAND_KEEP: one
+foreshortened in the photo, hands clasped under the chin or raised at the camera) keeps its hand's
+length too: stretched with the forearm, the hand became a long smear. Each forearm layer is cut at prepare time (``cut_hands``)
 into the arm (up to the wrist) and the hand (from ``HAND_CUT`` of the way on, overlapping the arm's
 end); the hand is drawn over the arm with the forearm's turn, anchored where the forearm puts the
 wrist, at its own length (``hand_transform``). One more warpAffine of a small piece, only then.
@@ -138,14 +140,15 @@ def cut_hands(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[s
 
 def hand_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
     """The hand piece's 2x3 affine for a forearm drawn by ``own``: its turn, anchored where ``own``
-    puts the wrist, at the hand's own length; None when the forearm is not shortened (draw it whole)."""
+    puts the wrist, at the hand's own length; None when the forearm is drawn about its rest length
+    (within HAND_KEEP either way: draw it whole)."""
     part = PART_BY_NAME[name]
     e, w = ref_xy[index[part.start]], ref_xy[index[part.end]]
     v0 = w - e
     l0 = float(np.hypot(*v0))
     v1 = own[:, :2] @ v0
     l1 = float(np.hypot(*v1))
-    if l0 < 1e-6 or l1 < 1e-6 or l1 >= HAND_KEEP * l0:
+    if l0 < 1e-6 or l1 < 1e-6 or HAND_KEEP * l0 <= l1 <= l0 / HAND_KEEP:
         return None
     w1 = own[:, :2] @ w + own[:, 2]
     return limb_transform(w, w + v0, w1, w1 + v1 * (l0 / l1))

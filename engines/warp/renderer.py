@@ -280,6 +280,7 @@ class WarpRenderer:
         face = self._face if (expression is not None and self.has_face) else None
         fingers = {f"{side}_forearm": (self._hands[side], h) for side, h in (hands or {}).items()
                    if self.has_hands and side in self._hands}
+        body = float(np.sqrt(abs(np.linalg.det(mats["torso"][:, :2])))) or 1.0   # the hands' scale
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
             for layer in self._ordered(t, ok):
@@ -287,7 +288,7 @@ class WarpRenderer:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
                 elif layer.name in fingers:
-                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha, body)
                 elif self._joints.get(layer.name):
                     self._draw_skinned(layer, mats, inv, canvas, alpha)
                 else:
@@ -298,7 +299,7 @@ class WarpRenderer:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
                 elif layer.name in fingers:
-                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha, body)
                 elif layer.name in self._skins:
                     self._draw_skin(layer, mats, canvas, alpha)
                 else:
@@ -383,9 +384,10 @@ class WarpRenderer:
             _composite(*got, canvas, alpha)
 
     def _draw_hand(self, layer: Layer, m: np.ndarray, rig, hand, canvas: np.ndarray,
-                   alpha: np.ndarray | None) -> None:
-        """A forearm layer with its fingers moved like the driver's (engines.warp.hands)."""
-        got = rig.draw(layer.patch, layer.origin, m, hand, self._size)
+                   alpha: np.ndarray | None, scale: float) -> None:
+        """A forearm layer with its fingers moved like the driver's (engines.warp.hands), the hand at
+        the body's ``scale`` (not the forearm's stretch: that is foreshortening)."""
+        got = rig.draw(layer.patch, layer.origin, m, hand, self._size, scale)
         if got is not None:
             _composite(*got, canvas, alpha)
 
