@@ -416,6 +416,24 @@ def test_a_stretched_forearm_does_not_blow_up_its_hand():
     assert size(rig.points(driver, forearm)) == pytest.approx(np.sqrt(1.6) * size(avatar.xy), rel=1e-3)
 
 
+def test_the_hand_the_driver_shows_is_drawn_over_the_hidden_one():
+    """Palms pressed together: the driver's camera shows one hand; that forearm is drawn over the
+    other (which the depth order had put in front), and nothing moves when both or neither show."""
+    from engines.warp.layers import Layer
+    from engines.warp.renderer import seen_hand_in_front
+
+    def layers(*names):
+        return [Layer(n, np.zeros((1, 1, 4), np.uint8), (0, 0), 0, ()) for n in names]
+
+    order = layers("torso", "left_forearm", "head", "right_forearm", "right_upper_arm")
+    names = lambda ls: [l.name for l in ls]  # noqa: E731
+    assert names(seen_hand_in_front(order, {"left_forearm": None})) == [
+        "torso", "head", "right_forearm", "left_forearm", "right_upper_arm"]
+    assert names(seen_hand_in_front(order, {"right_forearm": None})) == names(order)
+    assert names(seen_hand_in_front(order, {"left_forearm": None, "right_forearm": None})) == names(order)
+    assert names(seen_hand_in_front(order, {})) == names(order)
+
+
 def test_a_drawn_hand_folds_its_fingers_when_the_driver_bends():
     """On pixels: a drawn open hand driven by a bent driver hand covers less above its knuckles."""
     from engines.warp.hands import HandRig

@@ -283,7 +283,7 @@ class WarpRenderer:
         body = float(np.sqrt(abs(np.linalg.det(mats["torso"][:, :2])))) or 1.0   # the hands' scale
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
-            for layer in self._ordered(t, ok):
+            for layer in seen_hand_in_front(self._ordered(t, ok), fingers):
                 if layer.name == "head" and self._head is not None:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
@@ -294,7 +294,7 @@ class WarpRenderer:
                 else:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
-            for layer in self._ordered(t, ok):
+            for layer in seen_hand_in_front(self._ordered(t, ok), fingers):
                 if layer.name == "head" and self._head is not None:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
@@ -435,6 +435,24 @@ class WarpRenderer:
         warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)
+
+
+def seen_hand_in_front(layers: list[Layer], seen) -> list[Layer]:
+    """``layers`` with the forearm whose hand the driver's camera shows (``seen``: its layer name,
+    one side only) drawn over the other forearm. Hands held together (palms pressed, one hand behind
+    the other) show the camera one hand; the other, drawn over it as the photo's open hand by its
+    depth, covered the driver's fingers (MediaPipe then read the hidden side's hand on 83 of the
+    signing clip's 204 hand frames from frame 268)."""
+    if len(seen) != 1:
+        return layers
+    names = [layer.name for layer in layers]
+    front = next(iter(seen))
+    other = ("right" if front.startswith("left") else "left") + "_forearm"
+    if front not in names or other not in names or names.index(front) > names.index(other):
+        return layers
+    out = list(layers)
+    out.insert(names.index(other), out.pop(names.index(front)))   # just after the other forearm
+    return out
 
 
 def _composite(warped: np.ndarray, rx0: int, ry0: int, rx1: int, ry1: int, canvas: np.ndarray,
