@@ -7,7 +7,8 @@ longer finds; bone_deg: mean angle between target and re-estimated bones (all CO
 with score >= 0.5). The outputs are re-read the way the driver was (tracking over the clip;
 --reestimate image detects on every output instead); with --self the real frames are re-read the
 same way against the same targets: floor_akd_256, floor_mkr, floor_bone_deg, the estimator's own
-floor (what a renderer that reproduced each real frame exactly would score).
+floor (what a renderer that reproduced each real frame exactly would score). The hands (MediaPipe
+Hands) are re-read in the same mode, and with --self on the real frames too: floor_hands_found.
 The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
 steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
 With --self the driver is the avatar's own body and the correspondence is exact: the reference
