@@ -12,11 +12,12 @@ Hands) are re-read in the same mode, and with --self on the real frames too: flo
 The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
 steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
 With --self the driver is the avatar's own body and the correspondence is exact: the reference
-frame is the driver's neutral (--neutral reference, the default: as a profile of that frame,
-`repose calibrate --source CLIP --frame N`, gives `repose render --calibration`), its pose the
-avatar's, and every target is the driver's pose itself, whatever the reference frame shows (hands
-clasped under the chin, arms raised); --neutral auto calibrates on the driver's first steady
-neutral frames instead, as `repose render` does without a profile.
+frame is the driver's neutral (--neutral reference, the default), its pose the avatar's, the bone
+bounds off (calibration.Retargeter.onto_itself), and every target is the driver's pose itself,
+whatever the reference frame shows (hands clasped under the chin, arms raised). `repose render`
+takes the same path with a profile of that frame (`repose calibrate --source CLIP --frame N`,
+then `render --calibration`), up to the bone bounds a profile keeps; --neutral auto calibrates on
+the driver's first steady neutral frames instead, as `repose render` does without a profile.
 Without --self: the reference photo is driven by the video's poses.
 --self (self-reenactment): the reference is the video's first frame (--reference-frame N: frame N,
 e.g. one that shows the hands) and the targets are the poses of the other frames, in clip order; each output is compared with the real frame, over the full frame and inside the
@@ -45,9 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default 0, the first frame)")
     p.add_argument("--neutral", choices=("reference", "auto"), default=None,
                    help="with --self: the driver's neutral pose. 'reference' (default): the reference frame "
-                        "(the avatar's own pose; the targets are the driver's poses, as a profile of that frame "
-                        "from `repose calibrate --frame N` gives `repose render`); 'auto': calibrated on the "
-                        "driver's first steady neutral frames, as `repose render` does without a profile")
+                        "(the avatar's own pose: the targets are the driver's poses; `repose render` gets it from "
+                        "`repose calibrate --frame N`); 'auto': calibrated on the driver's first steady neutral "
+                        "frames, as `repose render` does without a profile")
     p.add_argument("--no-retarget", action="store_true",
                    help="use the driver's poses unchanged as targets (the raw comparison)")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
