@@ -82,7 +82,8 @@ class RetargetOptions:
     bounded: apply those bounds (length_range, max_stretch, head_range). Off only where the driver's
     neutral is the avatar's own pose (self-reenactment: the reference frame is the neutral): every
     factor times the avatar's bone is then the driver's own bone, the target the driver's keypoints,
-    and a bound would only move it off them (a raised forearm's foreshortening is the avatar's too)."""
+    and a bound would only move it off them (a raised forearm's foreshortening is the avatar's too);
+    a bone the neutral does not show (a wrist cut by the frame's edge) takes the driver's length."""
 
     mirror: bool = False
     foreshorten: bool = True
@@ -231,6 +232,10 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
                 nl = float(np.linalg.norm(npos[name] - npos[parent]))
                 if nl > 1e-6:
                     factor = dl / nl
+            elif not o.bounded and length > 1e-9:
+                # onto itself (the neutral is the avatar): a bone the reference frame does not show
+                # (a wrist cut by the frame's edge) is the driver's own bone too
+                factor = dl / length
             if o.bounded:
                 factor = _bounded(factor, name, scale, o)
             u = v / dl

@@ -125,6 +125,23 @@ def test_self_reenactment_targets_are_the_drivers_poses_on_a_non_neutral_referen
     assert auto.capturing and auto.neutral is None
 
 
+def test_self_reenactment_target_keeps_a_bone_the_reference_frame_does_not_show():
+    """A reference frame whose wrists are cut by the frame's edge (webcam_signing's frame 0: score
+    below 0.5, the position a guess): a later frame that shows the wrist gets the driver's wrist as
+    its target, not the guessed rest forearm's length along the driver's direction."""
+    from realtime.app.commands.evaluate_cmd import RETARGET_FOR
+
+    first = upright()
+    score = first.score.copy()
+    score[[IX["left_wrist"], IX["right_wrist"]]] = 0.1
+    xy = first.xy.copy()
+    xy[IX["left_wrist"]] += (0.0, 60.0)          # the estimator's guess below the edge: too long
+    first = replace(first, xy=xy, score=score)
+    rt = RETARGET_FOR["reference"](first)
+    later = upright().transformed(1.05, (10.0, -20.0))
+    np.testing.assert_allclose(rt(replace(later, timestamp_s=0.1), 0.1).xy, later.xy, atol=1e-3)
+
+
 def test_bounded_retarget_keeps_its_bounds_on_the_same_non_neutral_pair():
     """The bone bounds stay on everywhere else: the same pair retargeted with a bounded profile-like
     neutral does not reproduce the stretched forearm (what --neutral reference turns off)."""

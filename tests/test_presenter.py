@@ -434,6 +434,25 @@ def test_the_hand_the_driver_shows_is_drawn_over_the_hidden_one():
     assert names(seen_hand_in_front(order, {})) == names(order)
 
 
+def test_a_hidden_hand_beside_the_seen_one_takes_its_mirror_image():
+    """Palms pressed together: the driver's camera shows the left hand only and the right wrist is
+    beside it: the right hand is the left one's mirror image; wrists apart, nothing is added."""
+    from engines.warp.renderer import mirrored_hidden_hand
+    from realtime.app.demo.figure import reference_pose
+
+    pose = reference_pose().to_layout(COCO17)
+    ok = pose.present(0.5)
+    left = synthetic_hand(40, side="left", at=(300, 200))
+    assert mirrored_hidden_hand({"left": left}, pose, ok, ("left", "right")) == {"left": left}   # apart
+    xy = pose.xy.copy()
+    xy[COCO17.index["right_wrist"]] = xy[COCO17.index["left_wrist"]] + (5.0, 0.0)
+    got = mirrored_hidden_hand({"left": left}, replace(pose, xy=xy), ok, ("left", "right"))
+    assert set(got) == {"left", "right"} and got["right"].side == "right"
+    np.testing.assert_allclose(got["right"].xy[:, 1], left.xy[:, 1])
+    np.testing.assert_allclose(got["right"].xy[:, 0], left.width - left.xy[:, 0])
+    assert mirrored_hidden_hand({"left": left}, replace(pose, xy=xy), ok, ("left",)) == {"left": left}  # no rig
+
+
 def test_a_drawn_hand_folds_its_fingers_when_the_driver_bends():
     """On pixels: a drawn open hand driven by a bent driver hand covers less above its knuckles."""
     from engines.warp.hands import HandRig

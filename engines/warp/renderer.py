@@ -278,12 +278,15 @@ class WarpRenderer:
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
         face = self._face if (expression is not None and self.has_face) else None
+        seen = {f"{side}_forearm" for side in (hands or {}) if self.has_hands and side in self._hands}
+        if self.has_hands:
+            hands = mirrored_hidden_hand(hands, t, ok, tuple(self._hands))
         fingers = {f"{side}_forearm": (self._hands[side], h) for side, h in (hands or {}).items()
                    if self.has_hands and side in self._hands}
         body = float(np.sqrt(abs(np.linalg.det(mats["torso"][:, :2])))) or 1.0   # the hands' scale
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
-            for layer in seen_hand_in_front(self._ordered(t, ok), fingers):
+            for layer in seen_hand_in_front(self._ordered(t, ok), seen):
                 if layer.name == "head" and self._head is not None:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
@@ -294,7 +297,7 @@ class WarpRenderer:
                 else:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
-            for layer in seen_hand_in_front(self._ordered(t, ok), fingers):
+            for layer in seen_hand_in_front(self._ordered(t, ok), seen):
                 if layer.name == "head" and self._head is not None:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
@@ -435,6 +438,29 @@ class WarpRenderer:
         warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)
+
+
+def mirrored_hidden_hand(hands, target: Pose, ok: np.ndarray, rigged: tuple[str, ...]):
+    """``hands`` with the hidden one added where the driver's camera shows one hand and the target's
+    other wrist lies within 3/4 of a forearm of it (palms pressed together, hands clasped): the seen
+    hand's mirror image, the nearest shape the photo's hand can take there (drawn as the photo's
+    open hand, its fingers stuck out round the seen one, and MediaPipe read that side instead)."""
+    if not hands or len(hands) != 1:
+        return hands
+    side = next(iter(hands))
+    other = "right" if side == "left" else "left"
+    if other not in rigged:
+        return hands
+    ix = COCO17.index
+    w = [ix[f"{s}_wrist"] for s in (side, other)]
+    e = [ix[f"{s}_elbow"] for s in (side, other)]
+    if not all(ok[i] for i in (*w, *e)):
+        return hands
+    xy = target.xy.astype(np.float64)
+    forearm = 0.5 * sum(float(np.linalg.norm(xy[a] - xy[b])) for a, b in zip(w, e))
+    if float(np.linalg.norm(xy[w[0]] - xy[w[1]])) > 0.75 * forearm:
+        return hands
+    return {**hands, other: hands[side].flipped()}
 
 
 def seen_hand_in_front(layers: list[Layer], seen) -> list[Layer]:
