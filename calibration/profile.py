@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from calibration.retarget import torso_size
 from realtime.errors import InputError
 from realtime.face import N_LANDMARKS, Face
 from realtime.fileio import write_json
@@ -184,3 +185,16 @@ def profile_from_capture(result, mirror: bool = False, source: str = "",
     thr = derive_thresholds(result.poses, result.pose, result.jitter_px)
     return CalibrationProfile(result.pose, result.jitter_px, result.body_size_px, thr, mirror,
                               result.frames, source, neutral_face=neutral_face)
+
+
+def profile_from_pose(pose: Pose, mirror: bool = False, source: str = "",
+                      neutral_face: Face | None = None) -> CalibrationProfile:
+    """A profile whose neutral is one given pose (`repose calibrate --frame N`): no jitter measured
+    (one frame), so the thresholds are their floors. Whether the pose passes the neutral checks is
+    the caller's to report: a frame in the avatar photo's own pose is the right neutral for it."""
+    size = torso_size(pose)     # the shoulder line alone for an upper-body driver
+    if not (np.isfinite(size) and size > 0):
+        raise InputError(f"{source or 'the frame'}: the pose shows no torso or shoulders to calibrate on; "
+                         "pick a frame where the driver's shoulders are in view")
+    thr = derive_thresholds([pose], pose, {})
+    return CalibrationProfile(pose, {}, float(size), thr, mirror, 1, source, neutral_face=neutral_face)

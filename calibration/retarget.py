@@ -78,7 +78,12 @@ class RetargetOptions:
     max_stretch / head_range: bounds of the per-bone factor relative to the distance-to-camera
     factor: a bone never grows past its neutral length by more than max_stretch (a real bone cannot;
     a longer one means the neutral was foreshortened), and a head or neck bone stays within
-    head_range of it (a neutral taken while looking down would otherwise double the neck)."""
+    head_range of it (a neutral taken while looking down would otherwise double the neck).
+    bounded: apply those bounds (length_range, max_stretch, head_range). Off only where the driver's
+    neutral is the avatar's own pose (self-reenactment: the reference frame is the neutral): every
+    factor times the avatar's bone is then the driver's own bone, the target the driver's keypoints,
+    and a bound would only move it off them (a raised forearm's foreshortening is the avatar's too);
+    a bone the neutral does not show (a wrist cut by the frame's edge) takes the driver's length."""
 
     mirror: bool = False
     foreshorten: bool = True
@@ -88,6 +93,7 @@ class RetargetOptions:
     scale_range: tuple[float, float] = (0.4, 2.5)
     max_stretch: float = 1.25
     head_range: tuple[float, float] = (0.5, 1.15)
+    bounded: bool = True
 
     def __post_init__(self) -> None:
         if self.anchor not in ("feet", "centre"):
@@ -226,12 +232,12 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
                 nl = float(np.linalg.norm(npos[name] - npos[parent]))
                 if nl > 1e-6:
                     factor = dl / nl
-            lo, hi = o.length_range
-            if name in HEAD_BONES:
-                lo, hi = max(lo, o.head_range[0] * scale), min(hi, o.head_range[1] * scale)
-            else:
-                hi = min(hi, o.max_stretch * scale)
-            factor = float(np.clip(factor, lo, max(lo, hi)))
+            elif not o.bounded and length > 1e-9:
+                # onto itself (the neutral is the avatar): a bone the reference frame does not show
+                # (a wrist cut by the frame's edge) is the driver's own bone too
+                factor = dl / length
+            if o.bounded:
+                factor = _bounded(factor, name, scale, o)
             u = v / dl
             if parent == NECK and nhas.get(name) and nhas.get(NECK) and length > 1e-9 and face.get("own"):
                 # another view of a face: the head leans as the driver's leans from neutral, from the
@@ -253,6 +259,17 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _bounded(factor: float, name: str, scale: float, o: RetargetOptions) -> float:
+    """A bone's length factor within ``o.length_range``, and within ``o.head_range`` (head and neck
+    bones) or ``o.max_stretch`` (the others) of the distance-to-camera factor ``scale``."""
+    lo, hi = o.length_range
+    if name in HEAD_BONES:
+        lo, hi = max(lo, o.head_range[0] * scale), min(hi, o.head_range[1] * scale)
+    else:
+        hi = min(hi, o.max_stretch * scale)
+    return float(np.clip(factor, lo, max(lo, hi)))
 
 
 def _turn(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -312,7 +329,8 @@ def _face_point(name: str, face: dict, nose: np.ndarray, apos, scale: float, k: 
     eye-to-ear bones)."""
     lin = face["lin"]
     s = float(np.sqrt(abs(np.linalg.det(lin))))
-    want = float(np.clip(s, o.head_range[0] * scale, o.head_range[1] * scale)) if s > 1e-9 else 1.0
+    want = s if not o.bounded else float(np.clip(s, o.head_range[0] * scale, o.head_range[1] * scale))
+    want = want if s > 1e-9 else 1.0
     own = nose + lin * (want / max(s, 1e-9)) @ (apos[name] - apos["nose"]) + k * face["rest"].get(name, np.zeros(2))
     if name not in face["now"] or face["own"] >= 1.0:
         return own

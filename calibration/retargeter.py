@@ -6,7 +6,9 @@ held still in a neutral pose for a moment (calibration.neutral.NeutralCapture, s
 frames that pass calibration.neutral_check count), the first pose with a visible torso stands in,
 replaced (with a log line) by a later pose that passes the neutral checks when the stand-in did not; once steady neutral frames are seen,
 their robust average becomes the neutral pose for the rest of the run. ``recalibrate()`` starts that over (the live
-pipeline's `c` hotkey).
+pipeline's `c` hotkey). ``neutral=``: the driver's neutral pose known beforehand (a chosen frame of
+the driver, `repose calibrate --frame N`); ``Retargeter.onto_itself(avatar)``: self-reenactment, where
+the avatar's own pose is the neutral and the target is the driver's pose unchanged.
 """
 from __future__ import annotations
 
@@ -27,7 +29,12 @@ class Retargeter:
     """Driver pose -> avatar target pose, frame after frame (one instance per run; not thread-safe)."""
 
     def __init__(self, avatar_pose: Pose, profile: CalibrationProfile | None = None, mirror: bool | None = None,
-                 options: RetargetOptions | None = None, auto_capture: CaptureOptions | None = None) -> None:
+                 options: RetargetOptions | None = None, auto_capture: CaptureOptions | None = None,
+                 neutral: Pose | None = None) -> None:
+        """neutral: the driver's neutral pose when it is known without a profile (a given frame of
+        the driver: in self-reenactment the reference frame, the avatar's own pose); no capture then."""
+        if profile is not None and neutral is not None:
+            raise ValueError("give the driver's neutral pose either in a profile or as neutral=, not both")
         self.avatar = avatar_pose
         self.options = options or RetargetOptions()
         if mirror is not None:
@@ -36,10 +43,19 @@ class Retargeter:
             self.options.mirror = profile.mirror
         self.profile = profile
         self._auto = auto_capture or AUTO_CAPTURE
-        self.neutral: Pose | None = profile.neutral if profile else None
-        self.source = "profile" if profile else "none"
-        self._capture: NeutralCapture | None = None if profile else NeutralCapture(self._auto)
+        self.neutral: Pose | None = profile.neutral if profile else neutral
+        self.source = "profile" if profile else ("given" if neutral is not None else "none")
+        self._capture: NeutralCapture | None = (None if (profile or neutral is not None)
+                                                else NeutralCapture(self._auto))
         self._badness = float("inf")
+
+    @classmethod
+    def onto_itself(cls, avatar_pose: Pose) -> "Retargeter":
+        """Self-reenactment: the driver is the avatar's own body, filmed by the same camera, so the
+        avatar's pose (the reference frame's) is the driver's neutral, and the bone bounds are off
+        (RetargetOptions.bounded): each target is the driver's pose itself, whatever the reference
+        frame shows (hands clasped under the chin, arms raised)."""
+        return cls(avatar_pose, mirror=False, options=RetargetOptions(bounded=False), neutral=avatar_pose)
 
     def recalibrate(self) -> None:
         """Forget the neutral pose; the next steady frames become the new one."""

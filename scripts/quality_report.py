@@ -3,8 +3,10 @@
 per-frame plots and contact sheets of the worst frames.
 
 Self-reenactment (each clip): the reference is its first frame and the targets are the MediaPipe
-poses of the later frames, retargeted onto it as `repose render` does (`repose evaluate --self`;
-``--no-retarget`` for the raw poses). Measures: AKD, MKR, bone-direction error (degrees), L1 / SSIM /
+poses of the later frames, retargeted onto it as `repose evaluate --self` does (the reference
+frame is the driver's neutral, so the targets are the driver's poses; ``--auto-neutral``: calibrated
+on the first steady neutral frames as `repose render` does without a profile; ``--no-retarget``
+for the raw poses). Measures: AKD, MKR, bone-direction error (degrees), L1 / SSIM /
 PSNR over the whole frame and the person box, and the ghost L1 (engines.evaluation.ghost_region).
 Cross-identity (``--cross IMAGE``, default the shared pose.jpg): that photo driven by each clip
 (retargeted): AKD, MKR, bone-direction error.
@@ -97,7 +99,7 @@ def _renderer(args):
 def self_reenact(path: Path, args, progress):
     """Self-reenactment of one clip: (row, curves, sheet)."""
     from engines.reenact import self_reenactment
-    from realtime.app.commands.evaluate_cmd import auto_retarget
+    from realtime.app.commands.evaluate_cmd import RETARGET_FOR
     from realtime.inputs import open_input
 
     worst = WorstFrames()
@@ -112,7 +114,8 @@ def self_reenact(path: Path, args, progress):
         first = next(frames)
         h, w = first.image.shape[:2]
         res = self_reenactment(renderer, first, frames, (video.total or 1) - 1, progress=progress, keep=keep,
-                               retarget_for=None if args.no_retarget else auto_retarget)
+                               retarget_for=None if args.no_retarget else
+                               RETARGET_FOR["auto" if args.auto_neutral else "reference"])
     renderer.close()
     s = res.summary()
     row = {"clip": path.name, "size": f"{w}x{h}", "frames": s["rendered"], "akd_256": s["akd_256"],
@@ -185,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="renderer option, e.g. blend=rigid (repeatable)")
     p.add_argument("--no-retarget", action="store_true", help="self-reenactment with the raw poses")
+    p.add_argument("--auto-neutral", action="store_true",
+                   help="self-reenactment auto-calibrated as `repose render` is (`repose evaluate --neutral auto`)")
     p.add_argument("--out", default="runs/quality")
     p.add_argument("--max-frames", type=int, default=None)
     args = p.parse_args(argv)

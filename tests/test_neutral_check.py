@@ -101,14 +101,56 @@ def test_retargeter_replaces_a_bowed_stand_in(caplog):
     assert "replaced" in caplog.text
 
 
-def test_self_reenactment_retargets_as_render_does_even_on_a_bent_reference():
-    """`repose evaluate --self` auto-calibrates like `repose render`, whatever the reference frame:
-    taking a bent reference as the driver's neutral changed nothing on basketball_dribble and halved
-    the hands found on webcam_signing from its frame 268, so it was dropped."""
-    from realtime.app.commands.evaluate_cmd import auto_retarget
+def test_self_reenactment_targets_are_the_drivers_poses_on_a_non_neutral_reference():
+    """`repose evaluate --self` (--neutral reference, the default): the reference frame is the
+    driver's neutral, so on a first frame that is not neutral (head bowed, one forearm raised and
+    foreshortened: hands under the chin) every later frame's target is that frame's pose itself,
+    even a forearm stretched past the bone bounds' 1.25 and a head raised past their 1.15; with
+    --neutral auto the auto-calibration of `repose render` runs instead."""
+    from realtime.app.commands.evaluate_cmd import RETARGET_FOR
 
-    bent = bowed(upright())
-    assert neutral_badness(bent) > 0.05
-    for rest in (bent, upright()):
-        rt = auto_retarget(rest)
-        assert rt.capturing and rt.neutral is None
+    first = bowed(upright())
+    xy = first.xy.copy()
+    elbow = xy[IX["left_elbow"]]
+    xy[IX["left_wrist"]] = elbow + np.array([0.0, -0.3]) * np.linalg.norm(xy[IX["left_wrist"]] - elbow)
+    first = replace(first, xy=xy)
+    assert neutral_badness(first) > 0.05
+    rt = RETARGET_FOR["reference"](first)
+    assert rt.source == "given" and not rt.capturing
+    np.testing.assert_allclose(rt(first, 0.0).xy, first.xy, atol=1e-3)
+    for i, later in enumerate((upright(), upright().transformed(1.1, (25.0, -10.0)), bowed(upright(), 0.3))):
+        t = 0.1 * (i + 1)
+        np.testing.assert_allclose(rt(replace(later, timestamp_s=t), t).xy, later.xy, atol=1e-3)
+    auto = RETARGET_FOR["auto"](first)
+    assert auto.capturing and auto.neutral is None
+
+
+def test_self_reenactment_target_keeps_a_bone_the_reference_frame_does_not_show():
+    """A reference frame whose wrists are cut by the frame's edge (webcam_signing's frame 0: score
+    below 0.5, the position a guess): a later frame that shows the wrist gets the driver's wrist as
+    its target, not the guessed rest forearm's length along the driver's direction."""
+    from realtime.app.commands.evaluate_cmd import RETARGET_FOR
+
+    first = upright()
+    score = first.score.copy()
+    score[[IX["left_wrist"], IX["right_wrist"]]] = 0.1
+    xy = first.xy.copy()
+    xy[IX["left_wrist"]] += (0.0, 60.0)          # the estimator's guess below the edge: too long
+    first = replace(first, xy=xy, score=score)
+    rt = RETARGET_FOR["reference"](first)
+    later = upright().transformed(1.05, (10.0, -20.0))
+    np.testing.assert_allclose(rt(replace(later, timestamp_s=0.1), 0.1).xy, later.xy, atol=1e-3)
+
+
+def test_bounded_retarget_keeps_its_bounds_on_the_same_non_neutral_pair():
+    """The bone bounds stay on everywhere else: the same pair retargeted with a bounded profile-like
+    neutral does not reproduce the stretched forearm (what --neutral reference turns off)."""
+    first = upright()
+    xy = first.xy.copy()
+    elbow = xy[IX["left_elbow"]]
+    xy[IX["left_wrist"]] = elbow + 0.3 * (xy[IX["left_wrist"]] - elbow)
+    first = replace(first, xy=xy)
+    out = retarget_pose(upright(), first, first)
+    full = np.linalg.norm(upright().xy[IX["left_wrist"]] - upright().xy[IX["left_elbow"]])
+    got = np.linalg.norm(out.xy[IX["left_wrist"]] - out.xy[IX["left_elbow"]])
+    assert got < 0.5 * full

@@ -403,6 +403,60 @@ def test_hand_rig_bends_the_avatars_fingers_like_the_drivers():
     np.testing.assert_allclose(green.mean(axis=0)[::-1] + (x0, y0), pts[20], atol=3)
 
 
+def test_a_stretched_forearm_does_not_blow_up_its_hand():
+    """A forearm raised at the camera in the photo and drawn 1.6 times as long (self-reenactment from
+    webcam_signing's frame 268): the hand keeps the body's scale (1 here), not the forearm's stretch
+    (sqrt 1.6 = 1.26 before: MediaPipe then found half the hands no more)."""
+    from engines.warp.hands import HandRig
+    from engines.warp.parts import limb_transform
+
+    avatar = synthetic_hand(0, at=(300, 350), scale=1.5)
+    rig = HandRig(avatar)
+    driver = synthetic_hand(0, at=(100, 200), scale=1.5)
+    el, wr = avatar.xy[0] + (0.0, 60.0), avatar.xy[0].astype(np.float64)
+    forearm = limb_transform(el, wr, el, el + 1.6 * (wr - el))
+    size = lambda pts: float(np.linalg.norm(pts[9] - pts[0]))  # noqa: E731  (wrist to middle knuckle)
+    assert size(rig.points(driver, forearm, scale=1.0)) == pytest.approx(size(avatar.xy), rel=1e-3)
+    assert size(rig.points(driver, forearm)) == pytest.approx(np.sqrt(1.6) * size(avatar.xy), rel=1e-3)
+
+
+def test_the_hand_the_driver_shows_is_drawn_over_the_hidden_one():
+    """Palms pressed together: the driver's camera shows one hand; that forearm is drawn over the
+    other (which the depth order had put in front), and nothing moves when both or neither show."""
+    from engines.warp.layers import Layer
+    from engines.warp.renderer import seen_hand_in_front
+
+    def layers(*names):
+        return [Layer(n, np.zeros((1, 1, 4), np.uint8), (0, 0), 0, ()) for n in names]
+
+    order = layers("torso", "left_forearm", "head", "right_forearm", "right_upper_arm")
+    names = lambda ls: [l.name for l in ls]  # noqa: E731
+    assert names(seen_hand_in_front(order, {"left_forearm": None})) == [
+        "torso", "head", "right_forearm", "left_forearm", "right_upper_arm"]
+    assert names(seen_hand_in_front(order, {"right_forearm": None})) == names(order)
+    assert names(seen_hand_in_front(order, {"left_forearm": None, "right_forearm": None})) == names(order)
+    assert names(seen_hand_in_front(order, {})) == names(order)
+
+
+def test_a_hidden_hand_beside_the_seen_one_takes_its_mirror_image():
+    """Palms pressed together: the driver's camera shows the left hand only and the right wrist is
+    beside it: the right hand is the left one's mirror image; wrists apart, nothing is added."""
+    from engines.warp.renderer import mirrored_hidden_hand
+    from realtime.app.demo.figure import reference_pose
+
+    pose = reference_pose().to_layout(COCO17)
+    ok = pose.present(0.5)
+    left = synthetic_hand(40, side="left", at=(300, 200))
+    assert mirrored_hidden_hand({"left": left}, pose, ok, ("left", "right")) == {"left": left}   # apart
+    xy = pose.xy.copy()
+    xy[COCO17.index["right_wrist"]] = xy[COCO17.index["left_wrist"]] + (5.0, 0.0)
+    got = mirrored_hidden_hand({"left": left}, replace(pose, xy=xy), ok, ("left", "right"))
+    assert set(got) == {"left", "right"} and got["right"].side == "right"
+    np.testing.assert_allclose(got["right"].xy[:, 1], left.xy[:, 1])
+    np.testing.assert_allclose(got["right"].xy[:, 0], left.width - left.xy[:, 0])
+    assert mirrored_hidden_hand({"left": left}, replace(pose, xy=xy), ok, ("left",)) == {"left": left}  # no rig
+
+
 def test_a_drawn_hand_folds_its_fingers_when_the_driver_bends():
     """On pixels: a drawn open hand driven by a bent driver hand covers less above its knuckles."""
     from engines.warp.hands import HandRig

@@ -102,6 +102,7 @@ def test_evaluate_self_returns_finite_numbers(capsys, media_dir):
                 "l1_ghost", "render_fps"):
         assert data[key] is not None and math.isfinite(data[key]), key
     assert data["rendered"] == 9 and 0 <= data["mkr"] <= 1 and 0 < data["ssim"] <= 1 and data["retarget"] is True
+    assert data["neutral"] == "reference"
 
 
 def test_evaluate_reference_with_driver(capsys, media_dir, figure_png):
@@ -129,6 +130,8 @@ def test_evaluate_self_from_another_reference_frame(capsys, media_dir):
     (("--reference-frame", "3"), "add --self"),
     (("--self", "--reference-frame", "-1"), "expected 0 <= reference-frame"),
     (("--self", "--reference-frame", "9", "--max-frames", "4"), "holds no frame 9"),
+    (("--neutral", "auto"), "add --self"),
+    (("--self", "--neutral", "auto", "--no-retarget"), "drop it with --no-retarget"),
 ])
 def test_evaluate_reference_frame_bad_input(capsys, media_dir, args, words):
     code, out, err = run_cli(capsys, "evaluate", "--driver", media_dir / "pose_1.mp4", *args)
@@ -174,6 +177,25 @@ def test_calibrate_refuses_a_pose_that_is_not_neutral(capsys, tmp_path, media_di
     code, out, err = run_cli(capsys, "calibrate", "--source", folder, "-o", tmp_path / "p.json", "--seconds", "1")
     assert code == 2 and "not neutral" in err and "arm down" in err
     assert not (tmp_path / "p.json").exists()
+
+
+def test_calibrate_on_a_given_frame_takes_it_as_it_is(capsys, tmp_path, media_dir):
+    """--frame N: pose.jpg (not neutral) is the neutral as it is, one frame, said so on stdout, and the
+    profile drives a render of that same photo; a frame past the end exits 2 with one line."""
+    from calibration.profile import CalibrationProfile
+
+    folder = still_frames(tmp_path / "still", cv2.resize(cv2.imread(str(media_dir / "pose.jpg")), (600, 400)), n=4)
+    code, out, err = run_cli(capsys, "calibrate", "--source", folder, "--frame", 2, "-o", tmp_path / "p.json")
+    assert code == 0, err
+    assert err == "" and "not a neutral pose" in out and "arm down" in out
+    p = CalibrationProfile.load(tmp_path / "p.json")
+    assert p.frames == 1 and p.source.endswith("frame 2") and p.body_size_px > 0
+    code, out, err = run_cli(capsys, "render", "--reference", folder / "002.png", "--driver", folder / "002.png",
+                             "--calibration", tmp_path / "p.json", "-o", tmp_path / "r.png")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "calibrate", "--source", folder, "--frame", 9, "-o", tmp_path / "q.json")
+    assert code == 2 and "holds no frame 9" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "q.json").exists()
 
 
 def test_calibrate_moving_clip_fails_clearly(capsys, tmp_path, media_dir):

@@ -221,6 +221,12 @@ def test_a_shortened_forearm_keeps_its_hands_length(figure):
     # a limb scaled evenly (a leg at rest under placed hips) is not shortened: drawn whole
     even = np.hstack([0.5 * np.eye(2), np.zeros((2, 1))])
     assert extremity_transform("left_forearm", even, ref, IX) is None
+    # a forearm foreshortened in the photo, drawn 1.6 times as long: its hand keeps its length too
+    long = limb_transform(el, wr, el, el + 1.6 * v)
+    hand = extremity_transform("left_forearm", long, ref, IX)
+    np.testing.assert_allclose(apply(hand, wr)[0], el + 1.6 * v, atol=1e-9)
+    np.testing.assert_allclose(apply(hand, wr + v)[0] - (el + 1.6 * v), v, atol=1e-9)
+    assert extremity_transform("left_forearm", limb_transform(el, wr, el, el + 1.05 * v), ref, IX) is None
 
     xy = figure.pose.xy.copy()
     xy[IX["left_wrist"]] = wr_t

@@ -32,7 +32,9 @@ squashed foot ended the leg at the real shin's middle; see parts.SHIN_MIN_SCALE)
 shin layer is cut at prepare time (``cut_extremities``) into the limb (up to the wrist or ankle) and
 the hand or foot (from ``HAND_CUT`` of the way on, overlapping the limb's end); the extremity is drawn
 over the limb, anchored where the limb puts the wrist or ankle, at its own length
-(``extremity_transform``). One more warpAffine of a small piece, only then. The hand turns with its
+(``extremity_transform``). One more warpAffine of a small piece, only then. A limb drawn longer than
+at rest (over 1 / HAND_KEEP: one foreshortened in the photo, hands clasped under the chin or raised at
+the camera) keeps its extremity's length too: stretched with it, a hand became a long smear. The hand turns with its
 forearm; the foot keeps the photo's orientation: under a shin short in 2-D the foot hangs or stands
 as in the photo, and the short shin's direction (the knee's offset over the ankle) turned it 20-45
 degrees, a diagonal foot along which the estimator read the ankle (pose_1: shin 12 -> 6 degrees).
@@ -148,7 +150,8 @@ def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: 
 def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
     """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: the forearm's turn
     (a foot: none), anchored where ``own`` puts the wrist or ankle, at the scale ``own`` gives across
-    the bone; None when the limb is not shortened along its bone against that (draw it whole)."""
+    the bone; None when the limb is drawn about its rest length against that (within HAND_KEEP either way:
+    draw it whole)."""
     part = PART_BY_NAME[name]
     e, w = ref_xy[index[part.start]], ref_xy[index[part.end]]
     v0 = w - e
@@ -158,7 +161,7 @@ def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: d
     v1 = own[:, :2] @ v0
     l1 = float(np.hypot(*v1))
     across = float(np.hypot(*(own[:, :2] @ np.array([-v0[1], v0[0]])))) / l0
-    if l1 < 1e-6 or l1 >= HAND_KEEP * across * l0:
+    if l1 < 1e-6 or HAND_KEEP * across * l0 <= l1 <= across * l0 / HAND_KEEP:
         return None
     w1 = own[:, :2] @ w + own[:, 2]
     if name.endswith("shin"):   # a foot keeps the photo's orientation (see the module doc)

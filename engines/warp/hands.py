@@ -13,7 +13,10 @@ every pixel to the nearest (capsules 0.12 of the hand size wide; pixels of the h
 than that from every segment, the torso or background between the fingers, are not the hand's and
 are left out); each piece overlaps its neighbours by a few pixels so a bend opens no crack.
 Per frame, with the driver's hand on that side (realtime.hands, already mirrored as the pose is):
-the driver's hand relative to its wrist, scaled by the two hands' sizes (and the forearm's scale),
+the driver's hand relative to its wrist, scaled by the two hands' sizes and the hand's scale (the
+body's, which the renderer passes: its torso's; not the forearm's stretch, which is foreshortening:
+a forearm raised at the camera in the photo and drawn at its full length blew its hand up 1.1-1.3
+times, and MediaPipe found half the signing clip's hands no more),
 is placed at the avatar's wrist as the forearm carries it; the palm turns to the driver's palm
 (rotation fitted to the five palm points, the avatar's own palm shape and scale, anchored at the
 wrist); each finger starts at the avatar's knuckle and follows the driver's segments (direction and
@@ -57,53 +60,59 @@ class HandRig:
         self._pieces: list[tuple[np.ndarray, tuple[int, int]]] | None = None
         self._key: tuple | None = None
 
-    def points(self, driver: Hand, forearm: np.ndarray) -> np.ndarray:
+    def points(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> np.ndarray:
         """(21, 2) output px of the avatar's hand: the palm turned like the driver's at the carried
-        wrist, each finger from the avatar's knuckle along the driver's segments."""
-        palm = self.palm_transform(driver, forearm)
-        shape = self._driver_shape(driver, forearm)
+        wrist, each finger from the avatar's knuckle along the driver's segments. scale: the hand's
+        scale, reference -> output (module doc; None: the forearm's)."""
+        palm = self.palm_transform(driver, forearm, scale)
+        shape = self._driver_shape(driver, forearm, scale)
         out = apply(palm, self.src)
         for a, b in BONES:
             out[b] = out[a] + (shape[b] - shape[a])
         return out
 
-    def _driver_shape(self, driver: Hand, forearm: np.ndarray) -> np.ndarray:
+    def _driver_shape(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> np.ndarray:
         """The driver's 21 points relative to its wrist, in output px at this avatar's hand size."""
-        s = _scale(forearm)
+        s = _hand_scale(forearm, scale)
         k = float(np.clip(s * self.size / max(driver.size, 1e-6), 0.3 * s, 3.0 * s))
         return (driver.xy.astype(np.float64) - driver.xy[WRIST]) * k
 
-    def palm_transform(self, driver: Hand, forearm: np.ndarray) -> np.ndarray:
-        """2x3 reference -> output of the palm: the driver's palm rotation, the forearm's scale, the
+    def palm_transform(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> np.ndarray:
+        """2x3 reference -> output of the palm: the driver's palm rotation, the hand's scale, the
         wrist where the forearm carries it."""
         idx = list(PALM_FIT)
         a = self.src[idx] - self.src[idx].mean(axis=0)
-        b = self._driver_shape(driver, forearm)[idx]
+        b = self._driver_shape(driver, forearm, scale)[idx]
         b = b - b.mean(axis=0)
         u, _, vt = np.linalg.svd(b.T @ a)
         d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-        lin = _scale(forearm) * (u @ d @ vt)
+        lin = _hand_scale(forearm, scale) * (u @ d @ vt)
         return _affine(lin, self.src[WRIST], apply(forearm, self.src[WRIST])[0])
 
-    def transforms(self, driver: Hand, forearm: np.ndarray) -> list[np.ndarray]:
+    def transforms(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> list[np.ndarray]:
         """2x3 maps of the pieces, in drawing order: forearm, palm, the finger segments (BONES)."""
-        out = self.points(driver, forearm)
-        s = _scale(forearm)
-        mats = [forearm, self.palm_transform(driver, forearm)]
+        out = self.points(driver, forearm, scale)
+        s = _hand_scale(forearm, scale)
+        mats = [forearm, self.palm_transform(driver, forearm, scale)]
         mats += [_bone(self.src[a], self.src[b], out[a], out[b], s) for a, b in BONES]
         return mats
 
     def draw(self, patch: np.ndarray, origin: tuple[int, int], forearm: np.ndarray, driver: Hand,
-             size: tuple[int, int]) -> tuple[np.ndarray, int, int, int, int] | None:
+             size: tuple[int, int], scale: float | None = None) -> tuple[np.ndarray, int, int, int, int] | None:
         """(premultiplied BGRA, x0, y0, x1, y1) of the forearm layer with the driver's fingers in the
-        output box clipped to ``size`` (w, h), or None off-canvas."""
+        output box clipped to ``size`` (w, h), or None off-canvas. scale: the hand's scale (the
+        body's; None: the forearm's)."""
         t0 = time.perf_counter()
         if self._key != (id(patch), origin):
             self._pieces = cut_hand(patch, origin, self.hand)
             self._key = (id(patch), origin)
-        got = draw_pieces(self._pieces, self.transforms(driver, forearm), size)
+        got = draw_pieces(self._pieces, self.transforms(driver, forearm, scale), size)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
+
+
+def _hand_scale(forearm: np.ndarray, scale: float | None) -> float:
+    return _scale(forearm) if scale is None else float(scale)
 
 
 def _scale(m: np.ndarray) -> float:

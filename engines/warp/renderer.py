@@ -286,27 +286,31 @@ class WarpRenderer:
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
         face = self._face if (expression is not None and self.has_face) else None
+        seen = {f"{side}_forearm" for side in (hands or {}) if self.has_hands and side in self._hands}
+        if self.has_hands:
+            hands = mirrored_hidden_hand(hands, t, ok, tuple(self._hands))
         fingers = {f"{side}_forearm": (self._hands[side], h) for side, h in (hands or {}).items()
                    if self.has_hands and side in self._hands}
+        body = float(np.sqrt(abs(np.linalg.det(mats["torso"][:, :2])))) or 1.0   # the hands' scale
         if self.options.blend == "skin":
             inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
-            for layer in self._ordered(t, ok):
+            for layer in seen_hand_in_front(self._ordered(t, ok), seen):
                 if layer.name == "head" and self._head is not None:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
                 elif layer.name in fingers:
-                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha, body)
                 elif self._joints.get(layer.name):
                     self._draw_skinned(layer, mats, inv, canvas, alpha)
                 else:
                     self._draw(layer, mats[layer.name], canvas, alpha)
         else:
-            for layer in self._ordered(t, ok):
+            for layer in seen_hand_in_front(self._ordered(t, ok), seen):
                 if layer.name == "head" and self._head is not None:
                     self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
                                     canvas, alpha)
                 elif layer.name in fingers:
-                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha, body)
                 elif layer.name in self._skins:
                     self._draw_skin(layer, mats, canvas, alpha)
                 else:
@@ -392,9 +396,10 @@ class WarpRenderer:
             _composite(*got, canvas, alpha)
 
     def _draw_hand(self, layer: Layer, m: np.ndarray, rig, hand, canvas: np.ndarray,
-                   alpha: np.ndarray | None) -> None:
-        """A forearm layer with its fingers moved like the driver's (engines.warp.hands)."""
-        got = rig.draw(layer.patch, layer.origin, m, hand, self._size)
+                   alpha: np.ndarray | None, scale: float) -> None:
+        """A forearm layer with its fingers moved like the driver's (engines.warp.hands), the hand at
+        the body's ``scale`` (not the forearm's stretch: that is foreshortening)."""
+        got = rig.draw(layer.patch, layer.origin, m, hand, self._size, scale)
         if got is not None:
             _composite(*got, canvas, alpha)
 
@@ -442,6 +447,47 @@ class WarpRenderer:
         warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)
+
+
+def mirrored_hidden_hand(hands, target: Pose, ok: np.ndarray, rigged: tuple[str, ...]):
+    """``hands`` with the hidden one added where the driver's camera shows one hand and the target's
+    other wrist lies within 3/4 of a forearm of it (palms pressed together, hands clasped): the seen
+    hand's mirror image, the nearest shape the photo's hand can take there (drawn as the photo's
+    open hand, its fingers stuck out round the seen one, and MediaPipe read that side instead)."""
+    if not hands or len(hands) != 1:
+        return hands
+    side = next(iter(hands))
+    other = "right" if side == "left" else "left"
+    if other not in rigged:
+        return hands
+    ix = COCO17.index
+    w = [ix[f"{s}_wrist"] for s in (side, other)]
+    e = [ix[f"{s}_elbow"] for s in (side, other)]
+    if not all(ok[i] for i in (*w, *e)):
+        return hands
+    xy = target.xy.astype(np.float64)
+    forearm = 0.5 * sum(float(np.linalg.norm(xy[a] - xy[b])) for a, b in zip(w, e))
+    if float(np.linalg.norm(xy[w[0]] - xy[w[1]])) > 0.75 * forearm:
+        return hands
+    return {**hands, other: hands[side].flipped()}
+
+
+def seen_hand_in_front(layers: list[Layer], seen) -> list[Layer]:
+    """``layers`` with the forearm whose hand the driver's camera shows (``seen``: its layer name,
+    one side only) drawn over the other forearm. Hands held together (palms pressed, one hand behind
+    the other) show the camera one hand; the other, drawn over it as the photo's open hand by its
+    depth, covered the driver's fingers (MediaPipe then read the hidden side's hand on 83 of the
+    signing clip's 204 hand frames from frame 268)."""
+    if len(seen) != 1:
+        return layers
+    names = [layer.name for layer in layers]
+    front = next(iter(seen))
+    other = ("right" if front.startswith("left") else "left") + "_forearm"
+    if front not in names or other not in names or names.index(front) > names.index(other):
+        return layers
+    out = list(layers)
+    out.insert(names.index(other), out.pop(names.index(front)))   # just after the other forearm
+    return out
 
 
 def _composite(warped: np.ndarray, rx0: int, ry0: int, rx1: int, ry1: int, canvas: np.ndarray,

@@ -27,6 +27,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "every": (1, 1_000_000, True),
     "max_frames": (1, 1_000_000_000, True),
     "reference_frame": (0, 1_000_000_000, True),
+    "frame": (0, 1_000_000_000, True),           # calibrate --frame N
     "max_steps": (1, 10**12, True),
     "sample_every": (0, 10**9, True),        # 0: none during the run
     "checkpoint_every": (0, 10**9, True),    # 0: only at the end

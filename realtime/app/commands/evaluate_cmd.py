@@ -7,9 +7,17 @@ longer finds; bone_deg: mean angle between target and re-estimated bones (all CO
 with score >= 0.5). The outputs are re-read the way the driver was (tracking over the clip;
 --reestimate image detects on every output instead); with --self the real frames are re-read the
 same way against the same targets: floor_akd_256, floor_mkr, floor_bone_deg, the estimator's own
-floor (what a renderer that reproduced each real frame exactly would score).
+floor (what a renderer that reproduced each real frame exactly would score). The hands (MediaPipe
+Hands) are re-read in the same mode, and with --self on the real frames too: floor_hands_found.
 The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
 steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
+With --self the driver is the avatar's own body and the correspondence is exact: the reference
+frame is the driver's neutral (--neutral reference, the default), its pose the avatar's, the bone
+bounds off (calibration.Retargeter.onto_itself), and every target is the driver's pose itself,
+whatever the reference frame shows (hands clasped under the chin, arms raised). `repose render`
+takes the same path with a profile of that frame (`repose calibrate --source CLIP --frame N`,
+then `render --calibration`), up to the bone bounds a profile keeps; --neutral auto calibrates on
+the driver's first steady neutral frames instead, as `repose render` does without a profile.
 Without --self: the reference photo is driven by the video's poses.
 --self (self-reenactment): the reference is the video's first frame (--reference-frame N: frame N,
 e.g. one that shows the hands) and the targets are the poses of the other frames, in clip order; each output is compared with the real frame, over the full frame and inside the
@@ -36,6 +44,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference-frame", type=int, default=0, metavar="N",
                    help="with --self: frame N (0-based) is the reference and every other frame a target "
                         "(default 0, the first frame)")
+    p.add_argument("--neutral", choices=("reference", "auto"), default=None,
+                   help="with --self: the driver's neutral pose. 'reference' (default): the reference frame "
+                        "(the avatar's own pose: the targets are the driver's poses; `repose render` gets it from "
+                        "`repose calibrate --frame N`); 'auto': calibrated on the driver's first steady neutral "
+                        "frames, as `repose render` does without a profile")
     p.add_argument("--no-retarget", action="store_true",
                    help="use the driver's poses unchanged as targets (the raw comparison)")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
@@ -62,6 +75,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--self uses the driver's own poses: drop --calibration and --mirror")
     if args.no_retarget and (args.calibration or args.mirror):
         raise InputError("--no-retarget uses the driver's poses unchanged: drop --calibration and --mirror")
+    if args.neutral and not args.self_reenact:
+        raise InputError("--neutral picks the driver's neutral among its own frames: add --self "
+                         "(for a reference photo give --calibration PROFILE.json)")
+    if args.neutral and args.no_retarget:
+        raise InputError("--neutral is the retargeting's neutral pose: drop it with --no-retarget")
     if args.reference_frame and not args.self_reenact:
         raise InputError("--reference-frame picks the reference among the driver's frames: add --self")
     if args.reference_frame < 0:
@@ -97,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
     if res.rendered == 0:
         raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
     summary = {"driver": str(args.driver), "reference": f"frame {args.reference_frame}" if args.self_reenact else str(args.reference),
-               "renderer": args.renderer, "retarget": not args.no_retarget, **res.summary()}
+               "renderer": args.renderer, "retarget": not args.no_retarget,
+               **({"neutral": args.neutral or "reference"} if args.self_reenact and not args.no_retarget else {}),
+               **res.summary()}
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                           for k, v in summary.items()}, indent=1))
@@ -109,14 +129,21 @@ def run(args: argparse.Namespace) -> int:
 
 def auto_retarget(rest_pose):
     """The retargeting of `repose render` without a profile (auto-calibrated), for a prepared
-    renderer's rest pose: the ``retarget_for`` of engines.reenact.self_reenactment.
-
-    A reference frame that is not itself neutral is not taken as the driver's neutral: tried, it
-    changed nothing on basketball_dribble (whose stand-in neutral stays its bent first frame) and
-    halved the hands found on webcam_signing with --reference-frame 268 (0.88 -> 0.51)."""
+    renderer's rest pose: the ``retarget_for`` of engines.reenact.self_reenactment with --neutral auto."""
     from calibration.retargeter import Retargeter
 
     return Retargeter(rest_pose)
+
+
+def self_retarget(rest_pose):
+    """Self-reenactment's retargeting (--neutral reference): the reference frame's pose, the avatar's,
+    is the driver's neutral, so each target is the driver's pose (calibration.Retargeter.onto_itself)."""
+    from calibration.retargeter import Retargeter
+
+    return Retargeter.onto_itself(rest_pose)
+
+
+RETARGET_FOR = {"reference": self_retarget, "auto": auto_retarget}
 
 
 def _drive(args: argparse.Namespace, renderer, profile, first, frames, total, reestimate: str):
@@ -151,7 +178,7 @@ def _drive(args: argparse.Namespace, renderer, profile, first, frames, total, re
     try:
         if args.self_reenact:
             return self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress,
-                                    retarget_for=None if args.no_retarget else auto_retarget,
+                                    retarget_for=None if args.no_retarget else RETARGET_FOR[args.neutral or "reference"],
                                     cues=lambda f: driver_cues(f, faces, hands, use_hands),
                                     face=face_scores, hands=hand_scores, prepared=True,
                                     reestimate=reestimate, floor=True)
