@@ -3,9 +3,9 @@
 per-frame plots and contact sheets of the worst frames.
 
 Self-reenactment (each clip): the reference is its first frame and the targets are the MediaPipe
-poses of the later frames, retargeted onto it as `repose evaluate --self` does (the reference
-frame is the driver's neutral, so the targets are the driver's poses; ``--auto-neutral``: calibrated
-on the first steady neutral frames as `repose render` does without a profile; ``--no-retarget``
+poses of the later frames, retargeted onto it as `repose evaluate --self` does (calibrated on the
+first steady neutral frames as `repose render` does without a profile; ``--neutral reference``: the
+reference frame is the driver's neutral, so the targets are the driver's poses; ``--no-retarget``
 for the raw poses). Measures: AKD, MKR, bone-direction error (degrees), L1 / SSIM /
 PSNR over the whole frame and the person box, and the ghost L1 (engines.evaluation.ghost_region).
 Cross-identity (``--cross IMAGE``, default the shared pose.jpg): that photo driven by each clip
@@ -115,7 +115,7 @@ def self_reenact(path: Path, args, progress):
         h, w = first.image.shape[:2]
         res = self_reenactment(renderer, first, frames, (video.total or 1) - 1, progress=progress, keep=keep,
                                retarget_for=None if args.no_retarget else
-                               RETARGET_FOR["auto" if args.auto_neutral else "reference"])
+                               RETARGET_FOR[args.neutral])
     renderer.close()
     s = res.summary()
     row = {"clip": path.name, "size": f"{w}x{h}", "frames": s["rendered"], "akd_256": s["akd_256"],
@@ -188,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="renderer option, e.g. blend=rigid (repeatable)")
     p.add_argument("--no-retarget", action="store_true", help="self-reenactment with the raw poses")
-    p.add_argument("--auto-neutral", action="store_true",
-                   help="self-reenactment auto-calibrated as `repose render` is (`repose evaluate --neutral auto`)")
+    p.add_argument("--neutral", choices=("auto", "reference"), default="auto",
+                   help="self-reenactment's neutral, as `repose evaluate --neutral`: 'auto' (default) calibrated "
+                        "as `repose render` is, 'reference' the reference frame")
     p.add_argument("--out", default="runs/quality")
     p.add_argument("--max-frames", type=int, default=None)
     args = p.parse_args(argv)

@@ -102,11 +102,11 @@ def test_retargeter_replaces_a_bowed_stand_in(caplog):
 
 
 def test_self_reenactment_targets_are_the_drivers_poses_on_a_non_neutral_reference():
-    """`repose evaluate --self` (--neutral reference, the default): the reference frame is the
+    """`repose evaluate --self --neutral reference`: the reference frame is the
     driver's neutral, so on a first frame that is not neutral (head bowed, one forearm raised and
     foreshortened: hands under the chin) every later frame's target is that frame's pose itself,
     even a forearm stretched past the bone bounds' 1.25 and a head raised past their 1.15; with
-    --neutral auto the auto-calibration of `repose render` runs instead."""
+    --neutral auto (the default) the auto-calibration of `repose render` runs instead."""
     from realtime.app.commands.evaluate_cmd import RETARGET_FOR
 
     first = bowed(upright())

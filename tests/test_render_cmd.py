@@ -102,7 +102,7 @@ def test_evaluate_self_returns_finite_numbers(capsys, media_dir):
                 "l1_ghost", "render_fps"):
         assert data[key] is not None and math.isfinite(data[key]), key
     assert data["rendered"] == 9 and 0 <= data["mkr"] <= 1 and 0 < data["ssim"] <= 1 and data["retarget"] is True
-    assert data["neutral"] == "reference"
+    assert data["neutral"] == "auto"
 
 
 def test_evaluate_reference_with_driver(capsys, media_dir, figure_png):

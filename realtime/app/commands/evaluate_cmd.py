@@ -11,13 +11,14 @@ floor (what a renderer that reproduced each real frame exactly would score). The
 Hands) are re-read in the same mode, and with --self on the real frames too: floor_hands_found.
 The driver's poses are retargeted as `repose render` does (auto-calibrated on the driver's first
 steady neutral frames, or --calibration); --no-retarget takes them unchanged (the raw comparison).
-With --self the driver is the avatar's own body and the correspondence is exact: the reference
-frame is the driver's neutral (--neutral reference, the default), its pose the avatar's, the bone
-bounds off (calibration.Retargeter.onto_itself), and every target is the driver's pose itself,
-whatever the reference frame shows (hands clasped under the chin, arms raised). `repose render`
-takes the same path with a profile of that frame (`repose calibrate --source CLIP --frame N`,
-then `render --calibration`), up to the bone bounds a profile keeps; --neutral auto calibrates on
-the driver's first steady neutral frames instead, as `repose render` does without a profile.
+With --self, --neutral says which of the driver's own frames is its neutral: 'auto' (the default,
+the path of `repose render` without a profile, so a bad auto-calibration shows in the figures) or
+'reference': the reference frame, whose pose is the avatar's; the correspondence is then exact (the
+driver is the avatar's own body), the bone bounds are off (calibration.Retargeter.onto_itself) and
+every target is the driver's pose itself, whatever the reference frame shows (hands clasped under
+the chin, arms raised): the measure of the renderer alone. `repose render` takes that path with a
+profile of that frame (`repose calibrate --source CLIP --frame N`, then `render --calibration`), up
+to the bone bounds a profile keeps.
 Without --self: the reference photo is driven by the video's poses.
 --self (self-reenactment): the reference is the video's first frame (--reference-frame N: frame N,
 e.g. one that shows the hands) and the targets are the poses of the other frames, in clip order; each output is compared with the real frame, over the full frame and inside the
@@ -45,10 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with --self: frame N (0-based) is the reference and every other frame a target "
                         "(default 0, the first frame)")
     p.add_argument("--neutral", choices=("reference", "auto"), default=None,
-                   help="with --self: the driver's neutral pose. 'reference' (default): the reference frame "
-                        "(the avatar's own pose: the targets are the driver's poses; `repose render` gets it from "
-                        "`repose calibrate --frame N`); 'auto': calibrated on the driver's first steady neutral "
-                        "frames, as `repose render` does without a profile")
+                   help="with --self: the driver's neutral pose. 'auto' (default): calibrated on the driver's first "
+                        "steady neutral frames, as `repose render` does without a profile; 'reference': the "
+                        "reference frame (the avatar's own pose: the targets are the driver's poses; `repose "
+                        "render` gets it from `repose calibrate --frame N`)")
     p.add_argument("--no-retarget", action="store_true",
                    help="use the driver's poses unchanged as targets (the raw comparison)")
     p.add_argument("--calibration", metavar="PROFILE.json", help="driver calibration profile (not with --self)")
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{args.driver}: no person found in any frame; expected a video of one person")
     summary = {"driver": str(args.driver), "reference": f"frame {args.reference_frame}" if args.self_reenact else str(args.reference),
                "renderer": args.renderer, "retarget": not args.no_retarget,
-               **({"neutral": args.neutral or "reference"} if args.self_reenact and not args.no_retarget else {}),
+               **({"neutral": args.neutral or "auto"} if args.self_reenact and not args.no_retarget else {}),
                **res.summary()}
     if args.json:
         print(json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -178,7 +179,7 @@ def _drive(args: argparse.Namespace, renderer, profile, first, frames, total, re
     try:
         if args.self_reenact:
             return self_reenactment(renderer, first, frames, total - 1 if total else None, progress=progress,
-                                    retarget_for=None if args.no_retarget else RETARGET_FOR[args.neutral or "reference"],
+                                    retarget_for=None if args.no_retarget else RETARGET_FOR[args.neutral or "auto"],
                                     cues=lambda f: driver_cues(f, faces, hands, use_hands),
                                     face=face_scores, hands=hand_scores, prepared=True,
                                     reestimate=reestimate, floor=True)
