@@ -292,29 +292,11 @@ class WarpRenderer:
         fingers = {f"{side}_forearm": (self._hands[side], h) for side, h in (hands or {}).items()
                    if self.has_hands and side in self._hands}
         body = float(np.sqrt(abs(np.linalg.det(mats["torso"][:, :2])))) or 1.0   # the hands' scale
-        if self.options.blend == "skin":
-            inv = {name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
-            for layer in seen_hand_in_front(self._ordered(t, ok), seen):
-                if layer.name == "head" and self._head is not None:
-                    self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
-                                    canvas, alpha)
-                elif layer.name in fingers:
-                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha, body)
-                elif self._joints.get(layer.name):
-                    self._draw_skinned(layer, mats, inv, canvas, alpha)
-                else:
-                    self._draw(layer, mats[layer.name], canvas, alpha)
-        else:
-            for layer in seen_hand_in_front(self._ordered(t, ok), seen):
-                if layer.name == "head" and self._head is not None:
-                    self._draw_head(layer, mats["head"], t, ok, expression if face is not None else None,
-                                    canvas, alpha)
-                elif layer.name in fingers:
-                    self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha, body)
-                elif layer.name in self._skins:
-                    self._draw_skin(layer, mats, canvas, alpha)
-                else:
-                    self._draw_part(layer, mats[layer.name], canvas, alpha)
+        inv = ({name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
+               if self.options.blend == "skin" else None)
+        for layer in self._ordered(t, ok):
+            self._draw_layer(layer, mats, inv, t, ok, expression if face is not None else None, fingers,
+                             canvas, alpha)
         if alpha is None:
             return canvas
         if transparent:
@@ -324,6 +306,24 @@ class WarpRenderer:
         if not self.options.alpha:
             return canvas
         return cv2.merge([*cv2.split(canvas), alpha])
+
+    def _draw_layer(self, layer: Layer, mats, inv, t: Pose, ok, expression, fingers, canvas, alpha) -> None:
+        """One layer by the mechanism that moves it: the head field, the finger rig, then with
+        blend=skin (``inv``: the parts' inverse transforms) linear blend skinning at its joints, else
+        the blended seams; a part with neither is drawn rigid."""
+        if layer.name == "head" and self._head is not None:
+            self._draw_head(layer, mats["head"], t, ok, expression, canvas, alpha)
+        elif layer.name in fingers:
+            self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+        elif inv is not None:
+            if self._joints.get(layer.name):
+                self._draw_skinned(layer, mats, inv, canvas, alpha)
+            else:
+                self._draw(layer, mats[layer.name], canvas, alpha)
+        elif layer.name in self._skins:
+            self._draw_skin(layer, mats, canvas, alpha)
+        else:
+            self._draw_part(layer, mats[layer.name], canvas, alpha)
 
     def close(self) -> None:
         self._layers = []
