@@ -62,10 +62,10 @@ def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray
 def mesh_maps(src: np.ndarray, dst: np.ndarray, tri: np.ndarray, size: tuple[int, int], rigid: np.ndarray,
               offset: tuple[int, int], nodes: int = 160) -> tuple[np.ndarray, np.ndarray]:
     """Source (reference px) of every pixel of a box of ``size`` at output ``offset``, as float32
-    x and y maps (views, for cv2.remap): computed on a grid of about ``nodes``
-    nodes across (a face over ~160 px wide) and interpolated (the map is piecewise linear, so this
-    only softens it along triangle edges). The grid's nodes outside every triangle (and in
-    degenerate ones) take the rigid layer's inverse."""
+    x and y maps (views, for cv2.remap): computed on a grid of about ``nodes`` nodes across (a face
+    over ~160 px wide) and interpolated (the map is piecewise linear, so this only softens it along
+    triangle edges). The grid's nodes outside every triangle (and in degenerate ones) take the
+    rigid layer's inverse."""
     bw, bh = size
     step = max(1, int(round(max(bw, bh) / float(nodes))))
     gw, gh = (bw + step - 1) // step + 1, (bh + step - 1) // step + 1
@@ -80,8 +80,9 @@ def mesh_maps(src: np.ndarray, dst: np.ndarray, tri: np.ndarray, size: tuple[int
     inv = cv2.invertAffineTransform(rigid)
     gx = (np.arange(gw, dtype=np.float32) + 0.5) * step - 0.5 + offset[0]
     gy = ((np.arange(gh, dtype=np.float32) + 0.5) * step - 0.5 + offset[1])[:, None]
-    mx = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]
-    my = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]
+    # float32 arithmetic, as the whole grid had (and cv2.remap's map type); contiguous: ravel() is a view
+    mx = (inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]).astype(np.float32, copy=False)
+    my = (inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]).astype(np.float32, copy=False)
     flat = idx.ravel()
     # -1 (no triangle) and degenerate triangles keep the rigid inverse
     pos = np.flatnonzero(np.append(good, False)[flat])
