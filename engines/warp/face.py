@@ -176,10 +176,19 @@ class FaceRig:
         if open_t <= self.opening + 0.01:
             return
         strength = float(np.clip(1.0 - self.opening / open_t, 0.0, 1.0)) * 0.9
-        poly = np.round(lm[list(INNER_LIP_LOOP)] * 16).astype(np.int32)
+        k = max(3, int(0.02 * w_t) | 1)
+        # only the mouth's box, the blur's reach beyond it and more: outside the blurred polygon
+        # the mask is 0 and leaves the face as it is (the same pixels as over the whole region)
+        lips = lm[list(INNER_LIP_LOOP)]
+        pad = k + 3
+        x0, y0 = (max(int(np.floor(v)) - pad, 0) for v in lips.min(axis=0))
+        x1, y1 = (int(np.ceil(v)) + pad for v in lips.max(axis=0))
+        face = face[y0:y1, x0:x1]
+        if face.size == 0:
+            return
+        poly = np.round((lips - (x0, y0)) * 16).astype(np.int32)
         mask = np.zeros(face.shape[:2], np.uint8)
         cv2.fillPoly(mask, [poly], 255, lineType=cv2.LINE_AA, shift=4)
-        k = max(3, int(0.02 * w_t) | 1)
         mask = cv2.GaussianBlur(mask, (k, k), 0)
         a = mask.astype(np.float32) * (strength / 255.0)
         pa = face[..., 3:4].astype(np.float32) / 255.0

@@ -211,6 +211,7 @@ def draw_pieces(pieces: list[tuple[np.ndarray, tuple[int, int]]], mats: list[np.
     if rx1 <= rx0 or ry1 <= ry0:
         return None
     out = np.zeros((ry1 - ry0, rx1 - rx0, 4), np.uint8)
+    empty = True
     for (crop, (ox, oy)), m, c in zip(pieces, mats, boxes):
         if crop.shape[0] < 2:
             continue
@@ -220,9 +221,14 @@ def draw_pieces(pieces: list[tuple[np.ndarray, tuple[int, int]]], mats: list[np.
             continue
         mp = m.copy()
         mp[:, 2] += m[:, :2] @ np.array([ox, oy], np.float64) - (bx0, by0)
+        roi = out[by0 - ry0:by1 - ry0, bx0 - rx0:bx1 - rx0]
+        if empty:   # the first piece (the forearm, the largest) goes over zeros: the same as a copy
+            cv2.warpAffine(crop, mp, (bx1 - bx0, by1 - by0), dst=roi, flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+            empty = False
+            continue
         warped = cv2.warpAffine(crop, mp, (bx1 - bx0, by1 - by0), flags=cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-        roi = out[by0 - ry0:by1 - ry0, bx0 - rx0:bx1 - rx0]
         inv = cv2.merge([255 - warped[..., 3]] * 4)
         cv2.multiply(roi, inv, dst=roi, scale=1.0 / 255.0)
         cv2.add(roi, warped, dst=roi)

@@ -60,46 +60,63 @@ def warp_with_mesh(patch: np.ndarray, origin: tuple[int, int], rigid: np.ndarray
 
 
 def mesh_maps(src: np.ndarray, dst: np.ndarray, tri: np.ndarray, size: tuple[int, int], rigid: np.ndarray,
-          offset: tuple[int, int], nodes: int = 160) -> tuple[np.ndarray, np.ndarray]:
-    """Source (reference px) of every pixel of a box of ``size`` at output ``offset``: computed on
-    a grid of about ``nodes`` nodes across (a face over ~160 px wide) and interpolated (the map is
-    piecewise linear, so this only softens it along triangle edges)."""
+              offset: tuple[int, int], nodes: int = 160) -> tuple[np.ndarray, np.ndarray]:
+    """Source (reference px) of every pixel of a box of ``size`` at output ``offset``, as float32
+    x and y maps (views, for cv2.remap): computed on a grid of about ``nodes`` nodes across (a face
+    over ~160 px wide) and interpolated (the map is piecewise linear, so this only softens it along
+    triangle edges). The grid's nodes outside every triangle (and in degenerate ones) take the
+    rigid layer's inverse."""
     bw, bh = size
     step = max(1, int(round(max(bw, bh) / float(nodes))))
     gw, gh = (bw + step - 1) // step + 1, (bh + step - 1) // step + 1
     d = (dst + 0.5) / step - 0.5    # grid node j sits at pixel (j + 0.5) * step - 0.5 (cv2.resize's)
-    idx = np.full((gh, gw), -1, np.int32)
     tri_dst = d[tri]                                                      # (T, 3, 2) grid units
-    for k, t in enumerate(np.round(tri_dst * 16).astype(np.int32)):
-        cv2.fillConvexPoly(idx, t, k, lineType=cv2.LINE_8, shift=4)
-    # per triangle: grid -> reference affine, x_src = q0 + Q P^-1 (x - p0)
+    idx = np.full((gh, gw), -1, np.int32)
+    fill = cv2.fillConvexPoly
+    # positional arguments and a list of rows: the loop runs for each of ~1000 triangles a frame
+    for k, t in enumerate(list(np.round(tri_dst * 16).astype(np.int32))):
+        fill(idx, t, k, cv2.LINE_8, 4)
+    coef, good = _grid_to_source(tri_dst, src[tri])
+    inv = cv2.invertAffineTransform(rigid)
+    gx = (np.arange(gw, dtype=np.float32) + 0.5) * step - 0.5 + offset[0]
+    gy = ((np.arange(gh, dtype=np.float32) + 0.5) * step - 0.5 + offset[1])[:, None]
+    # float32 arithmetic, as the whole grid had (and cv2.remap's map type); contiguous: ravel() is a view
+    mx = (inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]).astype(np.float32, copy=False)
+    my = (inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]).astype(np.float32, copy=False)
+    flat = idx.ravel()
+    # -1 (no triangle) and degenerate triangles keep the rigid inverse
+    pos = np.flatnonzero(np.append(good, False)[flat])
+    c = coef[flat[pos]]                                                    # (N, 6)
+    xx, yy = pos % gw, pos // gw
+    mx.ravel()[pos] = xx * c[:, 0] + yy * c[:, 1] + c[:, 4]
+    my.ravel()[pos] = xx * c[:, 2] + yy * c[:, 3] + c[:, 5]
+    if step > 1:   # one channel at a time: cv2.resize rounds a two-channel map differently
+        big = (gw * step, gh * step)
+        mx = cv2.resize(mx, big, interpolation=cv2.INTER_LINEAR)
+        my = cv2.resize(my, big, interpolation=cv2.INTER_LINEAR)
+    return mx[:bh, :bw], my[:bh, :bw]
+
+
+def _grid_to_source(tri_dst: np.ndarray, tri_src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per triangle, the affine from grid units to reference px, x_src = q0 + Q P^-1 (x - p0), as
+    (T, 6) rows (a, b, c, d, e, f: x' = a x + b y + e, y' = c x + d y + f), and whether the
+    triangle is not degenerate. Elementwise on (T,) columns (2x2 products with ~1000 triangles
+    a frame: numpy's stacked matrix calls cost more than the arithmetic)."""
     p0 = tri_dst[:, 0]
-    pm = np.stack([tri_dst[:, 1] - p0, tri_dst[:, 2] - p0], axis=2)          # (T, 2, 2) columns
-    q = src[tri]
-    qm = np.stack([q[:, 1] - q[:, 0], q[:, 2] - q[:, 0]], axis=2)
-    det = pm[:, 0, 0] * pm[:, 1, 1] - pm[:, 0, 1] * pm[:, 1, 0]
+    p00, p10 = tri_dst[:, 1, 0] - p0[:, 0], tri_dst[:, 1, 1] - p0[:, 1]   # P's columns: p1 - p0, p2 - p0
+    p01, p11 = tri_dst[:, 2, 0] - p0[:, 0], tri_dst[:, 2, 1] - p0[:, 1]
+    q0 = tri_src[:, 0]
+    q00, q10 = tri_src[:, 1, 0] - q0[:, 0], tri_src[:, 1, 1] - q0[:, 1]
+    q01, q11 = tri_src[:, 2, 0] - q0[:, 0], tri_src[:, 2, 1] - q0[:, 1]
+    det = p00 * p11 - p01 * p10
     good = np.abs(det) > 1e-9
     det = np.where(good, det, 1.0)
-    pinv = np.stack([np.stack([pm[:, 1, 1], -pm[:, 0, 1]], 1),
-                     np.stack([-pm[:, 1, 0], pm[:, 0, 0]], 1)], 1) / det[:, None, None]
-    lin = np.einsum("tij,tjk->tik", qm, pinv)                                 # (T, 2, 2)
-    tr = q[:, 0] - np.einsum("tij,tj->ti", lin, p0)                            # (T, 2)
-    inv = cv2.invertAffineTransform(rigid)
-    ys, xs = np.mgrid[0:gh, 0:gw].astype(np.float32)
-    gx = (xs + 0.5) * step - 0.5 + offset[0]
-    gy = (ys + 0.5) * step - 0.5 + offset[1]
-    mx = (inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2]).astype(np.float32)
-    my = (inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2]).astype(np.float32)
-    sel = idx >= 0
-    k = idx[sel]
-    sel_k = good[k]
-    k = k[sel_k]
-    yy, xx = np.nonzero(sel)
-    yy, xx = yy[sel_k], xx[sel_k]
-    mx[yy, xx] = xx * lin[k, 0, 0] + yy * lin[k, 0, 1] + tr[k, 0]
-    my[yy, xx] = xx * lin[k, 1, 0] + yy * lin[k, 1, 1] + tr[k, 1]
-    if step > 1:
-        big = (gw * step, gh * step)
-        mx = cv2.resize(mx, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
-        my = cv2.resize(my, big, interpolation=cv2.INTER_LINEAR)[:bh, :bw]
-    return np.ascontiguousarray(mx[:bh, :bw]), np.ascontiguousarray(my[:bh, :bw])
+    i00, i01, i10, i11 = p11 / det, -p01 / det, -p10 / det, p00 / det
+    coef = np.empty((len(tri_dst), 6))
+    coef[:, 0] = q00 * i00 + q01 * i10
+    coef[:, 1] = q00 * i01 + q01 * i11
+    coef[:, 2] = q10 * i00 + q11 * i10
+    coef[:, 3] = q10 * i01 + q11 * i11
+    coef[:, 4] = q0[:, 0] - (coef[:, 0] * p0[:, 0] + coef[:, 1] * p0[:, 1])
+    coef[:, 5] = q0[:, 1] - (coef[:, 2] * p0[:, 0] + coef[:, 3] * p0[:, 1])
+    return coef, good
