@@ -10,11 +10,10 @@ engines.warp.blend, so a large bend does not collapse the limb):
     s = (q - J) . u,  J the shoulder or hip, u the bone's unit direction, r the limb's thickness (px).
 The zone is kept small (about one limb thickness round the joint): a wide one turns an arm raised
 overhead into a bat wing of jacket stretched from the hip to the elbow. The torso layer stays
-rigid (one warpAffine); the limb's top stretches like cloth between the two. A limb shorter than
-at rest (foreshortened) is squashed up to its joint: only the turn and the joint's position are
-blended there (``squashed_blend``: blending its squash with the torso's length folded the map into
-a flap). A limb turned more than 70 degrees from its rest angle to the torso is skinned less (not
-at all past 120: an arm raised overhead), where the blend would fan the sleeve out into shards.
+rigid (one warpAffine); the limb's top stretches like cloth between the two. A limb squashed to
+under 0.7 of its rest length (foreshortened) is skinned less, and not at all under 0.35; so is a
+limb turned more than 70 degrees from its rest angle to the torso (not at all past 120: an arm
+raised overhead), where the blend would fan the sleeve out into shards.
 Skirts, dresses and long coats: when the reference's person mask fills the space between the thighs
 (``covers_between_thighs``), the thigh pixels towards the body's middle follow the torso too
 (weight by the pixel's lateral place between the two thigh bones), so the cloth between the legs
@@ -164,35 +163,15 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     # and its disc show no seam there, and the blend is not worth its cost
     if turn < 3.0 and abs(setup[6][0]) + abs(setup[6][1]) < 2.0:
         return 0.0, setup
-    # a limb shorter than at rest (pointing at the camera) is drawn squashed along its bone, and
-    # so is its top: the torso's weight turns and places it but does not unsquash it (squashed_blend)
+    # a limb much shorter than at rest (pointing at the camera) is drawn squashed along its bone:
+    # its top must not stay hanging from the torso, so the skinning fades out (rigid with its disc)
     ax, ay = joint.axis
     stretch = float(np.hypot(own[0, 0] * ax + own[0, 1] * ay, own[1, 0] * ax + own[1, 1] * ay))
-    if stretch < 1.0:
-        setup = squashed_blend(setup, stretch)
+    k = min(max((stretch - 0.35) / 0.35, 0.0), 1.0)
     # past a right angle between limb and torso the blend would fan the sleeve out into shards
     # (every weight a different angle): it fades out between 70 and 120 degrees
-    k = min(max((120.0 - turn) / 50.0, 0.0), 1.0)
+    k *= min(max((120.0 - turn) / 50.0, 0.0), 1.0)
     return k, setup
-
-
-SQUASH_BLEND = 0.8
-
-
-def squashed_blend(setup: tuple, stretch: float) -> tuple:
-    """The blend's constants (engines.warp.blend._blend_setup) for a limb drawn at ``stretch`` (< 1) of
-    its rest length along its bone: under ``SQUASH_BLEND`` the stretch is left out of the blend (every
-    weight takes the limb's own, the torso's weight only its turn and joint position), and between it
-    and 1 it fades in, so that nothing jumps when the limb passes its rest length. Blending a limb
-    squashed along its bone (0.4 of its rest length: a thigh lifted at the camera) with the torso's
-    unsquashed stretch folds the map over itself: the pixels by the joint stay full length while those
-    just past the zone are squashed back under them, and the hip-side bulge of a thigh became a
-    pointed flap beside the hip that MediaPipe read as a knee raised to the side (pose_1, frames
-    52-59: 70-90 degrees). Fading the skinning out with the squash (as before) left it on, less, at
-    0.45-0.7 of the length, where the flap formed."""
-    centre, t_own, dt, p_own, dp, j_own, dj = setup
-    keep = min(max((stretch - SQUASH_BLEND) / (1.0 - SQUASH_BLEND), 0.0), 1.0)
-    return centre, t_own, dt, p_own, dp * keep, j_own, dj
 
 
 def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: Joint, own: np.ndarray,
