@@ -18,6 +18,7 @@ from realtime.pose import Pose
 # the limb each limb carries at its end joint (thigh: shin, upper arm: forearm)
 CHILD = {p.parent: p.name for p in PARTS if p.kind == "limb" and PART_BY_NAME.get(p.parent, p).kind == "limb"}
 
+
 @dataclass
 class Layer:
     """One body part of the reference, ready to warp."""
