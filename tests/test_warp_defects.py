@@ -276,6 +276,48 @@ def test_a_shin_hanging_under_a_lifted_knee_keeps_its_length_and_its_foot(figure
         assert p.max() < 110, (point, p)             # shoe or trousers, not the white background
 
 
+def lifted_knee_figure() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(image, mask, COCO-17 xy) of a figure whose right thigh points at the camera (short and wide
+    in the picture) over a thin shin whose keypoints run along its inner side (as MediaPipe put
+    them on pose_1's first frame): the trousers reach 13 px out from the shin's bone, 4 px in."""
+    pts = {"left_shoulder": (120, 60), "right_shoulder": (80, 60), "left_hip": (115, 130), "right_hip": (85, 130),
+           "left_elbow": (150, 60), "left_wrist": (180, 60), "right_elbow": (50, 60), "right_wrist": (20, 60),
+           "left_knee": (117, 190), "left_ankle": (117, 250), "right_knee": (85, 152), "right_ankle": (80, 222),
+           "nose": (100, 35), "left_eye": (105, 30), "right_eye": (95, 30), "left_ear": (110, 32), "right_ear": (90, 32)}
+    mask = np.zeros((300, 200), np.uint8)
+    cv2.fillConvexPoly(mask, np.array([pts[n] for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip")],
+                                      np.int32), 1)
+    cv2.circle(mask, (100, 32), 16, 1, -1)
+    for a, b, width in (("left_shoulder", "left_wrist", 12), ("right_shoulder", "right_wrist", 12),
+                        ("left_hip", "left_knee", 22), ("left_knee", "left_ankle", 16)):
+        cv2.line(mask, pts[a], pts[b], 1, width)
+    cv2.ellipse(mask, (82, 142), (19, 17), 0, 0, 360, 1, -1)
+    (kx, ky), (ax, ay) = pts["right_knee"], pts["right_ankle"]
+    cv2.fillConvexPoly(mask, np.array([(kx - 14, ky), (kx + 4, ky), (ax + 4, ay), (ax - 13, ay)], np.int32), 1)
+    img = np.where(mask[..., None] > 0, np.uint8(60), np.uint8(230)).repeat(3, axis=2)
+    xy = np.array([pts[n] for n in COCO17.names], np.float64)
+    return img, mask.astype(np.float32), xy
+
+
+def test_a_thick_thigh_does_not_take_the_shin_below_the_knee(monkeypatch):
+    """Past the knee the thigh's capsule is no thicker than the shin's: the trousers beside a thin
+    shin's top are the shin's, not cut into a short thigh that is wide in the photo (a knee lifted
+    at the camera). In the thigh's layer they were squashed up beside the hip with it, a jagged
+    flap that MediaPipe read as a knee raised to the side (pose_1, frames 52-59: 70-90 degrees)."""
+    import engines.warp.layers as layers_mod
+
+    img, mask, xy = lifted_knee_figure()
+    knee, ankle = xy[IX["right_knee"]], xy[IX["right_ankle"]]
+    probes = [tuple(np.round(knee + f * (ankle - knee) + (-11, 0)).astype(int)) for f in (0.15, 0.3)]
+    layers, _, radius = layers_mod.build_layers(img, mask, xy, np.ones(17, bool), 3)
+    assert radius["right_thigh"] > 2 * radius["right_shin"]          # the case: a thick thigh, a thin shin
+    for x, y in probes:
+        assert _owner(layers, x, y) == ["right_shin"], (x, y, _owner(layers, x, y))
+    monkeypatch.setattr(layers_mod, "CHILD", {})                      # the thigh's own thickness past the knee
+    layers, _, _ = layers_mod.build_layers(img, mask, xy, np.ones(17, bool), 3)
+    assert "right_thigh" in _owner(layers, *probes[0])
+
+
 def _owner(layers, x: int, y: int) -> list[str]:
     """The layers that hold pixel (x, y) opaquely."""
     out = []

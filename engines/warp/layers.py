@@ -15,6 +15,10 @@ from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, P
 from realtime.layouts import COCO17
 from realtime.pose import Pose
 
+# the limb each limb carries at its end joint (thigh: shin, upper arm: forearm)
+CHILD = {p.parent: p.name for p in PARTS if p.kind == "limb" and PART_BY_NAME.get(p.parent, p).kind == "limb"}
+
+
 @dataclass
 class Layer:
     """One body part of the reference, ready to warp."""
@@ -35,6 +39,26 @@ def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> n
         return np.hypot(px - a[0], py - a[1])
     t = np.clip(((px - a[0]) * v[0] + (py - a[1]) * v[1]) / ll, 0.0, 1.0)
     return np.hypot(px - (a[0] + t * v[0]), py - (a[1] + t * v[1]))
+
+
+def _limb_dist(px: np.ndarray, py: np.ndarray, name: str, segs: dict, radius: dict[str, float]) -> np.ndarray:
+    """Distance of pixel centres to a part's bone in its thicknesses (the capsule a pixel is labelled
+    by). Past its end joint a limb's capsule is no thicker than the limb it carries there (the knee's
+    shin, the elbow's forearm): a thigh lifted at the camera is short and wide in the photo, and with
+    its own thickness its round end reached far down the thinner shin below the knee, its pixels cut
+    into the thigh's layer (pose_1: the trousers' outer side down to the shin's middle), which the
+    thigh then squashed up beside the hip into a jagged flap read as a knee raised to the side."""
+    a, b = segs[name]
+    d = _seg_dist(px, py, a, b) / radius[name]
+    child = CHILD.get(name)
+    if child is None or child not in segs or radius[child] >= radius[name]:
+        return d
+    v = b - a
+    ll = float(v @ v)
+    if ll < 1e-9:
+        return d
+    past = ((px - a[0]) * v[0] + (py - a[1]) * v[1]) > ll
+    return np.where(past, np.hypot(px - b[0], py - b[1]) / radius[child], d)
 
 
 def _torso_dist(px: np.ndarray, py: np.ndarray, xy: np.ndarray, shape: tuple[int, int], r: float,
@@ -158,7 +182,7 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     px, py = xs.astype(np.float32) + 0.0, ys.astype(np.float32)
     names = list(segs)
     legs = any(n.endswith("thigh") for n in names)
-    dist = np.stack([_seg_dist(px, py, *segs[n]) / radius[n] if n != "torso" else
+    dist = np.stack([_limb_dist(px, py, n, segs, radius) if n != "torso" else
                      _torso_dist(px, py, xy, hard.shape, 0.2 * max(shoulder_w, 0.2 * body), segs["torso"], legs)
                      for n in names])
     lab = np.argmin(dist, axis=0)

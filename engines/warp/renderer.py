@@ -6,7 +6,8 @@ No weights, no training, CPU real time. Prepared once from the reference photo:
   a wrist drawn onto the other side's hand is moved to its own hand, or not cut) before any part is;
 - ten layers: torso, head, upper arms, forearms (with hands), thighs, shins (with feet). Every person
   pixel goes to the part whose bone capsule is nearest (distance divided by the part's measured
-  thickness); each limb layer also carries a disc of the photo around its proximal joint (shoulder,
+  thickness; past the knee or elbow a thigh's or upper arm's capsule is no thicker than the shin or
+  forearm it carries: engines.warp.layers._limb_dist); each limb layer also carries a disc of the photo around its proximal joint (shoulder,
   elbow, hip, knee, neck), so when a joint bends the disc fills the wedge that would open there:
   chains of capsules, no cracks. Layer edges inside the body overlap the neighbour by a few pixels
   and are feathered; the outer edge follows the soft person mask. Texture colours are extended past
