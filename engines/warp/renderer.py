@@ -290,12 +290,12 @@ class WarpRenderer:
         seen = {f"{side}_forearm" for side in (hands or {}) if self.has_hands and side in self._hands}
         if self.has_hands:
             hands = mirrored_hidden_hand(hands, t, ok, tuple(self._hands))
-        fingers = {f"{side}_forearm": (self._hands[side], h) for side, h in (hands or {}).items()
-                   if self.has_hands and side in self._hands}
         body = float(np.sqrt(abs(np.linalg.det(mats["torso"][:, :2])))) or 1.0   # the hands' scale
+        fingers = {f"{side}_forearm": (self._hands[side], h, body) for side, h in (hands or {}).items()
+                   if self.has_hands and side in self._hands}
         inv = ({name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
                if self.options.blend == "skin" else None)
-        for layer in self._ordered(t, ok):
+        for layer in seen_hand_in_front(self._ordered(t, ok), seen):
             self._draw_layer(layer, mats, inv, t, ok, expression if face is not None else None, fingers,
                              canvas, alpha)
         if alpha is None:
@@ -315,7 +315,8 @@ class WarpRenderer:
         if layer.name == "head" and self._head is not None:
             self._draw_head(layer, mats["head"], t, ok, expression, canvas, alpha)
         elif layer.name in fingers:
-            self._draw_hand(layer, mats[layer.name], *fingers[layer.name], canvas, alpha)
+            rig, hand, scale = fingers[layer.name]
+            self._draw_hand(layer, mats[layer.name], rig, hand, canvas, alpha, scale)
         elif inv is not None:
             if self._joints.get(layer.name):
                 self._draw_skinned(layer, mats, inv, canvas, alpha)
