@@ -86,3 +86,21 @@ def handle_signals() -> Iterator[None]:
         sys.unraisablehook = old_hook
         for sig, handler in old.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Within the block, SIGINT/SIGTERM/SIGHUP wait (main thread): their handler runs when it ends.
+
+    For a write that must not be cut in half, such as one video frame into ffmpeg's pipe: a signal
+    that interrupts it leaves a partial frame that ffmpeg reports on the terminal. Other threads are
+    not affected (Python runs signal handlers in the main thread only, and their writes restart).
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -11,11 +11,12 @@ exception inside a ``with`` block, or a signal) deletes it. A full disk is one `
 from __future__ import annotations
 
 import logging
+import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from realtime import outputs
+from realtime import outputs, signals
 
 
 class _Abort(Exception):
@@ -66,7 +67,7 @@ class H264Writer:
         if any(self._pad):
             f = np.pad(f, ((0, self._pad[1]), (0, self._pad[0]), (0, 0)), mode="edge")
         try:
-            with outputs.translate_disk_full(self.path):
+            with outputs.translate_disk_full(self.path), signals.deferred():   # whole frames only
                 self._gen.send(np.ascontiguousarray(f))
         except BaseException:
             self.abort()
@@ -98,12 +99,23 @@ class H264Writer:
         quiet_level, ffmpeg_log.level = ffmpeg_log.level, logging.ERROR   # "no frames written": we know
         try:
             if self._gen is not None:
+                self._kill_ffmpeg()
                 self._gen.close()
         except Exception:  # noqa: BLE001 - ffmpeg already failed; the temporary goes anyway
             pass
         finally:
             ffmpeg_log.setLevel(quiet_level)
             self._drop()
+
+    def _kill_ffmpeg(self) -> None:
+        """The aborted file is deleted anyway: stop ffmpeg at once rather than closing its input, so a
+        frame that a signal cut short is not reported by ffmpeg ("Error submitting packet to decoder")
+        on the user's terminal. imageio-ffmpeg keeps the process in its generator's frame as ``p``."""
+        frame = getattr(self._gen, "gi_frame", None)
+        proc = frame.f_locals.get("p") if frame is not None else None
+        if isinstance(proc, subprocess.Popen) and proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
     def _drop(self) -> None:
         if self._ctx is not None:

@@ -136,6 +136,21 @@ def test_h264_writer_through_symlink_and_abort(tmp_path):
     assert not (tmp_path / "gone.mp4").exists() and leftovers(tmp_path) == []
 
 
+def test_h264_writer_abort_after_a_frame_cut_short_is_silent(tmp_path, capfd):
+    """A signal can cut a frame's write to ffmpeg short; the aborted file is deleted, and ffmpeg says
+    nothing about the half packet on the user's terminal (it printed "Error submitting packet")."""
+    from realtime.videoio import H264Writer
+
+    w = H264Writer(tmp_path / "cut.mp4", 10, (64, 48))
+    w.write(np.zeros((48, 64, 3), np.uint8))
+    proc = w._gen.gi_frame.f_locals["p"]          # what a cut-short write leaves in ffmpeg's pipe
+    proc.stdin.write(b"\0" * 1000)
+    proc.stdin.flush()
+    w.abort()
+    assert capfd.readouterr().err == ""
+    assert not (tmp_path / "cut.mp4").exists() and leftovers(tmp_path) == []
+
+
 def test_stderr_filter_drops_noise_keeps_the_rest(capfd):
     quiet.configure(False)
     with quiet.StderrFilter():
@@ -288,3 +303,19 @@ def test_range_message_is_one_line_with_the_range():
     check_number("--fps", 30.0, 0, 240, False)
     with pytest.raises(InputError, match="0 < fps"):
         check_number("--fps", 0.0, 0, 240, False)
+
+
+def test_deferred_signals_wait_for_the_block_to_end():
+    """A signal inside ``signals.deferred()`` (one frame into ffmpeg) is raised when the block ends."""
+    import signal as sig
+
+    from realtime import signals
+
+    reached = []
+    with pytest.raises(signals.Interrupted) as e, signals.handle_signals():
+        with signals.deferred():
+            os.kill(os.getpid(), sig.SIGTERM)
+            reached.extend(range(10000))     # bytecodes run: an undelayed handler would raise here
+            reached.append("end")
+        reached.append("after")               # pragma: no cover - the signal is raised before this
+    assert reached[-1] == "end" and e.value.signum == sig.SIGTERM
