@@ -7,17 +7,17 @@ does (retargeting on unless ``--no-retarget``, the face and hands where the refe
 outputs re-read in the driver's mode) and every (frame, bone) angle between the target and the
 re-estimated output is kept; with --self the real frames' angles too (the estimator's floor).
 Prints, per run, the mean error of each COCO-17 bone (output and floor, and its share of the total),
-the head's share, and the worst frames; writes ``<out>/<run>_head.jpg``, a contact sheet of the
+the head's share, and the worst frames; writes ``<out>/<run>_head.png``, a contact sheet of the
 worst frames by head-bone error: real frame (or the target drawn) | output, cropped to the head and
 shoulders, target face points in green, those found on the output in red.
 --neutral picks the retargeting's neutral as `repose evaluate --self --neutral` does.
 --akd: AKD (px at a 256-px height, engines.evaluation) per COCO-17 keypoint: its mean, its part of
 AKD@256 (the parts sum to evaluate's figure), its share, the floor (the real frames re-read against
 the same targets, with --self), the share of the target's keypoints outside the frame; the worst
-frames by AKD; writes ``<out>/<run>_akd.jpg``: the worst frames, real | output, the frame padded so
-that targets outside it show, target keypoints green, re-read ones red (the real frame's on the left,
-the output's on the right), a line between each pair. --max-frames 0: the whole clip.
-Bad input: exit 2, one line on stderr.
+frames by AKD; writes ``<out>/<run>_akd.jpg``: the worst frames, real | output, each padded so that
+keypoints outside it show (up to half its height), target keypoints green, re-read ones red (the
+real frame's on the left, the output's on the right), a yellow line between each pair.
+--max-frames 0: the whole clip. Bad input: exit 2, one line on stderr.
 
     PYTHONPATH=$PWD python scripts/bone_report.py --self pose_squats.mp4 --max-frames 60
     PYTHONPATH=$PWD python scripts/bone_report.py --self webcam_talking.mp4 --neutral reference --akd --max-frames 0
@@ -335,10 +335,28 @@ def _worst_line(rows: list[dict], j: int) -> str:
     return f"{r['i'] + 1}: {r['frame_akd']:.1f}, {floor:.1f} ({names})"
 
 
-def _akd_tile(img, target, found, label: str, height: int = 300):
-    """One frame (BGR) padded by a fifth of its height on every side (dark grey; the frame outlined), the
-    target's keypoints green (larger), ``found``'s red on top, a yellow line between each pair; scaled
-    to ``height``."""
+def _margin(sheet: list) -> int:
+    """Padding (px) around the frames of a sheet that shows every kept keypoint outside them: from a
+    tenth to half of the frame's height."""
+    import numpy as np
+
+    from realtime.layouts import COCO17
+    from realtime.pose import MIN_SCORE
+
+    h, w = sheet[0][2].shape[:2]
+    over = 0.0
+    for pose in (p for e in sheet for p in e[4:] if p is not None):
+        c = pose.to_layout(COCO17)
+        xy = c.xy[c.score >= MIN_SCORE]
+        if len(xy):
+            over = max(over, float(-xy.min()), float((xy - (w, h)).max()))
+    return int(np.clip(over + 12, h // 10, h // 2))
+
+
+def _akd_tile(img, target, found, label: str, m: int, height: int = 360):
+    """One frame (BGR) padded by ``m`` px on every side (dark grey; the frame outlined), the target's
+    keypoints green (larger), ``found``'s red on top, a yellow line between each pair; scaled to
+    ``height``."""
     import cv2
     import numpy as np
 
@@ -346,7 +364,6 @@ def _akd_tile(img, target, found, label: str, height: int = 300):
     from realtime.pose import MIN_SCORE
 
     h, w = img.shape[:2]
-    m = h // 5
     tile = cv2.copyMakeBorder(img, m, m, m, m, cv2.BORDER_CONSTANT, value=(48, 48, 48))
     cv2.rectangle(tile, (m - 1, m - 1), (m + w, m + h), (160, 160, 160), 1)
     s = height / tile.shape[0]
@@ -370,10 +387,10 @@ def _write_akd_sheet(sheet: list, path: Path) -> None:
     import cv2
     import numpy as np
 
-    pairs = []
+    pairs, m = [], _margin(sheet)
     for akd, i, out, real, target, found, floor in sheet:
-        right = _akd_tile(out, target, found, f"{i + 1} output: AKD {akd:.1f}")
-        left = (_akd_tile(real, target, floor, f"{i + 1} real (floor)") if real is not None
+        right = _akd_tile(out, target, found, f"{i + 1} output: AKD {akd:.1f}", m)
+        left = (_akd_tile(real, target, floor, f"{i + 1} real (floor)", m) if real is not None
                 else np.zeros_like(right))
         pairs.append(np.hstack([left, right, np.full((right.shape[0], 6, 3), 255, np.uint8)]))
     if len(pairs) % 2:
