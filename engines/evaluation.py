@@ -46,12 +46,11 @@ class KeypointScores:
             self.missing += n_want
             self.per_frame_akd_norm.append(float("nan"))
             return
-        f = found.to_layout(COCO17)
-        got = f.present(min_score)
-        both = want & got
-        self.missing += int((want & ~got).sum())
+        per_keypoint = keypoint_distances_px(target, found, min_score)
+        both = np.isfinite(per_keypoint)
+        self.missing += int((want & ~both).sum())
         if both.any():
-            d = np.linalg.norm(t.xy[both] - f.xy[both], axis=1)
+            d = per_keypoint[both]
             scale = AKD_REFERENCE_HEIGHT / float(output_height)
             self.distance_sum_px += float(d.sum())
             self.distance_sum_norm += float(d.sum()) * scale
@@ -71,6 +70,20 @@ class KeypointScores:
     @property
     def mkr(self) -> float:
         return self.missing / self.expected if self.expected else float("nan")
+
+
+def keypoint_distances_px(target: Pose, found: Pose | None, min_score: float = MIN_SCORE) -> np.ndarray:
+    """(17,) distance in pixels between each COCO-17 keypoint of ``target`` and the same keypoint of
+    ``found`` (re-estimated on the output), NaN where either lacks it (all NaN when ``found`` is None).
+    AKD is their pooled mean (KeypointScores); times AKD_REFERENCE_HEIGHT / output height: @256."""
+    if found is None:
+        return np.full(len(COCO17.names), np.nan)
+    t, f = target.to_layout(COCO17), found.to_layout(COCO17)
+    both = t.present(min_score) & f.present(min_score)
+    d = np.linalg.norm(t.xy[both] - f.xy[both], axis=1)
+    out = np.full(len(COCO17.names), np.nan, dtype=np.result_type(d.dtype, np.float32))  # float32 as the poses
+    out[both] = d
+    return out
 
 
 def _as_float(img: np.ndarray) -> np.ndarray:

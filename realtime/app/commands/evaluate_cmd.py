@@ -64,9 +64,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_presenter_arguments(p)
 
 
-def run(args: argparse.Namespace) -> int:
+def check_args(args: argparse.Namespace) -> None:
+    """InputError (one line) for a combination of evaluate's flags that cannot run; used by `run` and by
+    scripts that drive evaluate's path (scripts/bone_report.py)."""
     from realtime.errors import InputError
-    from realtime.inputs import kind_of_input, open_input
+    from realtime.inputs import kind_of_input
 
     if kind_of_input(args.driver) != "video":
         raise InputError(f"{args.driver}: --driver must be a video file (mp4, avi, mov, ...)")
@@ -87,13 +89,20 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--reference-frame must be 0 or more, got {args.reference_frame}")
     if not args.self_reenact and not args.reference:
         raise InputError("give --reference IMAGE (the avatar photo), or --self to reenact the driver's first frame")
+    if not args.self_reenact and kind_of_input(args.reference) != "image":
+        raise InputError(f"{args.reference}: --reference must be an image")
+
+
+def run(args: argparse.Namespace) -> int:
+    from realtime.errors import InputError
+    from realtime.inputs import open_input
+
+    check_args(args)
     profile = None
     if args.calibration:
         from calibration.profile import CalibrationProfile
 
         profile = CalibrationProfile.load(args.calibration)
-    if not args.self_reenact and kind_of_input(args.reference) != "image":
-        raise InputError(f"{args.reference}: --reference must be an image")
     renderer = build_renderer(args)   # prepared below, once the reference is known
     # frames are streamed: estimated, rendered and scored one at a time
     with open_input(args.driver, max_frames=args.max_frames) as video:
