@@ -17,12 +17,13 @@ the driver's hand relative to its wrist, scaled by the two hands' sizes and the 
 body's, which the renderer passes: its torso's; not the forearm's stretch, which is foreshortening:
 a forearm raised at the camera in the photo and drawn at its full length blew its hand up 1.1-1.3
 times, and MediaPipe found half the signing clip's hands no more),
-is placed at the avatar's wrist as the forearm carries it; the palm turns to the driver's palm
-(rotation fitted to the five palm points, the avatar's own palm shape and scale, anchored at the
-wrist); each finger starts at the avatar's knuckle and follows the driver's segments (direction and
-foreshortened length), each segment's texture mapped along its bone with its width kept. Pixels
-of the photo are only moved, never invented: a part of the hand the photo does not show stays
-absent.
+is placed at the avatar's wrist as the forearm carries it; the palm takes the driver's palm shape
+(palm_linear: the linear map fitted to the five palm points, anchored at the wrist: a foreshortened
+or sheared driver palm squashes or shears the photo's; turned rigidly, the palm kept its knuckles
+where the driver's were not and every finger kinked there); each finger starts at the avatar's
+knuckle and follows the driver's segments (direction and foreshortened length), each segment's
+texture mapped along its bone with its width kept. Pixels of the photo are only moved, never
+invented: a part of the hand the photo does not show stays absent.
 """
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ BONES = ((5, 6), (6, 7), (7, 8), (9, 10), (10, 11), (11, 12), (13, 14), (14, 15)
 WIDTH = 0.12        # capsule half-width of a finger, in hand sizes (wrist to middle-finger base)
 REACH = 1.5         # hull pixels further than REACH capsule widths from every segment are not the hand
 OVERLAP = 0.06      # each piece grows into its neighbours by this much of the hand size
+#: the palm's stretches (palm_linear), relative to the hand's scale: a palm seen edge-on is drawn at
+#: least this wide, never wider than 1.5 times the photo's
+PALM_SCALE_RANGE = (0.3, 1.5)
 
 
 class HandRig:
@@ -78,15 +82,12 @@ class HandRig:
         return (driver.xy.astype(np.float64) - driver.xy[WRIST]) * k
 
     def palm_transform(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> np.ndarray:
-        """2x3 reference -> output of the palm: the driver's palm rotation, the hand's scale, the
-        wrist where the forearm carries it."""
+        """2x3 reference -> output of the palm: the driver's palm shape (palm_linear: turned, and
+        squashed or sheared as the driver's palm is foreshortened), at the hand's scale, the wrist
+        where the forearm carries it."""
         idx = list(PALM_FIT)
-        a = self.src[idx] - self.src[idx].mean(axis=0)
-        b = self._driver_shape(driver, forearm, scale)[idx]
-        b = b - b.mean(axis=0)
-        u, _, vt = np.linalg.svd(b.T @ a)
-        d = np.diag([1.0, np.sign(np.linalg.det(u @ vt)) or 1.0])
-        lin = _hand_scale(forearm, scale) * (u @ d @ vt)
+        lin = palm_linear(self.src[idx], self._driver_shape(driver, forearm, scale)[idx],
+                          _hand_scale(forearm, scale))
         return _affine(lin, self.src[WRIST], apply(forearm, self.src[WRIST])[0])
 
     def transforms(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> list[np.ndarray]:
@@ -109,6 +110,21 @@ class HandRig:
         got = draw_pieces(self._pieces, self.transforms(driver, forearm, scale), size)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
+
+
+def palm_linear(src: np.ndarray, dst: np.ndarray, scale: float) -> np.ndarray:
+    """2x2 linear part of the least-squares affine map (with translation) of the reference's palm
+    points ``src`` onto the driver's ``dst`` (N, 2), its stretches (singular values) clamped to
+    PALM_SCALE_RANGE times ``scale``. Why not a rotation: a rigid palm keeps the photo's knuckles
+    where the driver's foreshortened or sheared palm has moved them; the fingers, drawn from those
+    knuckles along the driver's segments, then kink there and MediaPipe reads them curled (webcam
+    signing). A mirrored fit (det < 0) is kept: the driver's palm may show its other face."""
+    a = src - src.mean(axis=0)
+    b = dst - dst.mean(axis=0)
+    lin = np.linalg.lstsq(a, b, rcond=None)[0].T          # b ~ a @ lin.T
+    u, sv, vt = np.linalg.svd(lin)
+    sv = np.clip(sv, PALM_SCALE_RANGE[0] * scale, PALM_SCALE_RANGE[1] * scale)
+    return (u * sv) @ vt
 
 
 def _hand_scale(forearm: np.ndarray, scale: float | None) -> float:
