@@ -262,8 +262,9 @@ class WarpRenderer:
         """Part transforms; an upper-body target gets hips (parts.complete_hips) and legs at rest."""
         ix = COCO17.index
         steady = self._directions(t.xy, ok, t.z)   # foreshortened limbs steadied (engines.warp.foreshortening)
-        xy, tok, placed = complete_hips(self._ref_xy, self._ref_ok, np.asarray(steady, np.float64), ok, ix)
-        mats = part_transforms(self._ref_xy, self._ref_ok, xy, tok, ix)
+        bottom = float(self._size[1])   # a photo cut at the chest keeps its torso on this edge
+        xy, tok, placed = complete_hips(self._ref_xy, self._ref_ok, np.asarray(steady, np.float64), ok, ix, bottom)
+        mats = part_transforms(self._ref_xy, self._ref_ok, xy, tok, ix, bottom)
         if placed:
             hips = [ix["left_hip"], ix["right_hip"]]
             scale = float(np.linalg.norm(xy[hips[0]] - xy[hips[1]])
