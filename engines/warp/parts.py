@@ -19,6 +19,7 @@ with the parent); a part whose start is missing too moves rigidly with its paren
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,6 +68,29 @@ PARTS: tuple[PartSpec, ...] = (
     PartSpec("right_forearm", "limb", "right_elbow", "right_wrist", "right_upper_arm", 0.4, 5),
 )
 PART_BY_NAME = {p.name: p for p in PARTS}
+
+
+class Edge(NamedTuple):
+    """The bottom edge of a reference photo cut at the chest (reference px): ``y``, the photo's
+    height, and ``x0``..``x1``, where the torso layer (with the upper arms it carries while their
+    elbows are out of view) reaches it (``bottom_edge``)."""
+
+    y: float
+    x0: float
+    x1: float
+
+
+def bottom_edge(alpha: np.ndarray, origin: tuple[int, int], height: int) -> Edge | None:
+    """The Edge of the torso layer (``alpha``: its (h, w) uint8 alpha, placed at ``origin`` (x0, y0)
+    in a photo ``height`` px tall) on the photo's last row; None where it does not reach it."""
+    x0, y0 = origin
+    row = height - 1 - y0
+    if not 0 <= row < alpha.shape[0]:
+        return None
+    cols = np.flatnonzero(alpha[row] > 127)
+    if not len(cols):
+        return None
+    return Edge(float(height), float(x0 + cols[0]), float(x0 + cols[-1] + 1))
 
 
 def _affine(lin: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -146,18 +170,18 @@ def torso_transform(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 4.
 
 
 def part_transforms(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
-                    index: dict[str, int], bottom: float | None = None) -> dict[str, np.ndarray]:
+                    index: dict[str, int], edge: Edge | None = None) -> dict[str, np.ndarray]:
     """2x3 reference->output affine of every part, parents before children.
 
-    ref_xy/tgt_xy: (17, 2) COCO-17 pixels; ref_ok/tgt_ok: (17,) bool presence. bottom: the
-    reference photo's bottom edge (px, its height; None: unknown): a photo cut above its hips
+    ref_xy/tgt_xy: (17, 2) COCO-17 pixels; ref_ok/tgt_ok: (17,) bool presence. edge: the reference
+    photo's bottom edge where its torso reaches it (None: it does not): a photo cut above its hips
     (``cut_at_chest``) gets the torso of ``shoulder_torso``.
     """
     out: dict[str, np.ndarray] = {}
     ti = [index[n] for n in TORSO_POINTS]
     both = [i for i in ti if ref_ok[i] and tgt_ok[i]]
     torso = None
-    if len(both) == len(ti) and cut_at_chest(ref_xy, ref_ok, index, bottom):
+    if len(both) == len(ti) and cut_at_chest(ref_xy, ref_ok, index, edge):
         torso = shoulder_torso(ref_xy, tgt_xy, index)
     if torso is not None:
         out["torso"] = torso
@@ -185,12 +209,12 @@ def neck(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
     return (xy[index["left_shoulder"]] + xy[index["right_shoulder"]]) / 2.0
 
 
-def cut_at_chest(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], bottom: float | None) -> bool:
-    """Whether the reference photo is cut above its hips: both hips (placed there by
-    realtime.framing.virtual_hips) lie below its bottom edge ``bottom`` (px; None: not known)."""
-    if bottom is None:
+def cut_at_chest(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], edge: Edge | None) -> bool:
+    """Whether the reference photo is cut above its hips, its torso reaching its bottom ``edge``: both
+    hips (placed there by realtime.framing.virtual_hips) lie below that edge."""
+    if edge is None:
         return False
-    return all(ref_ok[index[n]] and ref_xy[index[n], 1] > bottom for n in HIPS)
+    return all(ref_ok[index[n]] and ref_xy[index[n], 1] > edge.y for n in HIPS)
 
 
 def _shoulders_and_mid_hip(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
@@ -261,15 +285,8 @@ def head_anchors(ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray, ind
     return out
 
 
-# A photo cut above its hips ends at its bottom edge, and so does the torso drawn from it: there the
-# torso, with the upper arms that ride on it while their elbows are out of view, reaches about this
-# many shoulder widths (between the shoulder keypoints) either side of the neck (the person mask's
-# bottom row: webcam_talking's first frame 0.70 and 0.72, webcam_still.jpg 0.50 and 0.72).
-CUT_HALF_WIDTH = 0.7
-
-
 def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
-                  index: dict[str, int], bottom: float | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+                  index: dict[str, int], edge: Edge | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """The target with both hips placed when it shows both shoulders but not both hips (an
     upper-body driver), and whether they were placed: the reference's hips relative to its neck,
     scaled by the head-and-shoulders size ratio (realtime.framing.size_ratio), not turned: the torso
@@ -277,15 +294,14 @@ def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tg
     turns, and a shoulder tilt leans the upper torso over hips that stay level (a seated or standing
     body does not swing its legs when the shoulders roll).
 
-    bottom: the reference photo's bottom edge (px, its height; None: unknown). A photo cut above its
-    hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the transforms only)
-    then has the target's hips, placed or its own, lowered where needed for that edge to stay on the
-    output's (``keep_bottom_edge``)."""
+    edge: the reference photo's bottom edge where its torso reaches it (None: it does not). A photo
+    cut above its hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the
+    transforms only) then has the target's hips, placed or its own, lowered where needed for that
+    edge to stay on the output's (``keep_bottom_edge``)."""
     xy, ok, placed = _placed_hips(ref_xy, ref_ok, tgt_xy, tgt_ok, index)
     names = SHOULDERS + HIPS
-    if (cut_at_chest(ref_xy, ref_ok, index, bottom)
-            and all(ok[index[n]] and ref_ok[index[n]] for n in names)):
-        xy = keep_bottom_edge(ref_xy, xy, index, float(bottom))
+    if cut_at_chest(ref_xy, ref_ok, index, edge) and all(ok[index[n]] and ref_ok[index[n]] for n in names):
+        xy = keep_bottom_edge(ref_xy, xy, index, edge)
     return xy, ok, placed
 
 
@@ -319,24 +335,22 @@ def _placed_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt
     return xy, ok, True
 
 
-def keep_bottom_edge(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, int], bottom: float) -> np.ndarray:
+def keep_bottom_edge(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, int], edge: Edge) -> np.ndarray:
     """The target (a copy when changed) with both hips moved down, never up, by as much as the
-    photo's bottom edge needs to land at or below ``bottom`` (px) under ``shoulder_torso``, from
-    CUT_HALF_WIDTH shoulder widths left of the reference's neck to as far right. A photo cut at the
-    chest has no pixels below that edge: a torso lifted off it (a shoulder tilt raises one side, a
-    smaller body all of it) would leave the background showing beneath, so the chest stretches
-    instead (an affine keeps the edge parallel to the shoulder line: under a tilt its lower end goes
-    past the output's edge, as a real body's would). Unchanged where shoulder_torso is None."""
+    photo's bottom ``edge`` (both ends of the torso on it) needs to land at or below the output's
+    under ``shoulder_torso``. A photo cut at the chest has no pixels below that edge: a torso lifted
+    off it (a shoulder tilt raises one side, a smaller body all of it) would leave the background
+    showing beneath, so the chest stretches instead (an affine keeps the edge parallel to the
+    shoulder line: under a tilt its lower end goes past the output's edge, as a real body's would).
+    Unchanged where shoulder_torso is None."""
     m = shoulder_torso(ref_xy, tgt_xy, index)
     if m is None:
         return tgt_xy
     tri = _shoulders_and_mid_hip(ref_xy, index)
-    n0 = neck(ref_xy, index)
-    half = CUT_HALF_WIDTH * float(np.hypot(*(tri[0] - tri[1])))
-    corners = np.array([[n0[0] - half, bottom], [n0[0] + half, bottom]])
-    # each corner's barycentric weight on the hips' midpoint: how far down it goes per pixel the hips go
-    weight = np.linalg.solve(np.vstack([tri.T, np.ones(3)]), np.vstack([corners.T, np.ones(2)]))[2]
-    lift = bottom - apply(m, corners)[:, 1]
+    ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+    # each end's barycentric weight on the hips' midpoint: how far down it goes per pixel the hips go
+    weight = np.linalg.solve(np.vstack([tri.T, np.ones(3)]), np.vstack([ends.T, np.ones(2)]))[2]
+    lift = edge.y - apply(m, ends)[:, 1]
     need = [l / w for l, w in zip(lift, weight) if l > 0 and w > 1e-6]
     if not need:
         return tgt_xy
