@@ -10,6 +10,7 @@ import pytest
 from calibration.retarget import retarget_pose
 from engines.evaluation import FaceScores, bone_angles_deg, bone_direction_error
 from engines.warp.face import FACE_OVAL, FaceRig
+from engines.warp.parts import apply
 from engines.warp.renderer import WarpRenderer
 from realtime.app.demo.figure import draw_figure
 from realtime.errors import InputError
@@ -129,6 +130,41 @@ def test_upper_body_driver_turning_keeps_the_torso_length(figure):
     lin = r.transforms(turned)["torso"][:, :2]
     down = lin @ np.array([0.0, 1.0])
     assert np.linalg.norm(down) == pytest.approx(1.0, abs=0.1)   # the torso's length is kept
+
+
+
+@pytest.mark.parametrize("tilt_deg,scale", [(15.0, 1.0), (-15.0, 1.0), (0.0, 0.85), (10.0, 0.9)])
+def test_chest_cut_photo_keeps_its_torso_on_the_bottom_edge(figure, tilt_deg, scale):
+    """A photo cut at the chest, the driver's shoulders tilted (and/or the driver smaller): the
+    torso takes both shoulders exactly and the photo's bottom edge stays on the output's (at or
+    below it, one end on it): no background beneath the chest."""
+    img, mask, pose, cut = chest_crop(figure)
+    r = WarpRenderer(background="black", face=False)
+    r.prepare(img, pose, mask)
+    rest = r.rest_pose.to_layout(COCO17)
+    ls, rs = IX["left_shoulder"], IX["right_shoulder"]
+    xy = rest.xy.astype(np.float64).copy()
+    c = (xy[ls] + xy[rs]) / 2
+    a = np.radians(tilt_deg)
+    rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    top = np.array([c[0], 0.0])                     # the driver leans back: smaller about the top
+    for i in range(17):
+        xy[i] = top + scale * (xy[i] - top)
+    c1 = (xy[ls] + xy[rs]) / 2
+    for i in (ls, rs):
+        xy[i] = c1 + rot @ (rest.xy[i] - c)
+    target = replace(rest, xy=xy.astype(np.float32))
+    torso = r.transforms(target)["torso"]
+    np.testing.assert_allclose(apply(torso, rest.xy[[ls, rs]]), xy[[ls, rs]], atol=0.5)
+    width = float(np.linalg.norm(rest.xy[ls] - rest.xy[rs]))
+    edge = r._edge                                  # where the torso layer meets the photo's last row
+    assert edge is not None and edge.y == cut and edge.x0 < c[0] - 0.3 * width and edge.x1 > c[0] + 0.3 * width
+    ends = apply(torso, np.array([[edge.x0, cut], [edge.x1, cut]]))
+    assert ends[:, 1].min() >= cut - 2.0 and ends[:, 1].min() <= cut + 3.0
+    # drawn: the shirt reaches the bottom rows below the neck (the photo's shirt spans +-0.35 widths there)
+    out = r.render(target)
+    mid = apply(torso, np.array([[c[0], cut]]))[0, 0]
+    assert (out[-2:, int(mid - 0.35 * width):int(mid + 0.35 * width)].max(axis=2) > 0).all()
 
 
 # -- face: synthetic mesh ----------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engines.warp.parts import LENGTH_SCALE_RANGE, apply, limb_transform, similarity, torso_transform
+from engines.warp.parts import (LENGTH_SCALE_RANGE, Edge, apply, bottom_edge, complete_hips, limb_transform,
+                                part_transforms, similarity, torso_transform)
+from realtime.layouts import COCO17
 
 pt = st.tuples(st.floats(-500, 500), st.floats(-500, 500)).map(lambda t: np.array(t, np.float64))
 
@@ -51,3 +53,65 @@ def test_torso_falls_back_to_similarity_for_a_flat_fit():
     assert sv[0] / sv[1] < 1.0001                    # a similarity, not the 20:1 affine
     ok = torso_transform(src, src * np.array([0.5, 1.0]))   # 2:1 is kept as an affine
     np.testing.assert_allclose(apply(ok, src), src * np.array([0.5, 1.0]), atol=1e-6)
+
+
+IX = COCO17.index
+
+
+def _chest_photo() -> tuple[np.ndarray, np.ndarray]:
+    """A head-and-shoulders reference (px): shoulders 200 px apart at y=300, a photo 400 px tall,
+    hips (virtual) 270 px below the neck, out of the photo."""
+    xy = np.zeros((17, 2))
+    ok = np.zeros(17, bool)
+    for n, p in {"nose": (500, 180), "left_eye": (520, 165), "right_eye": (480, 165), "left_ear": (545, 175),
+                 "right_ear": (455, 175), "left_shoulder": (600, 300), "right_shoulder": (400, 300),
+                 "left_hip": (570, 570), "right_hip": (430, 570)}.items():
+        xy[IX[n]], ok[IX[n]] = p, True
+    return xy, ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-20, 20), st.floats(0.7, 1.3), st.floats(-60, 60), st.floats(-40, 40))
+def test_chest_cut_torso_takes_the_shoulders_and_keeps_the_bottom_edge(tilt_deg, scale, dx, dy):
+    edge = Edge(400.0, 350.0, 640.0)                      # the torso's bottom row: 150 left, 140 right of the neck
+    ref, ok = _chest_photo()
+    tgt = ref.copy()
+    a = np.radians(tilt_deg)
+    rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    c = (ref[IX["left_shoulder"]] + ref[IX["right_shoulder"]]) / 2
+    tok = ok.copy()
+    tok[[IX["left_hip"], IX["right_hip"]]] = False       # an upper-body driver
+    tgt[tok] = c + (dx, dy) + (ref[tok] - c) @ rot.T
+    xy, tok2, placed = complete_hips(ref, ok, tgt, tok, IX, edge)
+    assert placed
+    torso = part_transforms(ref, ok, xy, tok2, IX, edge)["torso"]
+    sh = [IX["left_shoulder"], IX["right_shoulder"]]
+    np.testing.assert_allclose(apply(torso, ref[sh]), tgt[sh], atol=1e-6)
+    ends = apply(torso, np.array([[edge.x0, edge.y], [edge.x1, edge.y]]))
+    assert ends[:, 1].min() >= edge.y - 1e-6
+    # lowered no further than needed: one end on the edge, or the hips where complete_hips put them
+    unpushed, *_ = complete_hips(ref, ok, tgt, tok, IX)
+    assert ends[:, 1].min() <= edge.y + 1e-6 or np.allclose(xy, unpushed)
+    assert np.all(xy[[IX["left_hip"], IX["right_hip"]], 1] >= unpushed[[IX["left_hip"], IX["right_hip"]], 1] - 1e-9)
+
+
+def test_full_photo_torso_is_unchanged_by_the_bottom_edge():
+    ref, ok = _chest_photo()                              # the hips inside a 700-px photo: not cut
+    tgt = ref + (5.0, -10.0)
+    tgt[IX["left_shoulder"], 1] -= 30                     # tilted
+    tok = ok.copy()
+    tok[[IX["left_hip"], IX["right_hip"]]] = False
+    edge = Edge(700.0, 350.0, 640.0)
+    xy, tok2, _ = complete_hips(ref, ok, tgt, tok, IX, edge)
+    plain, tok3, _ = complete_hips(ref, ok, tgt, tok, IX)
+    np.testing.assert_array_equal(xy, plain)
+    np.testing.assert_array_equal(part_transforms(ref, ok, xy, tok2, IX, edge)["torso"],
+                                  part_transforms(ref, ok, plain, tok3, IX)["torso"])
+
+
+def test_bottom_edge_is_where_the_torso_layer_meets_the_photos_last_row():
+    alpha = np.zeros((50, 80), np.uint8)
+    alpha[:, 20:61] = 255                                # the torso's columns 20..60 (patch px)
+    alpha[-1, 10:20] = 100                               # a feathered rim: not the torso
+    assert bottom_edge(alpha, (100, 350), 400) == Edge(400.0, 120.0, 161.0)
+    assert bottom_edge(alpha, (100, 300), 400) is None   # the layer ends above the last row

@@ -8,7 +8,9 @@ Transforms are 2x3 affine matrices mapping reference pixels to output pixels:
 - limb: rotation + translation + a scale along the bone (target length / reference length,
   clamped), the width across the bone is kept;
 - torso: least-squares affine of the four torso points (shear limited: a too-flat fit falls back
-  to a similarity);
+  to a similarity); for a photo cut above its hips (``cut_at_chest``) the affine of the two
+  shoulders and the hips' midpoint, exact (``shoulder_torso``): the photo's bottom edge is where
+  its torso ends, and ``complete_hips`` keeps that edge on the output's;
 - head: similarity (Umeyama) of the face points and the neck; on top of it the face points move to
   the target's within a bound (``head_anchors``: the head layer's mesh anchors, a head turn or nod).
 A limb whose target end point is missing keeps its rest angle relative to its parent (it turns
@@ -17,6 +19,7 @@ with the parent); a part whose start is missing too moves rigidly with its paren
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,6 +68,29 @@ PARTS: tuple[PartSpec, ...] = (
     PartSpec("right_forearm", "limb", "right_elbow", "right_wrist", "right_upper_arm", 0.4, 5),
 )
 PART_BY_NAME = {p.name: p for p in PARTS}
+
+
+class Edge(NamedTuple):
+    """The bottom edge of a reference photo cut at the chest (reference px): ``y``, the photo's
+    height, and ``x0``..``x1``, where the torso layer (with the upper arms it carries while their
+    elbows are out of view) reaches it (``bottom_edge``)."""
+
+    y: float
+    x0: float
+    x1: float
+
+
+def bottom_edge(alpha: np.ndarray, origin: tuple[int, int], height: int) -> Edge | None:
+    """The Edge of the torso layer (``alpha``: its (h, w) uint8 alpha, placed at ``origin`` (x0, y0)
+    in a photo ``height`` px tall) on the photo's last row; None where it does not reach it."""
+    x0, y0 = origin
+    row = height - 1 - y0
+    if not 0 <= row < alpha.shape[0]:
+        return None
+    cols = np.flatnonzero(alpha[row] > 127)
+    if not len(cols):
+        return None
+    return Edge(float(height), float(x0 + cols[0]), float(x0 + cols[-1] + 1))
 
 
 def _affine(lin: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -123,6 +149,12 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return _affine(scale * rot, ms, md)
 
 
+def _plausible(m: np.ndarray, max_anisotropy: float = 4.0) -> bool:
+    """Whether a torso affine is one a body can show: not mirrored, not flatter than max_anisotropy:1."""
+    sv = np.linalg.svd(m[:, :2], compute_uv=False)
+    return bool(sv[1] > 1e-6 and sv[0] / sv[1] <= max_anisotropy and np.linalg.det(m[:, :2]) > 0)
+
+
 def torso_transform(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 4.0) -> np.ndarray:
     """Affine from >= 3 torso points (least squares), a similarity for 2, or a shift for 1."""
     n = len(src)
@@ -130,8 +162,7 @@ def torso_transform(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 4.
         a = np.hstack([src, np.ones((n, 1))])
         sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
         m = sol.T
-        sv = np.linalg.svd(m[:, :2], compute_uv=False)
-        if sv[1] > 1e-6 and sv[0] / sv[1] <= max_anisotropy and np.linalg.det(m[:, :2]) > 0:
+        if _plausible(m, max_anisotropy):
             return m
     if n >= 2:
         return similarity(src, dst)
@@ -139,15 +170,22 @@ def torso_transform(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 4.
 
 
 def part_transforms(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
-                    index: dict[str, int]) -> dict[str, np.ndarray]:
+                    index: dict[str, int], edge: Edge | None = None) -> dict[str, np.ndarray]:
     """2x3 reference->output affine of every part, parents before children.
 
-    ref_xy/tgt_xy: (17, 2) COCO-17 pixels; ref_ok/tgt_ok: (17,) bool presence.
+    ref_xy/tgt_xy: (17, 2) COCO-17 pixels; ref_ok/tgt_ok: (17,) bool presence. edge: the reference
+    photo's bottom edge where its torso reaches it (None: it does not): a photo cut above its hips
+    (``cut_at_chest``) gets the torso of ``shoulder_torso``.
     """
     out: dict[str, np.ndarray] = {}
     ti = [index[n] for n in TORSO_POINTS]
     both = [i for i in ti if ref_ok[i] and tgt_ok[i]]
-    if both:
+    torso = None
+    if len(both) == len(ti) and cut_at_chest(ref_xy, ref_ok, index, edge):
+        torso = shoulder_torso(ref_xy, tgt_xy, index)
+    if torso is not None:
+        out["torso"] = torso
+    elif both:
         out["torso"] = torso_transform(ref_xy[both], tgt_xy[both])
     else:  # no torso point in the target: the body stays where it was
         out["torso"] = _affine(np.eye(2), np.zeros(2), np.zeros(2))
@@ -169,6 +207,33 @@ def part_transforms(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, 
 def neck(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
     """Midpoint of the shoulders (px)."""
     return (xy[index["left_shoulder"]] + xy[index["right_shoulder"]]) / 2.0
+
+
+def cut_at_chest(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], edge: Edge | None) -> bool:
+    """Whether the reference photo is cut above its hips, its torso reaching its bottom ``edge``: both
+    hips (placed there by realtime.framing.virtual_hips) lie below that edge."""
+    if edge is None:
+        return False
+    return all(ref_ok[index[n]] and ref_xy[index[n], 1] > edge.y for n in HIPS)
+
+
+def _shoulders_and_mid_hip(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """(3, 2): left shoulder, right shoulder, midpoint of the hips (px)."""
+    return np.array([xy[index["left_shoulder"]], xy[index["right_shoulder"]],
+                     (xy[index["left_hip"]] + xy[index["right_hip"]]) / 2.0], np.float64)
+
+
+def shoulder_torso(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
+    """The torso's 2x3 affine that puts both shoulders exactly on the target's and the hips'
+    midpoint on the target's (three points, no least squares): a shoulder tilt or a narrower
+    shoulder line shears and narrows the torso over its lower anchor instead of turning or shrinking
+    all of it. None where that affine is degenerate or implausible (mirrored, flatter than 4:1)."""
+    src, dst = _shoulders_and_mid_hip(ref_xy, index), _shoulders_and_mid_hip(tgt_xy, index)
+    a = np.hstack([src, np.ones((3, 1))])
+    if abs(np.linalg.det(a)) < 1e-6:
+        return None
+    m = np.linalg.solve(a, dst).T
+    return m if _plausible(m) else None
 
 
 def _head_transform(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
@@ -221,14 +286,29 @@ def head_anchors(ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray, ind
 
 
 def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
-                  index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, bool]:
+                  index: dict[str, int], edge: Edge | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """The target with both hips placed when it shows both shoulders but not both hips (an
     upper-body driver), and whether they were placed: the reference's hips relative to its neck,
     scaled by the head-and-shoulders size ratio (realtime.framing.size_ratio), not turned: the torso
     keeps the avatar's length instead of following a shoulder width that shrinks when the driver
     turns, and a shoulder tilt leans the upper torso over hips that stay level (a seated or standing
-    body does not swing its legs when the shoulders roll)."""
-    from realtime.framing import HIPS, size_ratio
+    body does not swing its legs when the shoulders roll).
+
+    edge: the reference photo's bottom edge where its torso reaches it (None: it does not). A photo
+    cut above its hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the
+    transforms only) then has the target's hips, placed or its own, lowered where needed for that
+    edge to stay on the output's (``keep_bottom_edge``)."""
+    xy, ok, placed = _placed_hips(ref_xy, ref_ok, tgt_xy, tgt_ok, index)
+    names = SHOULDERS + HIPS
+    if cut_at_chest(ref_xy, ref_ok, index, edge) and all(ok[index[n]] and ref_ok[index[n]] for n in names):
+        xy = keep_bottom_edge(ref_xy, xy, index, edge)
+    return xy, ok, placed
+
+
+def _placed_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
+                 index: dict[str, int]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """complete_hips without the bottom edge: the hips placed from the neck, and whether they were."""
+    from realtime.framing import size_ratio
     from realtime.layouts import COCO17
     from realtime.pose import Pose
 
@@ -253,6 +333,30 @@ def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tg
         xy[h] = n1 + s * (ref_xy[h] - n0)
         ok[h] = True
     return xy, ok, True
+
+
+def keep_bottom_edge(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, int], edge: Edge) -> np.ndarray:
+    """The target (a copy when changed) with both hips moved down, never up, by as much as the
+    photo's bottom ``edge`` (both ends of the torso on it) needs to land at or below the output's
+    under ``shoulder_torso``. A photo cut at the chest has no pixels below that edge: a torso lifted
+    off it (a shoulder tilt raises one side, a smaller body all of it) would leave the background
+    showing beneath, so the chest stretches instead (an affine keeps the edge parallel to the
+    shoulder line: under a tilt its lower end goes past the output's edge, as a real body's would).
+    Unchanged where shoulder_torso is None."""
+    m = shoulder_torso(ref_xy, tgt_xy, index)
+    if m is None:
+        return tgt_xy
+    tri = _shoulders_and_mid_hip(ref_xy, index)
+    ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+    # each end's barycentric weight on the hips' midpoint: how far down it goes per pixel the hips go
+    weight = np.linalg.solve(np.vstack([tri.T, np.ones(3)]), np.vstack([ends.T, np.ones(2)]))[2]
+    lift = edge.y - apply(m, ends)[:, 1]
+    need = [l / w for l, w in zip(lift, weight) if l > 0 and w > 1e-6]
+    if not need:
+        return tgt_xy
+    out = tgt_xy.copy()
+    out[[index[n] for n in HIPS], 1] += max(need)
+    return out
 
 
 def legs_at_rest(mats: dict[str, np.ndarray], ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,

@@ -40,8 +40,8 @@ from engines.warp.foreshortening import LimbDirections, cut_extremities, extremi
 from engines.warp.held import held_transforms
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
 from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
-from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, complete_hips, head_anchors, legs_at_rest, neck,
-                                part_transforms)
+from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, head_anchors,
+                                legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -119,6 +119,7 @@ class WarpRenderer:
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
         self._extremity_cuts: dict = {}
+        self._edge = None   # parts.Edge: the bottom edge a photo cut at the chest keeps
         self._face = None
         self._face_src = None
         self._hands: dict | None = None
@@ -172,6 +173,8 @@ class WarpRenderer:
         self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px,
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
+        torso_layer = next((l for l in self._layers if l.name == "torso"), None)
+        self._edge = bottom_edge(torso_layer.patch[:, :, 3], torso_layer.origin, h) if torso_layer else None
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
@@ -262,8 +265,8 @@ class WarpRenderer:
         """Part transforms; an upper-body target gets hips (parts.complete_hips) and legs at rest."""
         ix = COCO17.index
         steady = self._directions(t.xy, ok, t.z)   # foreshortened limbs steadied (engines.warp.foreshortening)
-        xy, tok, placed = complete_hips(self._ref_xy, self._ref_ok, np.asarray(steady, np.float64), ok, ix)
-        mats = part_transforms(self._ref_xy, self._ref_ok, xy, tok, ix)
+        xy, tok, placed = complete_hips(self._ref_xy, self._ref_ok, np.asarray(steady, np.float64), ok, ix, self._edge)
+        mats = part_transforms(self._ref_xy, self._ref_ok, xy, tok, ix, self._edge)
         if placed:
             hips = [ix["left_hip"], ix["right_hip"]]
             scale = float(np.linalg.norm(xy[hips[0]] - xy[hips[1]])
