@@ -1,4 +1,5 @@
-"""Skinned shoulders and hips for the warp renderer: no wings, no tears, skirts that follow both legs.
+"""Skinned shoulders, hips and neck for the warp renderer: no wings, no tears, skirts that follow both
+legs, a collar that stays when the head rolls.
 
 With one rigid affine per part, an upper arm or thigh that turns at its shoulder or hip swings its
 top edge out of the torso's outline (pointed "wings") and opens a wedge on the other side. Here the
@@ -14,6 +15,13 @@ rigid (one warpAffine); the limb's top stretches like cloth between the two. A l
 under 0.7 of its rest length (foreshortened) is skinned less, and not at all under 0.35; so is a
 limb turned more than 70 degrees from its rest angle to the torso (not at all past 120: an arm
 raised overhead), where the blend would fan the sleeve out into shards.
+The neck: the head layer carries the neck and a disc of collar round the shoulders' midpoint; moved
+rigidly with the head, a head roll swung the collar and the shoulders' top round with it (MediaPipe
+then read the shoulders high) and opened a wedge beside it. Its pixels follow the torso up to the
+shoulders' line and the head from NECK_TOP of the way to the face's centre, the lines rising to the
+sides of the neck with the shoulders' slope (``_neck_skin``): the neck shears like a neck between the
+collar, which stays, and the chin, which goes with the head (the face's mesh, engines.warp.face,
+warps the rest of the layer as before).
 Skirts, dresses and long coats: when the reference's person mask fills the space between the thighs
 (``covers_between_thighs``), the thigh pixels towards the body's middle follow the torso too
 (weight by the pixel's lateral place between the two thigh bones), so the cloth between the legs
@@ -22,7 +30,7 @@ stretches across instead of splitting into two trouser legs; the middle follows 
 Per frame, for each skinned layer, the backward map (output pixel -> reference pixel) is found on a
 coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), starting
 from the limb's own inverse; the weights are smooth, so one step is within a pixel or two), resized to the output box and sampled once with cv2.remap. Only the
-four layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
+five layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
 each layer is cut at prepare time into the pixels the blend can move (sampled through the map, in a
 small box round the joint) and the rest (one warpAffine, as rigid layers), and a frame where limb
 and torso move as one (or the blend has faded out) draws the whole layer rigid, so the cost stays
@@ -42,7 +50,14 @@ GRID = 8
 ITERATIONS = 1
 ZONE = 1.3
 FALLOFF = 1.4
-SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
+SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh", "head")
+# the head layer's neck: torso weight 1 up to the shoulders' line, 0 from NECK_TOP of the way from
+# there to the face's centre (fractions of that distance); both lines rise by NECK_SLOPE of the
+# distance to the side of the neck's axis (the slope of the shoulders' top: the collar and the
+# trapezius beside the neck stay with the torso)
+NECK_BASE = 0.0
+NECK_TOP = 0.3
+NECK_SLOPE = 0.7
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -100,25 +115,13 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
     for layer in layers:
         if layer.name not in SKINNED or layer.name not in segs:
             continue
-        a, b = (np.asarray(v, np.float64) for v in segs[layer.name])
-        length = float(np.linalg.norm(b - a))
-        if length < 1e-6:
-            continue
-        u = (b - a) / length
-        r = radius[layer.name]
         ph, pw = layer.patch.shape[:2]
         x0, y0 = layer.origin
         qx, qy = np.meshgrid(np.arange(pw, dtype=np.float32) + x0, np.arange(ph, dtype=np.float32) + y0)
-        s = (qx - a[0]) * u[0] + (qy - a[1]) * u[1]
-        w = 1.0 - _smoothstep((s + 0.5 * r) / (ZONE * r))
-        w *= 1.0 - _smoothstep((np.hypot(qx - a[0], qy - a[1]) - r) / (FALLOFF * r))
-        if skirt and layer.name.endswith("thigh"):
-            other = segs["right_thigh" if layer.name.startswith("left") else "left_thigh"]
-            d_own = _seg_dist(qx, qy, a, b)
-            d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
-            t = d_own / np.maximum(d_own + d_other, 1e-6)
-            w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
-        joint = Joint(a, -u, r, r, "torso")
+        got = (_neck_skin if layer.name == "head" else _limb_skin)(layer.name, qx, qy, segs, radius, skirt)
+        if got is None:
+            continue
+        w, joint = got
         core = w > 1e-3
         near = _piece(layer, cv2.dilate(core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
         if near is None:
@@ -128,6 +131,47 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
         weight = np.ascontiguousarray(w[by0:by1, bx0:bx1].astype(np.float32))
         out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint)
     return out
+
+
+def _limb_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
+               skirt: bool) -> tuple[np.ndarray, Joint] | None:
+    """(torso weight at the reference pixels (qx, qy), joint) of an upper arm or thigh (module doc)."""
+    a, b = (np.asarray(v, np.float64) for v in segs[name])
+    length = float(np.linalg.norm(b - a))
+    if length < 1e-6:
+        return None
+    u = (b - a) / length
+    r = radius[name]
+    s = (qx - a[0]) * u[0] + (qy - a[1]) * u[1]
+    w = 1.0 - _smoothstep((s + 0.5 * r) / (ZONE * r))
+    w *= 1.0 - _smoothstep((np.hypot(qx - a[0], qy - a[1]) - r) / (FALLOFF * r))
+    if skirt and name.endswith("thigh"):
+        other = segs["right_thigh" if name.startswith("left") else "left_thigh"]
+        d_own = _seg_dist(qx, qy, a, b)
+        d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
+        t = d_own / np.maximum(d_own + d_other, 1e-6)
+        w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
+    return w, Joint(a, -u, r, r, "torso")
+
+
+def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
+               skirt: bool) -> tuple[np.ndarray, Joint] | None:
+    """(torso weight at the reference pixels (qx, qy), joint) of the head layer: its neck and the
+    collar round it follow the torso at and below the shoulders' line (NECK_BASE) and the head from
+    NECK_TOP of the way up to the face's centre (weights ramping between); the joint is the
+    shoulders' midpoint."""
+    if "torso" not in segs:
+        return None
+    a, b = (np.asarray(v, np.float64) for v in segs[name])
+    length = float(np.linalg.norm(b - a))    # the head's bone: as long as the neck to the face's centre
+    if length < 1e-6:
+        return None
+    u = (b - a) / length
+    nk = np.asarray(segs["torso"][0], np.float64)
+    s = ((qx - nk[0]) * u[0] + (qy - nk[1]) * u[1]) / length
+    side = np.abs((qx - nk[0]) * u[1] - (qy - nk[1]) * u[0]) / length
+    w = 1.0 - _smoothstep((s - NECK_SLOPE * side - NECK_BASE) / (NECK_TOP - NECK_BASE))
+    return w, Joint(nk, -u, radius[name], radius[name], "torso")
 
 
 def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
