@@ -473,7 +473,7 @@ class WarpRenderer:
         box = skin_box(skin.near, own, torso, self._size)
         if box is None:
             return
-        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup)
+        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup, skin.iterations)
         warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)

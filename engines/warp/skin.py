@@ -28,7 +28,7 @@ Skirts, dresses and long coats: when the reference's person mask fills the space
 stretches across instead of splitting into two trouser legs; the middle follows the hips' mean.
 
 Per frame, for each skinned layer, the backward map (output pixel -> reference pixel) is found on a
-coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), starting
+coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), the neck NECK_ITERATIONS; starting
 from the limb's own inverse; the weights are smooth, so one step is within a pixel or two), resized to the output box and sampled once with cv2.remap. Only the
 five layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
 each layer is cut at prepare time into the pixels the blend can move (sampled through the map, in a
@@ -58,6 +58,9 @@ SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh", "he
 NECK_BASE = 0.0
 NECK_TOP = 0.3
 NECK_SLOPE = 0.7
+# a head rolls further from the torso than a limb's top turns (40 degrees on webcam_talking): one
+# fixed-point step left a fold there (a spike of neck beside it, a pale line under the jaw)
+NECK_ITERATIONS = 4
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -94,6 +97,7 @@ class Skin:
     far: Layer | None
     weight: np.ndarray   # float32 torso weight over near.patch
     joint: Joint
+    iterations: int = ITERATIONS   # fixed-point steps of the backward map (skin_maps)
 
 
 def _piece(layer: Layer, keep: np.ndarray) -> tuple[Layer, tuple[int, int, int, int]] | None:
@@ -129,7 +133,8 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
         far = _piece(layer, ~core)
         bx0, by0, bx1, by1 = near[1]
         weight = np.ascontiguousarray(w[by0:by1, bx0:bx1].astype(np.float32))
-        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint)
+        steps = NECK_ITERATIONS if layer.name == "head" else ITERATIONS
+        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint, steps)
     return out
 
 
@@ -219,7 +224,7 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
 
 
 def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: Joint, own: np.ndarray,
-              k: float, setup: tuple) -> np.ndarray:
+              k: float, setup: tuple, iterations: int = ITERATIONS) -> np.ndarray:
     """The (h, w, 2) float32 map over the output box: the patch pixel (patch coordinates) that lands on
     each output pixel under the skinned blend (``blend_strength``) of the layer's and the torso's
     maps (the near piece's box: every node is near the joint)."""
@@ -233,7 +238,7 @@ def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: 
     qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
     ox, oy = layer.origin
     hw = np.array([weight.shape[1] - 1, weight.shape[0] - 1], np.float64)
-    for _ in range(ITERATIONS):
+    for _ in range(iterations):
         w = weight[np.clip(qy - oy + 0.5, 0, hw[1]).astype(np.intp), np.clip(qx - ox + 0.5, 0, hw[0]).astype(np.intp)]
         qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
     grid = np.dstack([qx - ox, qy - oy]).astype(np.float32)
