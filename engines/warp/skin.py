@@ -61,6 +61,10 @@ NECK_SLOPE = 0.7
 # a head rolls further from the torso than a limb's top turns (40 degrees on webcam_talking): one
 # fixed-point step left a fold there (a spike of neck beside it, a pale line under the jaw)
 NECK_ITERATIONS = 4
+# the neck's near piece reaches this far (of the neck-to-face distance) into the rest of the head
+# layer, under it: the face's mesh (engines.warp.face) moves the jaw a few px off the head's
+# similarity, and with the usual 2-px overlap a grey sliver of background opened under the jaw
+NECK_OVERLAP = 0.08
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -89,7 +93,7 @@ def covers_between_thighs(mask: np.ndarray, segs: dict, radius: dict[str, float]
 
 @dataclass
 class Skin:
-    """A skinned layer cut in two: ``near`` (the pixels with a torso weight, plus a 2-px overlap;
+    """A skinned layer cut in two: ``near`` (the pixels with a torso weight, plus an overlap (2 px; the neck more);
     sampled through the blend) and ``far`` (the rest, None if empty; one warpAffine like any rigid
     layer). The overlap is drawn by both with the same map (weight 0 there): no seam."""
 
@@ -125,9 +129,9 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
         got = (_neck_skin if layer.name == "head" else _limb_skin)(layer.name, qx, qy, segs, radius, skirt)
         if got is None:
             continue
-        w, joint = got
+        w, joint, grow = got
         core = w > 1e-3
-        near = _piece(layer, cv2.dilate(core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+        near = _piece(layer, cv2.dilate(core.astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8)) > 0)
         if near is None:
             continue
         far = _piece(layer, ~core)
@@ -139,8 +143,9 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
 
 
 def _limb_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
-               skirt: bool) -> tuple[np.ndarray, Joint] | None:
-    """(torso weight at the reference pixels (qx, qy), joint) of an upper arm or thigh (module doc)."""
+               skirt: bool) -> tuple[np.ndarray, Joint, int] | None:
+    """(torso weight at the reference pixels (qx, qy), joint, overlap px of the near piece) of an upper
+    arm or thigh (module doc)."""
     a, b = (np.asarray(v, np.float64) for v in segs[name])
     length = float(np.linalg.norm(b - a))
     if length < 1e-6:
@@ -156,12 +161,12 @@ def _limb_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: di
         d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
         t = d_own / np.maximum(d_own + d_other, 1e-6)
         w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
-    return w, Joint(a, -u, r, r, "torso")
+    return w, Joint(a, -u, r, r, "torso"), 2
 
 
 def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
-               skirt: bool) -> tuple[np.ndarray, Joint] | None:
-    """(torso weight at the reference pixels (qx, qy), joint) of the head layer: its neck and the
+               skirt: bool) -> tuple[np.ndarray, Joint, int] | None:
+    """(torso weight at the reference pixels (qx, qy), joint, overlap px) of the head layer: its neck and the
     collar round it follow the torso at and below the shoulders' line (NECK_BASE) and the head from
     NECK_TOP of the way up to the face's centre (weights ramping between); the joint is the
     shoulders' midpoint."""
@@ -176,7 +181,7 @@ def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: di
     s = ((qx - nk[0]) * u[0] + (qy - nk[1]) * u[1]) / length
     side = np.abs((qx - nk[0]) * u[1] - (qy - nk[1]) * u[0]) / length
     w = 1.0 - _smoothstep((s - NECK_SLOPE * side - NECK_BASE) / (NECK_TOP - NECK_BASE))
-    return w, Joint(nk, -u, radius[name], radius[name], "torso")
+    return w, Joint(nk, -u, radius[name], radius[name], "torso"), max(2, int(round(NECK_OVERLAP * length)))
 
 
 def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
