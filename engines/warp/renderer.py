@@ -39,7 +39,8 @@ from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_ba
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
-from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
+from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, skin_box, skin_maps,
+                              weight_maps)
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, complete_hips, head_anchors, legs_at_rest, neck,
                                 part_transforms)
 from realtime.errors import InputError
@@ -469,11 +470,14 @@ class WarpRenderer:
 
     def _draw_near(self, skin, own: np.ndarray, torso: np.ndarray, k: float, setup: tuple, canvas: np.ndarray,
                    alpha: np.ndarray | None) -> None:
-        """The skinned layer's near piece, sampled through the blend of ``own`` and ``torso``."""
+        """The skinned layer's near piece, sampled through the blend of ``own`` and ``torso`` (its
+        base, the pixels of torso weight 1, by one warpAffine)."""
+        if skin.base is not None:
+            self._draw(skin.base, blend_affine(setup, k), canvas, alpha)
         box = skin_box(skin.near, own, torso, self._size)
         if box is None:
             return
-        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup, skin.iterations)
+        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup, skin.iterations, skin.grid)
         warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)

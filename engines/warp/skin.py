@@ -65,6 +65,9 @@ NECK_ITERATIONS = 4
 # layer, under it: the face's mesh (engines.warp.face) moves the jaw a few px off the head's
 # similarity, and with the usual 2-px overlap a grey sliver of background opened under the jaw
 NECK_OVERLAP = 0.08
+# the neck's map nodes lie this far apart (of the neck-to-face distance; GRID px at least): its
+# weights ramp over 0.3 of it, so a coarse grid carries them (the cost of a frame: 1.2x at most)
+NECK_GRID = 0.06
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -102,6 +105,8 @@ class Skin:
     weight: np.ndarray   # float32 torso weight over near.patch
     joint: Joint
     iterations: int = ITERATIONS   # fixed-point steps of the backward map (skin_maps)
+    base: Layer | None = None      # the neck's pixels of torso weight 1 (one warpAffine: blend_affine)
+    grid: int = GRID               # px between the backward map's nodes
 
 
 def _piece(layer: Layer, keep: np.ndarray) -> tuple[Layer, tuple[int, int, int, int]] | None:
@@ -129,23 +134,28 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
         got = (_neck_skin if layer.name == "head" else _limb_skin)(layer.name, qx, qy, segs, radius, skirt)
         if got is None:
             continue
-        w, joint, grow = got
+        w, joint, grow, grid = got
         core = w > 1e-3
-        near = _piece(layer, cv2.dilate(core.astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8)) > 0)
+        neck = layer.name == "head"
+        # the neck's pixels that follow the torso wholly (the collar's disc): a piece of their own
+        full = (w > 1 - 1e-3) if neck else np.zeros_like(core)
+        band = cv2.dilate((core & ~full).astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8)) > 0
+        near = _piece(layer, band)
         if near is None:
             continue
         far = _piece(layer, ~core)
+        base = _piece(layer, full) if neck else None
         bx0, by0, bx1, by1 = near[1]
         weight = np.ascontiguousarray(w[by0:by1, bx0:bx1].astype(np.float32))
-        steps = NECK_ITERATIONS if layer.name == "head" else ITERATIONS
-        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint, steps)
+        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint,
+                               NECK_ITERATIONS if neck else ITERATIONS, None if base is None else base[0], grid)
     return out
 
 
 def _limb_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
-               skirt: bool) -> tuple[np.ndarray, Joint, int] | None:
-    """(torso weight at the reference pixels (qx, qy), joint, overlap px of the near piece) of an upper
-    arm or thigh (module doc)."""
+               skirt: bool) -> tuple[np.ndarray, Joint, int, int] | None:
+    """(torso weight at the reference pixels (qx, qy), joint, overlap px of the near piece, map grid px)
+    of an upper arm or thigh (module doc)."""
     a, b = (np.asarray(v, np.float64) for v in segs[name])
     length = float(np.linalg.norm(b - a))
     if length < 1e-6:
@@ -161,12 +171,12 @@ def _limb_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: di
         d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
         t = d_own / np.maximum(d_own + d_other, 1e-6)
         w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
-    return w, Joint(a, -u, r, r, "torso"), 2
+    return w, Joint(a, -u, r, r, "torso"), 2, GRID
 
 
 def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
-               skirt: bool) -> tuple[np.ndarray, Joint, int] | None:
-    """(torso weight at the reference pixels (qx, qy), joint, overlap px) of the head layer: its neck and the
+               skirt: bool) -> tuple[np.ndarray, Joint, int, int] | None:
+    """(torso weight at the reference pixels (qx, qy), joint, overlap px, grid px) of the head layer: its neck and the
     collar round it follow the torso at and below the shoulders' line (NECK_BASE) and the head from
     NECK_TOP of the way up to the face's centre (weights ramping between); the joint is the
     shoulders' midpoint."""
@@ -181,7 +191,8 @@ def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: di
     s = ((qx - nk[0]) * u[0] + (qy - nk[1]) * u[1]) / length
     side = np.abs((qx - nk[0]) * u[1] - (qy - nk[1]) * u[0]) / length
     w = 1.0 - _smoothstep((s - NECK_SLOPE * side - NECK_BASE) / (NECK_TOP - NECK_BASE))
-    return w, Joint(nk, -u, radius[name], radius[name], "torso"), max(2, int(round(NECK_OVERLAP * length)))
+    return (w, Joint(nk, -u, radius[name], radius[name], "torso"), max(2, int(round(NECK_OVERLAP * length))),
+            max(GRID, int(NECK_GRID * length)))
 
 
 def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -228,16 +239,29 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     return k, setup
 
 
+def blend_affine(setup: tuple, k: float) -> np.ndarray:
+    """The 2x3 map of the joint's blend (``blend_strength``'s setup) at the constant torso weight
+    ``k``: rotation angle, stretch and joint position of both sides mixed (k = 1: the torso's map)."""
+    centre, t_own, dt, p0, dp, j0, dj = setup
+    theta = t_own + k * dt
+    c, s = np.cos(theta), np.sin(theta)
+    lin = np.array([[c, -s], [s, c]]) @ (p0 + k * dp)
+    out = np.empty((2, 3))
+    out[:, :2] = lin
+    out[:, 2] = j0 + k * dj - lin @ centre
+    return out
+
+
 def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: Joint, own: np.ndarray,
-              k: float, setup: tuple, iterations: int = ITERATIONS) -> np.ndarray:
+              k: float, setup: tuple, iterations: int = ITERATIONS, grid: int = GRID) -> np.ndarray:
     """The (h, w, 2) float32 map over the output box: the patch pixel (patch coordinates) that lands on
     each output pixel under the skinned blend (``blend_strength``) of the layer's and the torso's
     maps (the near piece's box: every node is near the joint)."""
     x0, y0, x1, y1 = box
-    gw = (x1 - x0 + GRID - 1) // GRID
-    gh = (y1 - y0 + GRID - 1) // GRID
-    c = GRID / 2.0 - 0.5
-    px, py = np.meshgrid(x0 + c + np.arange(gw) * GRID, y0 + c + np.arange(gh) * GRID)
+    gw = (x1 - x0 + grid - 1) // grid
+    gh = (y1 - y0 + grid - 1) // grid
+    c = grid / 2.0 - 0.5
+    px, py = np.meshgrid(x0 + c + np.arange(gw) * grid, y0 + c + np.arange(gh) * grid)
     inv = cv2.invertAffineTransform(own)
     qx = inv[0, 0] * px + inv[0, 1] * py + inv[0, 2]
     qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
@@ -246,6 +270,6 @@ def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: 
     for _ in range(iterations):
         w = weight[np.clip(qy - oy + 0.5, 0, hw[1]).astype(np.intp), np.clip(qx - ox + 0.5, 0, hw[0]).astype(np.intp)]
         qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
-    grid = np.dstack([qx - ox, qy - oy]).astype(np.float32)
-    full = cv2.resize(grid, (gw * GRID, gh * GRID), interpolation=cv2.INTER_LINEAR)
+    nodes = np.dstack([qx - ox, qy - oy]).astype(np.float32)
+    full = cv2.resize(nodes, (gw * grid, gh * grid), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(full[: y1 - y0, : x1 - x0])
