@@ -20,6 +20,8 @@ HANDLED = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if hasattr(signal,
 
 
 _received: list[int] = []
+_deferring: list[bool] = []    # one entry per open ``deferred()`` block (main thread)
+_pending: list[int] = []       # signals that arrived inside one
 
 
 def received() -> int | None:
@@ -59,6 +61,9 @@ def handle_signals() -> Iterator[None]:
     def on_signal(signum: int, _frame) -> None:
         if state["fired"]:
             return   # already unwinding: let the clean-up finish
+        if _deferring:
+            _pending.append(signum)   # raised when the deferred() block ends
+            return
         state["fired"] = True
         _received.append(signum)
         raise Interrupted(signum)
@@ -88,19 +93,28 @@ def handle_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
-    """Within the block, SIGINT/SIGTERM/SIGHUP wait (main thread): their handler runs when it ends.
+    """Within the block, a signal that ``handle_signals`` turns into ``Interrupted`` waits: it is
+    raised when the block ends (main thread; the outermost block, when they nest).
 
     For a write that must not be cut in half, such as one video frame into ffmpeg's pipe: a signal
-    that interrupts it leaves a partial frame that ffmpeg reports on the terminal. Other threads are
-    not affected (Python runs signal handlers in the main thread only, and their writes restart).
+    that interrupts it leaves a partial frame that ffmpeg reports on the terminal. While deferred,
+    the handler only notes the signal and returns, so the interrupted write resumes (PEP 475).
+    Other threads are not affected (Python runs signal handlers in the main thread only).
     """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    _deferring.append(True)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        _deferring.pop()
+        if not _deferring and _pending:
+            signum = _pending.pop()
+            _pending.clear()
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                handler(signum, None)      # handle_signals' handler: raises Interrupted here
