@@ -39,8 +39,8 @@ from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_ba
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
-from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, skin_box, skin_maps,
-                              weight_maps)
+from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, neck_strength, skin_box,
+                              skin_maps, weight_maps)
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, head_anchors,
                                 legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
@@ -418,7 +418,7 @@ class WarpRenderer:
         skin = self._skins.get(layer.name)
         if skin is None:
             return layer
-        k, setup = blend_strength(skin.joint, own, torso)
+        k, setup = neck_strength(skin.joint, own, torso)
         if k <= 0.0:
             return layer
         self._draw_near(skin, own, torso, k, setup, canvas, alpha)

@@ -68,6 +68,12 @@ NECK_OVERLAP = 0.08
 # the neck's map nodes lie this far apart (of the neck-to-face distance; GRID px at least): its
 # weights ramp over 0.3 of it, so a coarse grid carries them (the cost of a frame: 1.2x at most)
 NECK_GRID = 0.06
+# the neck is skinned only when the head rolls off the torso by more than NECK_ROLL[0] degrees (fully
+# from NECK_ROLL[1]): under that the rigid head's collar moves a few px, and the skin's shear tore the
+# hair and hood beside the neck into spikes next to a hand held at the chin (webcam_signing frames
+# 75-83 at a 3-5 degree roll: MediaPipe then took the photo's curled other hand for the signing one
+# and the finger-bend correlation fell 0.55 -> 0.31)
+NECK_ROLL = (10.0, 20.0)
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -237,6 +243,15 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     # (every weight a different angle): it fades out between 70 and 120 degrees
     k *= min(max((120.0 - turn) / 50.0, 0.0), 1.0)
     return k, setup
+
+
+def neck_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[float, tuple]:
+    """``blend_strength`` for the head layer's neck, faded in with the head's roll off the torso
+    (NECK_ROLL)."""
+    k, setup = blend_strength(joint, own, torso)
+    roll = abs(setup[2]) * (180.0 / np.pi)
+    lo, hi = NECK_ROLL
+    return k * min(max((roll - lo) / (hi - lo), 0.0), 1.0), setup
 
 
 def blend_affine(setup: tuple, k: float) -> np.ndarray:
