@@ -145,3 +145,58 @@ def test_with_a_face_mesh_the_mesh_places_the_nose_and_eyes_and_the_ears_are_ver
     np.testing.assert_allclose(carried, rig.anchors[:3], atol=1.5)           # the mesh's (not the 12 px)
     np.testing.assert_allclose(dst[n:n + 2], moved[3:], atol=1e-6)           # the ears: vertices
     np.testing.assert_allclose(dst[n + 2:], rig.ring, atol=1e-9)             # the ring: the head's
+
+
+def test_a_rolled_head_leaves_the_collar_with_the_torso_and_the_neck_whole():
+    """The head layer's neck is skinned to the torso (engines.warp.skin._neck_skin): on the figure cut
+    at the chest (a webcam's framing) with the head rolled 25 degrees, a mark on the collar below the
+    neck stays where the torso puts it (the head layer's neck disc dragged it round with the head,
+    and MediaPipe read the shoulders high), a mark on the chin goes with the head, and the neck
+    between them has no hole."""
+    fig = draw_figure()
+    bottom = 300                                     # the chest: hips and legs out of the picture
+    img = fig.image[:bottom].copy()
+    marks = {"collar": ((240, 206), (0, 255, 0)), "chin": ((240, 147), (0, 0, 255))}
+    for (x, y), colour in marks.values():
+        cv2.circle(img, (x, y), 3, colour, -1)
+    pose = replace(fig.pose, height=bottom)
+    r = WarpRenderer(face=False, hands=False, background="transparent", alpha=True)
+    r.prepare(img, pose, fig.mask[:bottom])
+    target = head_moved(pose, 25.0, 0.0)
+    out = r.render(target)
+    got = {}
+    for name, (_, colour) in marks.items():
+        d = np.abs(out[..., :3].astype(np.int32) - np.array(colour)).sum(axis=2)
+        ys, xs = np.nonzero((d < 120) & (out[..., 3] > 200))
+        assert len(xs) >= 3, f"mark {name} not found"
+        got[name] = np.array([xs.mean(), ys.mean()])
+    mats = r.transforms(target)
+    want = {"collar": apply(mats["torso"], np.array(marks["collar"][0], np.float64))[0],
+            "chin": apply(mats["head"], np.array(marks["chin"][0], np.float64))[0]}
+    assert np.linalg.norm(got["collar"] - want["collar"]) < 2.0, (got, want)
+    assert np.linalg.norm(got["chin"] - want["chin"]) < 2.0, (got, want)
+    # no hole: opaque along the neck, from the collar mark to the chin mark, and 8 px to either side
+    a, b = want["collar"], want["chin"]
+    across = np.array([a[1] - b[1], b[0] - a[0]]) / np.linalg.norm(b - a)
+    for off in (-8.0, 0.0, 8.0):
+        for f in np.linspace(0.0, 1.0, 40):
+            x, y = a + f * (b - a) + off * across
+            assert out[int(round(y)), int(round(x)), 3] > 240, (off, f, x, y)
+
+
+def test_a_slightly_rolled_head_is_drawn_rigid_with_its_collar():
+    """Under skin.NECK_ROLL's 10 degrees the head layer's neck is not skinned: the whole layer moves
+    with the head, as without the neck skin (a 3-5 degree roll sheared the hair and hood beside the
+    neck into spikes next to a hand held at the chin, and MediaPipe misread the hands there)."""
+    fig = draw_figure()
+    bottom = 300
+    img = fig.image[:bottom].copy()
+    pose = replace(fig.pose, height=bottom)
+    r = WarpRenderer(face=False, hands=False, background="transparent", alpha=True)
+    r.prepare(img, pose, fig.mask[:bottom])
+    assert "head" in r._skins
+    target = head_moved(pose, 5.0, 0.0)
+    got = r.render(target)
+    r._skins.pop("head")
+    want = r.render(target)
+    assert np.array_equal(got, want)

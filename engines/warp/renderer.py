@@ -39,7 +39,8 @@ from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_ba
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
 from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
-from engines.warp.skin import blend_strength, covers_between_thighs, skin_box, skin_maps, weight_maps
+from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, neck_strength, skin_box,
+                              skin_maps, weight_maps)
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, head_anchors,
                                 legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
@@ -63,7 +64,8 @@ class WarpOptions:
     min_score: keypoint score at or above which a keypoint counts as present.
     feather_px: width of the soft seam between neighbouring layers, in reference pixels.
     blend: "seams" (default: upper arms and thighs skinned to the torso at the shoulders and hips,
-      engines.warp.skin: no wings or tears there, skirts follow both legs; elbows and knees rigid
+      and the head's neck at the shoulders' line, engines.warp.skin: no wings or tears there, skirts
+      follow both legs, the collar stays when the head rolls; elbows and knees rigid
       with joint discs), "rigid" (every layer one affine; joint discs fill the gaps) or "skin"
       (pixels near elbows and knees follow a blend of both bones: engines.warp.blend; rounder bends;
       2-3x slower).
@@ -316,7 +318,7 @@ class WarpRenderer:
         blend=skin (``inv``: the parts' inverse transforms) linear blend skinning at its joints, else
         the blended seams; a part with neither is drawn rigid."""
         if layer.name == "head" and self._head is not None:
-            self._draw_head(layer, mats["head"], t, ok, expression, canvas, alpha)
+            self._draw_head(layer, mats, t, ok, expression, canvas, alpha)
         elif layer.name in fingers:
             rig, hand, scale = fingers[layer.name]
             self._draw_hand(layer, mats[layer.name], rig, hand, canvas, alpha, scale)
@@ -382,10 +384,12 @@ class WarpRenderer:
         self._draw(cut[0], m, canvas, alpha)
         self._draw(cut[1], end, canvas, alpha)
 
-    def _draw_head(self, layer: Layer, m: np.ndarray, t: Pose, ok: np.ndarray, expression, canvas: np.ndarray,
-                   alpha: np.ndarray | None) -> None:
-        """The head layer: its similarity ``m``, its face points moved towards the target's
-        (parts.head_anchors) and, with an expression, its face moved by it (engines.warp.face)."""
+    def _draw_head(self, layer: Layer, mats: dict[str, np.ndarray], t: Pose, ok: np.ndarray, expression,
+                   canvas: np.ndarray, alpha: np.ndarray | None) -> None:
+        """The head layer: its similarity, its face points moved towards the target's
+        (parts.head_anchors) and, with an expression, its face moved by it (engines.warp.face); its
+        neck skinned to the torso (``_neck``)."""
+        m = mats["head"]
         rig = self._face if expression is not None else self._head
         anchors = None
         if rig.anchor_names:
@@ -393,12 +397,32 @@ class WarpRenderer:
                                    self._face_span)
             if expression is None and float(np.abs(anchors - apply(m, rig.anchors)).max()) < 0.5:
                 anchors = None
-        if expression is None and anchors is None:
-            self._draw(layer, m, canvas, alpha)
+        own = rig.rolled(m, expression) if (expression is not None and rig.face is not None) else m
+        piece = self._neck(layer, own, mats["torso"], canvas, alpha)
+        if piece is None:
             return
-        got = rig.draw(layer.patch, layer.origin, m, expression, self._size, anchors)
+        if expression is None and anchors is None:
+            self._draw(piece, m, canvas, alpha)
+            return
+        got = rig.draw(piece.patch, piece.origin, m, expression, self._size, anchors)
         if got is not None:
             _composite(*got, canvas, alpha)
+
+    def _neck(self, layer: Layer, own: np.ndarray, torso: np.ndarray, canvas: np.ndarray,
+              alpha: np.ndarray | None) -> Layer | None:
+        """Draw the head layer's neck skinned to the torso (engines.warp.skin: the collar stays with
+        the shoulders when the head rolls) under the head's ``own`` 2x3 map (rolled by the face, as
+        FaceRig.draw does); returns the rest of the layer (None: nothing left), which moves with the
+        head and is drawn after, over it (a chin over the collar). The whole layer when the blend has
+        nothing to do."""
+        skin = self._skins.get(layer.name)
+        if skin is None:
+            return layer
+        k, setup = neck_strength(skin.joint, own, torso)
+        if k <= 0.0:
+            return layer
+        self._draw_near(skin, own, torso, k, setup, canvas, alpha)
+        return skin.far
 
     def _draw_hand(self, layer: Layer, m: np.ndarray, rig, hand, canvas: np.ndarray,
                    alpha: np.ndarray | None, scale: float) -> None:
@@ -445,10 +469,18 @@ class WarpRenderer:
             return
         if skin.far is not None:
             self._draw(skin.far, own, canvas, alpha)
-        box = skin_box(skin.near, own, mats["torso"], self._size)
+        self._draw_near(skin, own, mats["torso"], k, setup, canvas, alpha)
+
+    def _draw_near(self, skin, own: np.ndarray, torso: np.ndarray, k: float, setup: tuple, canvas: np.ndarray,
+                   alpha: np.ndarray | None) -> None:
+        """The skinned layer's near piece, sampled through the blend of ``own`` and ``torso`` (its
+        base, the pixels of torso weight 1, by one warpAffine)."""
+        if skin.base is not None:
+            self._draw(skin.base, blend_affine(setup, k), canvas, alpha)
+        box = skin_box(skin.near, own, torso, self._size)
         if box is None:
             return
-        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup)
+        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup, skin.iterations, skin.grid)
         warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)

@@ -1,4 +1,5 @@
-"""Skinned shoulders and hips for the warp renderer: no wings, no tears, skirts that follow both legs.
+"""Skinned shoulders, hips and neck for the warp renderer: no wings, no tears, skirts that follow both
+legs, a collar that stays when the head rolls.
 
 With one rigid affine per part, an upper arm or thigh that turns at its shoulder or hip swings its
 top edge out of the torso's outline (pointed "wings") and opens a wedge on the other side. Here the
@@ -14,15 +15,22 @@ rigid (one warpAffine); the limb's top stretches like cloth between the two. A l
 under 0.7 of its rest length (foreshortened) is skinned less, and not at all under 0.35; so is a
 limb turned more than 70 degrees from its rest angle to the torso (not at all past 120: an arm
 raised overhead), where the blend would fan the sleeve out into shards.
+The neck: the head layer carries the neck and a disc of collar round the shoulders' midpoint; moved
+rigidly with the head, a head roll swung the collar and the shoulders' top round with it (MediaPipe
+then read the shoulders high) and opened a wedge beside it. Its pixels follow the torso up to the
+shoulders' line and the head from NECK_TOP of the way to the face's centre, the lines rising to the
+sides of the neck with the shoulders' slope (``_neck_skin``): the neck shears like a neck between the
+collar, which stays, and the chin, which goes with the head (the face's mesh, engines.warp.face,
+warps the rest of the layer as before).
 Skirts, dresses and long coats: when the reference's person mask fills the space between the thighs
 (``covers_between_thighs``), the thigh pixels towards the body's middle follow the torso too
 (weight by the pixel's lateral place between the two thigh bones), so the cloth between the legs
 stretches across instead of splitting into two trouser legs; the middle follows the hips' mean.
 
 Per frame, for each skinned layer, the backward map (output pixel -> reference pixel) is found on a
-coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), starting
+coarse grid of output nodes (``GRID`` px) by a fixed-point iteration (``ITERATIONS`` step(s), the neck NECK_ITERATIONS; starting
 from the limb's own inverse; the weights are smooth, so one step is within a pixel or two), resized to the output box and sampled once with cv2.remap. Only the
-four layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
+five layers next to the torso are skinned, only the nodes within reach of the joint are iterated,
 each layer is cut at prepare time into the pixels the blend can move (sampled through the map, in a
 small box round the joint) and the rest (one warpAffine, as rigid layers), and a frame where limb
 and torso move as one (or the blend has faded out) draws the whole layer rigid, so the cost stays
@@ -42,7 +50,30 @@ GRID = 8
 ITERATIONS = 1
 ZONE = 1.3
 FALLOFF = 1.4
-SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh")
+SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh", "head")
+# the head layer's neck: torso weight 1 up to the shoulders' line, 0 from NECK_TOP of the way from
+# there to the face's centre (fractions of that distance); both lines rise by NECK_SLOPE of the
+# distance to the side of the neck's axis (the slope of the shoulders' top: the collar and the
+# trapezius beside the neck stay with the torso)
+NECK_BASE = 0.0
+NECK_TOP = 0.3
+NECK_SLOPE = 0.7
+# a head rolls further from the torso than a limb's top turns (40 degrees on webcam_talking): one
+# fixed-point step left a fold there (a spike of neck beside it, a pale line under the jaw)
+NECK_ITERATIONS = 4
+# the neck's near piece reaches this far (of the neck-to-face distance) into the rest of the head
+# layer, under it: the face's mesh (engines.warp.face) moves the jaw a few px off the head's
+# similarity, and with the usual 2-px overlap a grey sliver of background opened under the jaw
+NECK_OVERLAP = 0.08
+# the neck's map nodes lie this far apart (of the neck-to-face distance; GRID px at least): its
+# weights ramp over 0.3 of it, so a coarse grid carries them (the cost of a frame: 1.2x at most)
+NECK_GRID = 0.06
+# the neck is skinned only when the head rolls off the torso by more than NECK_ROLL[0] degrees (fully
+# from NECK_ROLL[1]): under that the rigid head's collar moves a few px, and the skin's shear tore the
+# hair and hood beside the neck into spikes next to a hand held at the chin (webcam_signing frames
+# 75-83 at a 3-5 degree roll: MediaPipe then took the photo's curled other hand for the signing one
+# and the finger-bend correlation fell 0.55 -> 0.31)
+NECK_ROLL = (10.0, 20.0)
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -71,7 +102,7 @@ def covers_between_thighs(mask: np.ndarray, segs: dict, radius: dict[str, float]
 
 @dataclass
 class Skin:
-    """A skinned layer cut in two: ``near`` (the pixels with a torso weight, plus a 2-px overlap;
+    """A skinned layer cut in two: ``near`` (the pixels with a torso weight, plus an overlap (2 px; the neck more);
     sampled through the blend) and ``far`` (the rest, None if empty; one warpAffine like any rigid
     layer). The overlap is drawn by both with the same map (weight 0 there): no seam."""
 
@@ -79,6 +110,9 @@ class Skin:
     far: Layer | None
     weight: np.ndarray   # float32 torso weight over near.patch
     joint: Joint
+    iterations: int = ITERATIONS   # fixed-point steps of the backward map (skin_maps)
+    base: Layer | None = None      # the neck's pixels of torso weight 1 (one warpAffine: blend_affine)
+    grid: int = GRID               # px between the backward map's nodes
 
 
 def _piece(layer: Layer, keep: np.ndarray) -> tuple[Layer, tuple[int, int, int, int]] | None:
@@ -100,34 +134,71 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
     for layer in layers:
         if layer.name not in SKINNED or layer.name not in segs:
             continue
-        a, b = (np.asarray(v, np.float64) for v in segs[layer.name])
-        length = float(np.linalg.norm(b - a))
-        if length < 1e-6:
-            continue
-        u = (b - a) / length
-        r = radius[layer.name]
         ph, pw = layer.patch.shape[:2]
         x0, y0 = layer.origin
         qx, qy = np.meshgrid(np.arange(pw, dtype=np.float32) + x0, np.arange(ph, dtype=np.float32) + y0)
-        s = (qx - a[0]) * u[0] + (qy - a[1]) * u[1]
-        w = 1.0 - _smoothstep((s + 0.5 * r) / (ZONE * r))
-        w *= 1.0 - _smoothstep((np.hypot(qx - a[0], qy - a[1]) - r) / (FALLOFF * r))
-        if skirt and layer.name.endswith("thigh"):
-            other = segs["right_thigh" if layer.name.startswith("left") else "left_thigh"]
-            d_own = _seg_dist(qx, qy, a, b)
-            d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
-            t = d_own / np.maximum(d_own + d_other, 1e-6)
-            w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
-        joint = Joint(a, -u, r, r, "torso")
+        got = (_neck_skin if layer.name == "head" else _limb_skin)(layer.name, qx, qy, segs, radius, skirt)
+        if got is None:
+            continue
+        w, joint, grow, grid = got
         core = w > 1e-3
-        near = _piece(layer, cv2.dilate(core.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0)
+        neck = layer.name == "head"
+        # the neck's pixels that follow the torso wholly (the collar's disc): a piece of their own
+        full = (w > 1 - 1e-3) if neck else np.zeros_like(core)
+        band = cv2.dilate((core & ~full).astype(np.uint8), np.ones((2 * grow + 1,) * 2, np.uint8)) > 0
+        near = _piece(layer, band)
         if near is None:
             continue
         far = _piece(layer, ~core)
+        base = _piece(layer, full) if neck else None
         bx0, by0, bx1, by1 = near[1]
         weight = np.ascontiguousarray(w[by0:by1, bx0:bx1].astype(np.float32))
-        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint)
+        out[layer.name] = Skin(near[0], None if far is None else far[0], weight, joint,
+                               NECK_ITERATIONS if neck else ITERATIONS, None if base is None else base[0], grid)
     return out
+
+
+def _limb_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
+               skirt: bool) -> tuple[np.ndarray, Joint, int, int] | None:
+    """(torso weight at the reference pixels (qx, qy), joint, overlap px of the near piece, map grid px)
+    of an upper arm or thigh (module doc)."""
+    a, b = (np.asarray(v, np.float64) for v in segs[name])
+    length = float(np.linalg.norm(b - a))
+    if length < 1e-6:
+        return None
+    u = (b - a) / length
+    r = radius[name]
+    s = (qx - a[0]) * u[0] + (qy - a[1]) * u[1]
+    w = 1.0 - _smoothstep((s + 0.5 * r) / (ZONE * r))
+    w *= 1.0 - _smoothstep((np.hypot(qx - a[0], qy - a[1]) - r) / (FALLOFF * r))
+    if skirt and name.endswith("thigh"):
+        other = segs["right_thigh" if name.startswith("left") else "left_thigh"]
+        d_own = _seg_dist(qx, qy, a, b)
+        d_other = _seg_dist(qx, qy, *(np.asarray(v, np.float64) for v in other))
+        t = d_own / np.maximum(d_own + d_other, 1e-6)
+        w = np.maximum(w, _smoothstep((t - 0.2) / 0.3))
+    return w, Joint(a, -u, r, r, "torso"), 2, GRID
+
+
+def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
+               skirt: bool) -> tuple[np.ndarray, Joint, int, int] | None:
+    """(torso weight at the reference pixels (qx, qy), joint, overlap px, grid px) of the head layer: its neck and the
+    collar round it follow the torso at and below the shoulders' line (NECK_BASE) and the head from
+    NECK_TOP of the way up to the face's centre (weights ramping between); the joint is the
+    shoulders' midpoint."""
+    if "torso" not in segs:
+        return None
+    a, b = (np.asarray(v, np.float64) for v in segs[name])
+    length = float(np.linalg.norm(b - a))    # the head's bone: as long as the neck to the face's centre
+    if length < 1e-6:
+        return None
+    u = (b - a) / length
+    nk = np.asarray(segs["torso"][0], np.float64)
+    s = ((qx - nk[0]) * u[0] + (qy - nk[1]) * u[1]) / length
+    side = np.abs((qx - nk[0]) * u[1] - (qy - nk[1]) * u[0]) / length
+    w = 1.0 - _smoothstep((s - NECK_SLOPE * side - NECK_BASE) / (NECK_TOP - NECK_BASE))
+    return (w, Joint(nk, -u, radius[name], radius[name], "torso"), max(2, int(round(NECK_OVERLAP * length))),
+            max(GRID, int(NECK_GRID * length)))
 
 
 def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -174,24 +245,46 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     return k, setup
 
 
+def neck_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[float, tuple]:
+    """``blend_strength`` for the head layer's neck, faded in with the head's roll off the torso
+    (NECK_ROLL)."""
+    k, setup = blend_strength(joint, own, torso)
+    roll = abs(setup[2]) * (180.0 / np.pi)
+    lo, hi = NECK_ROLL
+    return k * min(max((roll - lo) / (hi - lo), 0.0), 1.0), setup
+
+
+def blend_affine(setup: tuple, k: float) -> np.ndarray:
+    """The 2x3 map of the joint's blend (``blend_strength``'s setup) at the constant torso weight
+    ``k``: rotation angle, stretch and joint position of both sides mixed (k = 1: the torso's map)."""
+    centre, t_own, dt, p0, dp, j0, dj = setup
+    theta = t_own + k * dt
+    c, s = np.cos(theta), np.sin(theta)
+    lin = np.array([[c, -s], [s, c]]) @ (p0 + k * dp)
+    out = np.empty((2, 3))
+    out[:, :2] = lin
+    out[:, 2] = j0 + k * dj - lin @ centre
+    return out
+
+
 def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: Joint, own: np.ndarray,
-              k: float, setup: tuple) -> np.ndarray:
+              k: float, setup: tuple, iterations: int = ITERATIONS, grid: int = GRID) -> np.ndarray:
     """The (h, w, 2) float32 map over the output box: the patch pixel (patch coordinates) that lands on
     each output pixel under the skinned blend (``blend_strength``) of the layer's and the torso's
     maps (the near piece's box: every node is near the joint)."""
     x0, y0, x1, y1 = box
-    gw = (x1 - x0 + GRID - 1) // GRID
-    gh = (y1 - y0 + GRID - 1) // GRID
-    c = GRID / 2.0 - 0.5
-    px, py = np.meshgrid(x0 + c + np.arange(gw) * GRID, y0 + c + np.arange(gh) * GRID)
+    gw = (x1 - x0 + grid - 1) // grid
+    gh = (y1 - y0 + grid - 1) // grid
+    c = grid / 2.0 - 0.5
+    px, py = np.meshgrid(x0 + c + np.arange(gw) * grid, y0 + c + np.arange(gh) * grid)
     inv = cv2.invertAffineTransform(own)
     qx = inv[0, 0] * px + inv[0, 1] * py + inv[0, 2]
     qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
     ox, oy = layer.origin
     hw = np.array([weight.shape[1] - 1, weight.shape[0] - 1], np.float64)
-    for _ in range(ITERATIONS):
+    for _ in range(iterations):
         w = weight[np.clip(qy - oy + 0.5, 0, hw[1]).astype(np.intp), np.clip(qx - ox + 0.5, 0, hw[0]).astype(np.intp)]
         qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
-    grid = np.dstack([qx - ox, qy - oy]).astype(np.float32)
-    full = cv2.resize(grid, (gw * GRID, gh * GRID), interpolation=cv2.INTER_LINEAR)
+    nodes = np.dstack([qx - ox, qy - oy]).astype(np.float32)
+    full = cv2.resize(nodes, (gw * grid, gh * grid), interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(full[: y1 - y0, : x1 - x0])
