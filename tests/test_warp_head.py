@@ -184,10 +184,13 @@ def test_a_rolled_head_leaves_the_collar_with_the_torso_and_the_neck_whole():
             assert out[int(round(y)), int(round(x)), 3] > 240, (off, f, x, y)
 
 
-def test_a_slightly_rolled_head_is_drawn_rigid_with_its_collar():
+@pytest.mark.parametrize("roll", [5.0, 70.0])
+def test_a_slightly_or_wildly_rolled_head_is_drawn_rigid_with_its_collar(roll):
     """Under skin.NECK_ROLL's 10 degrees the head layer's neck is not skinned: the whole layer moves
     with the head, as without the neck skin (a 3-5 degree roll sheared the hair and hood beside the
-    neck into spikes next to a hand held at the chin, and MediaPipe misread the hands there)."""
+    neck into spikes next to a hand held at the chin, and MediaPipe misread the hands there); nor
+    past NECK_ROLL_MAX's 60 (a head that far off the torso is a bent-over body drawn from an upright
+    photo: the sheared neck made basketball_dribble's shoulders read turned, bone 19.5 -> 27.3)."""
     fig = draw_figure()
     bottom = 300
     img = fig.image[:bottom].copy()
@@ -195,7 +198,7 @@ def test_a_slightly_rolled_head_is_drawn_rigid_with_its_collar():
     r = WarpRenderer(face=False, hands=False, background="transparent", alpha=True)
     r.prepare(img, pose, fig.mask[:bottom])
     assert "head" in r._skins
-    target = head_moved(pose, 5.0, 0.0)
+    target = head_moved(pose, roll, 0.0)
     got = r.render(target)
     r._skins.pop("head")
     want = r.render(target)

@@ -74,6 +74,11 @@ NECK_GRID = 0.06
 # 75-83 at a 3-5 degree roll: MediaPipe then took the photo's curled other hand for the signing one
 # and the finger-bend correlation fell 0.55 -> 0.31)
 NECK_ROLL = (10.0, 20.0)
+# ... and it fades out again from NECK_ROLL_MAX[0] to none at NECK_ROLL_MAX[1]: a head that far off the
+# torso is a bent-over body drawn from an upright photo (basketball_dribble frames 25-39), where the
+# sheared neck made MediaPipe read the shoulders turned (bone error 19.5 -> 27.3 deg); webcam_talking's
+# rolls reach about 42
+NECK_ROLL_MAX = (45.0, 60.0)
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -247,11 +252,13 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
 
 def neck_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[float, tuple]:
     """``blend_strength`` for the head layer's neck, faded in with the head's roll off the torso
-    (NECK_ROLL)."""
+    (NECK_ROLL) and out again past NECK_ROLL_MAX."""
     k, setup = blend_strength(joint, own, torso)
     roll = abs(setup[2]) * (180.0 / np.pi)
     lo, hi = NECK_ROLL
-    return k * min(max((roll - lo) / (hi - lo), 0.0), 1.0), setup
+    top, end = NECK_ROLL_MAX
+    fade = min(max((roll - lo) / (hi - lo), 0.0), 1.0) * min(max((end - roll) / (end - top), 0.0), 1.0)
+    return k * fade, setup
 
 
 def blend_affine(setup: tuple, k: float) -> np.ndarray:
