@@ -21,7 +21,8 @@ then read the shoulders high) and opened a wedge beside it. Its pixels follow th
 shoulders' line and the head from NECK_TOP of the way to the face's centre, the lines rising to the
 sides of the neck with the shoulders' slope (``_neck_skin``): the neck shears like a neck between the
 collar, which stays, and the chin, which goes with the head (the face's mesh, engines.warp.face,
-warps the rest of the layer as before).
+warps the rest of the layer as before). Only while the head rolls 10-60 degrees off the torso
+(``neck_strength``: NECK_ROLL, NECK_ROLL_MAX); outside that band the head layer moves rigidly.
 Skirts, dresses and long coats: when the reference's person mask fills the space between the thighs
 (``covers_between_thighs``), the thigh pixels towards the body's middle follow the torso too
 (weight by the pixel's lateral place between the two thigh bones), so the cloth between the legs
