@@ -317,7 +317,7 @@ class WarpRenderer:
         """One layer by the mechanism that moves it: the head field, the finger rig, then with
         blend=skin (``inv``: the parts' inverse transforms) linear blend skinning at its joints, else
         the blended seams; a part with neither is drawn rigid."""
-        if layer.name == "head" and self._head is not None:
+        if layer.name == "head" and (self._head is not None or layer.name in self._skins):
             self._draw_head(layer, mats, t, ok, expression, canvas, alpha)
         elif layer.name in fingers:
             rig, hand, scale = fingers[layer.name]
@@ -391,6 +391,11 @@ class WarpRenderer:
         neck skinned to the torso (``_neck``)."""
         m = mats["head"]
         rig = self._face if expression is not None else self._head
+        if rig is None:   # a photo without two face points: the similarity alone, the neck skinned
+            piece = self._neck(layer, m, mats["torso"], canvas, alpha)
+            if piece is not None:
+                self._draw(piece, m, canvas, alpha)
+            return
         anchors = None
         if rig.anchor_names:
             anchors = head_anchors(self._ref_xy, t.xy.astype(np.float64), ok, COCO17.index, rig.anchor_names, m,
