@@ -422,6 +422,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run_name(spec: str) -> str:
+    """A run's file name in --out: the clip's stem, or IMAGE_by_CLIP (stems: a path given whole must
+    not lead the outputs out of --out, next to the media)."""
+    image, _, clip = spec.rpartition(":")
+    return f"{Path(image).stem}_by_{Path(clip).stem}" if image else Path(clip).stem
+
+
 def _save(path: Path, got: dict) -> None:
     import pickle
 
@@ -444,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_number("--max-frames", args.max_frames, 0, 1_000_000_000)
         check_number("--worst", args.worst, 1, 1000)
+        if args.head_limit is not None:
+            check_number("--head-limit", args.head_limit, 0.0, 1.0)
         if not args.selfs and not args.cross:
             raise InputError("nothing to run: give --self CLIP or --cross IMAGE:CLIP")
         specs = [*args.selfs, *args.cross]
@@ -459,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         for spec in specs:
             with quiet.StderrFilter():
                 got = run(spec, args)
-            name = spec.replace(".mp4", "").replace(".jpg", "").replace(":", "_by_")
+            name = _run_name(spec)
             text = report(name, got, out_dir) + ("\n" + akd_report(name, got, out_dir) if args.akd else "")
             print(text, flush=True)
             _save(out_dir / f"{name}.pkl", got)

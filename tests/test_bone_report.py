@@ -83,6 +83,7 @@ def test_max_frames_0_is_the_whole_clip_and_neutral_reaches_evaluate(media_dir):
     (["--cross", "pose.jpg:pose_1.mp4", "--neutral", "reference"], "--neutral"),
     (["--self", "pose_1.mp4", "--max-frames", "1"], "--max-frames must be at least 2"),
     (["--self", "pose_1.mp4", "--neutral", "sideways"], "invalid choice"),
+    (["--self", "pose_1.mp4", "--head-limit", "-0.1"], "--head-limit -0.1: out of range"),
 ])
 def test_bad_input_exits_2_with_one_line(media_dir, tmp_path, argv, says):
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "bone_report.py"), *argv, "--media", str(media_dir),
@@ -119,3 +120,12 @@ def test_akd_parts_sum_to_evaluates_akd(capsys, tmp_path, media_dir):
     assert "| keypoint | mean AKD | floor |" in printed and "worst frames by AKD" in printed
     sheet = (tmp_path / "webcam_signing_akd.jpg")
     assert sheet.stat().st_size > 10_000
+
+
+def test_run_names_stay_inside_out_whatever_paths_are_given():
+    """A clip or photo given by its whole path names its outputs by stem: they land in --out, not
+    beside the media."""
+    br = _load()
+    assert br._run_name("/data/media/pose_1.mp4") == "pose_1"
+    assert br._run_name("/data/pose.jpg:/data/media/pose_squats.mp4") == "pose_by_pose_squats"
+    assert br._run_name("pose_1.mp4") == "pose_1"
