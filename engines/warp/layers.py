@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines.warp.clothing import clothing_pixels, face_skin, fill_from
 from engines.warp.held import find_held_ball, held_layer
 from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
 from realtime.layouts import COCO17
@@ -132,12 +133,14 @@ def _part_radii(segs: dict, inside: np.ndarray, quad_pts: np.ndarray, shoulder_w
 
 
 def _torso_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, names: list[str],
-                   radius: dict[str, float], xy: np.ndarray, hard: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   radius: dict[str, float], xy: np.ndarray, hard: np.ndarray,
+                   rivals: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(pixels the torso layer takes over from arms, the torso's texture).
 
     Arms lying over the torso in the reference hide part of it: the torso layer gets those pixels
-    too, coloured by inpainting from the torso around them, so that an arm moving away uncovers
-    shirt rather than background.
+    too, coloured from the torso's clothing around them (engines.warp.clothing: not its skin or
+    hair, given as ``rivals`` = (skin, hair) samples, bool HxW), so that an arm moving away uncovers
+    shirt rather than background, or a skin-coloured blob read as a hand.
     """
     h, w = labels.shape
     ix = COCO17.index
@@ -153,9 +156,28 @@ def _torso_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, nam
         hidden = cv2.dilate(hidden, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
         hidden &= (quad > 0) & (hard > 0)
         torso_texture = texture.copy()
-        filled = _inpaint_region(img, hidden, keep=(labels == torso_id) & (hidden == 0))
+        own = (labels == torso_id) & (hidden == 0)
+        skin, hair = rivals if rivals is not None else (np.zeros_like(own), np.zeros_like(own))
+        filled = fill_from(img, hidden, clothing_pixels(img, own, skin, hair))
         torso_texture[hidden > 0] = filled[hidden > 0]
     return hidden, torso_texture
+
+
+def _skin_and_hair(labels: np.ndarray, names: list[str], xy: np.ndarray, ok: np.ndarray, hard: np.ndarray,
+                   hands: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Samples (bool HxW each) of the person's skin (the face round the nose, the hands MediaPipe
+    found) and hair (the head's pixels beyond the face), whose colours the torso's fill avoids."""
+    skin = face_skin(xy, ok, COCO17.index, labels.shape) & (hard > 0)
+    for region in (hands or {}).values():
+        skin |= (region > 0) & (hard > 0)
+    hair = np.zeros_like(skin)
+    if "head" in names and skin.any():
+        ys, xs = np.nonzero(face_skin(xy, ok, COCO17.index, labels.shape))
+        reach = 1.4 * max(xs.max() - xs.min(), ys.max() - ys.min(), 1)   # beyond the face: ~1.4 eye distances
+        yy, xx = np.mgrid[:labels.shape[0], :labels.shape[1]]
+        far = np.hypot(xx - xs.mean(), yy - ys.mean()) > reach
+        hair = (labels == names.index("head")) & far
+    return skin, hair
 
 
 def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarray,
@@ -199,7 +221,8 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
     torso_id = names.index("torso")
-    hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard)
+    hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard,
+                                           _skin_and_hair(labels, names, xy, ok, hard, hands))
     head_hidden, head_texture = _head_texture(img, texture, labels, names, xy, hard)
     if held is not None:
         labels[held[1]] = -1
