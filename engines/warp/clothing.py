@@ -73,10 +73,12 @@ def clothing_pixels(img: np.ndarray, torso: np.ndarray, skin: np.ndarray, hair: 
     return cloth if cloth.sum() >= MIN_CLOTHING * torso.sum() else torso.copy()
 
 
-def fill_from(img: np.ndarray, region: np.ndarray, source: np.ndarray, work_px: int = 256) -> np.ndarray:
+def fill_from(img: np.ndarray, region: np.ndarray, source: np.ndarray, work_px: int = 256,
+              blur_frac: float = 0.02) -> np.ndarray:
     """The image with ``region`` (uint8 0/1 or bool) coloured from the ``source`` pixels alone,
     interpolated across (engines.warp.background.fill_hole) at <= work_px on the long side of
-    their bounding box; other pixels unchanged. BGR uint8."""
+    their bounding box, softened by a blur of ``blur_frac`` of that size; other pixels unchanged.
+    BGR uint8."""
     region = region > 0
     if not region.any() or not source.any():
         return img.copy()
@@ -92,6 +94,10 @@ def fill_from(img: np.ndarray, region: np.ndarray, source: np.ndarray, work_px: 
     if small_unknown.all():
         return img.copy()
     filled = fill_hole(small, small_unknown.astype(np.uint8))
+    # the row and column fills streak where the edges' colours vary (a jacket's folds): a soft blur
+    # over the filled pixels alone (their colours are all the source's) keeps the fill shapeless
+    blur = max(1.0, blur_frac * max(size))
+    filled = np.where(small_unknown[..., None], cv2.GaussianBlur(filled, (0, 0), blur), filled)
     big = cv2.resize(filled, crop.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     out = img.copy()
     sub = region[y0:y1, x0:x1]
