@@ -355,8 +355,8 @@ def _head_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, name
     A hand on or behind the head in the photo goes to its forearm layer; when the arm moves away the
     head would keep a hole there with the background showing through. The head layer gets the arm's
     pixels that lie inside the convex hull of its own pixels above the neck (the head's outline, not
-    beyond it), coloured by inpainting from the head around them (hair, skin), as the torso does
-    under the arms.
+    beyond it), coloured by inpainting (OpenCV Telea) from the head around them (hair, skin); the
+    torso under the arms is filled from its clothing alone instead (engines.warp.clothing).
     """
     h, w = labels.shape
     none = np.zeros((h, w), np.uint8), texture
