@@ -166,8 +166,9 @@ def with_depth(m: np.ndarray, src: np.ndarray, max_flattening: float = TORSO_MAX
     the camera, a target's shoulders and hips fall close to one line, and their exact affine pressed
     the photo's torso into a strip a third of its width (basketball_dribble self-reenacted: 2.4-3.2:1
     in frames 4, 5 and 11, where the shirt became a thin band with the background between the arm
-    and the back; 2.0-2.6:1 in frames 18-28, the bent-over photo's torso stood upright). A real torso's depth is about half its width, so its outline never gets flatter than
-    about 2:1 (a profile); a fit within that is returned unchanged."""
+    and the back; 2.0-2.6:1 in frames 18-28, the bent-over photo's torso stood upright). A real
+    torso's depth is about half its width, so its outline never gets flatter than about 2:1 (a
+    profile); a fit within that is returned unchanged."""
     u, sv, vt = np.linalg.svd(m[:, :2])
     if sv[0] <= max_flattening * sv[1]:
         return m
