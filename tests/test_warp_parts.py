@@ -1,10 +1,11 @@
 """Per-part transforms of the warp renderer (pure NumPy): properties with hypothesis."""
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engines.warp.parts import (LENGTH_SCALE_RANGE, Edge, apply, bottom_edge, complete_hips, limb_transform,
-                                part_transforms, similarity, torso_transform)
+from engines.warp.parts import (LENGTH_SCALE_RANGE, TORSO_MAX_FLATTENING, Edge, apply, bottom_edge, complete_hips,
+                                limb_transform, part_transforms, similarity, torso_transform)
 from realtime.layouts import COCO17
 
 pt = st.tuples(st.floats(-500, 500), st.floats(-500, 500)).map(lambda t: np.array(t, np.float64))
@@ -53,6 +54,22 @@ def test_torso_falls_back_to_similarity_for_a_flat_fit():
     assert sv[0] / sv[1] < 1.0001                    # a similarity, not the 20:1 affine
     ok = torso_transform(src, src * np.array([0.5, 1.0]))   # 2:1 is kept as an affine
     np.testing.assert_allclose(apply(ok, src), src * np.array([0.5, 1.0]), atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0.26, 0.49), st.floats(-3.1, 3.1), st.floats(0.5, 2.0), pt)
+def test_torso_turned_edge_on_keeps_its_depth(narrow, angle, scale, shift):
+    """Shoulders and hips nearly on one line (a body turned edge-on, basketball_dribble's bent-over
+    frames): the torso is drawn no flatter than TORSO_MAX_FLATTENING:1 (the exact fit pressed it to a
+    strip), about the same centre, its long side as fitted."""
+    src = np.array([[0, 0], [100, 0], [90, 200], [10, 200]], np.float64)
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = (src * np.array([narrow, 1.0])) @ rot.T + shift
+    m = torso_transform(src, dst)
+    sv = np.linalg.svd(m[:, :2], compute_uv=False)
+    assert sv[0] / sv[1] == pytest.approx(TORSO_MAX_FLATTENING, rel=1e-6)
+    assert sv[0] == pytest.approx(scale, rel=1e-6)
+    np.testing.assert_allclose(apply(m, src.mean(axis=0))[0], dst.mean(axis=0), atol=1e-6 * max(1.0, np.abs(dst).max()))
 
 
 IX = COCO17.index
