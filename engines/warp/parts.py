@@ -10,7 +10,8 @@ Transforms are 2x3 affine matrices mapping reference pixels to output pixels:
 - torso: least-squares affine of the four torso points (shear limited: a too-flat fit falls back
   to a similarity); for a photo cut above its hips (``cut_at_chest``) the affine of the two
   shoulders and the hips' midpoint, exact (``shoulder_torso``): the photo's bottom edge is where
-  its torso ends, and ``complete_hips`` keeps that edge on the output's;
+  its torso ends (its layer goes on below it, its last rows continued: ``Edge.reach``), and
+  ``complete_hips`` keeps that continued bottom at or below the output's edge;
 - head: similarity (Umeyama) of the face points and the neck; on top of it the face points move to
   the target's within a bound (``head_anchors``: the head layer's mesh anchors, a head turn or nod).
 A limb whose target end point is missing keeps its rest angle relative to its parent (it turns
