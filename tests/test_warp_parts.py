@@ -4,6 +4,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from engines.warp.layers import Layer, continue_below
 from engines.warp.parts import (LENGTH_SCALE_RANGE, TORSO_MAX_FLATTENING, Edge, apply, bottom_edge, complete_hips,
                                 limb_transform, part_transforms, similarity, torso_transform)
 from realtime.layouts import COCO17
@@ -110,6 +111,43 @@ def test_chest_cut_torso_takes_the_shoulders_and_keeps_the_bottom_edge(tilt_deg,
     unpushed, *_ = complete_hips(ref, ok, tgt, tok, IX)
     assert ends[:, 1].min() <= edge.y + 1e-6 or np.allclose(xy, unpushed)
     assert np.all(xy[[IX["left_hip"], IX["right_hip"]], 1] >= unpushed[[IX["left_hip"], IX["right_hip"]], 1] - 1e-9)
+
+
+def test_a_torso_layer_continued_below_the_edge_covers_a_tilt_without_stretching():
+    """The torso layer goes on ``reach`` px below the photo's bottom edge (layers.continue_below): a
+    10-degree shoulder tilt lifts one end of the edge by ~17 px, which 40 continued rows cover, so
+    the hips are not lowered and the chest keeps the driver's scale; with no reach they are lowered
+    (the chest stretched), and a lift past the reach still lowers them."""
+    ref, ok = _chest_photo()
+    tok = ok.copy()
+    tok[[IX["left_hip"], IX["right_hip"]]] = False
+    tgt = ref.copy()
+    tgt[IX["left_shoulder"], 1] -= 17.6                   # ~10 degrees over 200 px
+    tgt[IX["right_shoulder"], 1] += 17.6
+    plain, *_ = complete_hips(ref, ok, tgt, tok, IX)
+    hips = [IX["left_hip"], IX["right_hip"]]
+    covered, tok2, _ = complete_hips(ref, ok, tgt, tok, IX, Edge(400.0, 350.0, 640.0, reach=40.0))
+    np.testing.assert_array_equal(covered, plain)
+    down = part_transforms(ref, ok, covered, tok2, IX, Edge(400.0, 350.0, 640.0, 40.0))["torso"][:, :2] @ (0.0, 1.0)
+    assert np.linalg.norm(down) == pytest.approx(1.0, abs=0.01)
+    stretched, *_ = complete_hips(ref, ok, tgt, tok, IX, Edge(400.0, 350.0, 640.0))
+    assert np.all(stretched[hips, 1] > plain[hips, 1] + 10)
+    short, *_ = complete_hips(ref, ok, tgt, tok, IX, Edge(400.0, 350.0, 640.0, reach=5.0))
+    assert np.all(plain[hips, 1] < short[hips, 1]) and np.all(short[hips, 1] < stretched[hips, 1])
+
+
+def test_continue_below_repeats_the_last_rows_under_the_photo():
+    patch = np.zeros((20, 6, 4), np.uint8)
+    patch[:, 1:5] = (10, 20, 30, 255)
+    patch[-1, 1:5] = (40, 50, 60, 255)                    # the last rows' mean is repeated
+    layer = Layer("torso", patch, (100, 380), 2, ())
+    out = continue_below(layer, 400, 30)
+    assert out.origin == layer.origin and out.patch.shape == (50, 6, 4)
+    np.testing.assert_array_equal(out.patch[:20], patch)
+    np.testing.assert_array_equal(out.patch[20:, 1:5], np.full((30, 4, 4), (20, 30, 40, 255)))
+    assert not out.patch[20:, [0, 5]].any()
+    assert continue_below(layer, 500, 30) is layer        # the layer ends above the photo's last row
+    assert continue_below(layer, 400, 0) is layer
 
 
 def test_full_photo_torso_is_unchanged_by_the_bottom_edge():

@@ -11,7 +11,8 @@ Transforms are 2x3 affine matrices mapping reference pixels to output pixels:
   (``with_depth``: a body turned edge-on or bent towards the camera still shows its depth; a fit
   flatter than 4:1 or mirrored falls back to a similarity); for a photo cut above its hips (``cut_at_chest``) the affine of the two
   shoulders and the hips' midpoint, exact (``shoulder_torso``): the photo's bottom edge is where
-  its torso ends, and ``complete_hips`` keeps that edge on the output's;
+  its torso ends (its layer goes on below it, its last rows continued: ``Edge.reach``), and
+  ``complete_hips`` keeps that continued bottom at or below the output's edge;
 - head: similarity (Umeyama) of the face points and the neck; on top of it the face points move to
   the target's within a bound (``head_anchors``: the head layer's mesh anchors, a head turn or nod).
 A limb whose target end point is missing keeps its rest angle relative to its parent (it turns
@@ -76,11 +77,13 @@ PART_BY_NAME = {p.name: p for p in PARTS}
 class Edge(NamedTuple):
     """The bottom edge of a reference photo cut at the chest (reference px): ``y``, the photo's
     height, and ``x0``..``x1``, where the torso layer (with the upper arms it carries while their
-    elbows are out of view) reaches it (``bottom_edge``)."""
+    elbows are out of view) reaches it (``bottom_edge``); ``reach``: how far below ``y`` the torso
+    layer goes on, its last rows continued (engines.warp.layers.continue_below; 0: not at all)."""
 
     y: float
     x0: float
     x1: float
+    reach: float = 0.0
 
 
 def bottom_edge(alpha: np.ndarray, origin: tuple[int, int], height: int) -> Edge | None:
@@ -360,20 +363,25 @@ def _placed_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt
 
 def keep_bottom_edge(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, int], edge: Edge) -> np.ndarray:
     """The target (a copy when changed) with both hips moved down, never up, by as much as the
-    photo's bottom ``edge`` (both ends of the torso on it) needs to land at or below the output's
-    under ``shoulder_torso``. A photo cut at the chest has no pixels below that edge: a torso lifted
-    off it (a shoulder tilt raises one side, a smaller body all of it) would leave the background
-    showing beneath, so the chest stretches instead (an affine keeps the edge parallel to the
-    shoulder line: under a tilt its lower end goes past the output's edge, as a real body's would).
+    bottom of the torso layer (the photo's bottom ``edge``, both ends of the torso on it, continued
+    ``edge.reach`` px below it) needs to land at or below the output's under ``shoulder_torso``. A
+    photo cut at the chest has no pixels below that edge: a torso lifted off it (a shoulder tilt
+    raises one side, a smaller body all of it) would leave the background showing beneath. The
+    layer's continued rows cover a lift of up to ``reach`` with the body's own colours; only past
+    that does the chest stretch (an affine keeps the edge parallel to the shoulder line: under a
+    tilt its lower end goes past the output's edge, as a real body's would). Stretched to cover
+    every lift (no reach), webcam_talking's chest was drawn 1.3-1.5x taller on its tilted frames,
+    the shoulders' tops and straps pulled up, and MediaPipe read both shoulders 20-45 px high.
     Unchanged where shoulder_torso is None."""
     m = shoulder_torso(ref_xy, tgt_xy, index)
     if m is None:
         return tgt_xy
     tri = _shoulders_and_mid_hip(ref_xy, index)
-    ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+    bottom = edge.y + edge.reach
+    ends = np.array([[edge.x0, bottom], [edge.x1, bottom]])
     # each end's barycentric weight on the hips' midpoint: how far down it goes per pixel the hips go
     weight = np.linalg.solve(np.vstack([tri.T, np.ones(3)]), np.vstack([ends.T, np.ones(2)]))[2]
-    lift = edge.y - apply(m, ends)[:, 1]
+    lift = edge.y - apply(m, ends)[:, 1]   # below the output's edge: the photo's height, as the reference's
     need = [l / w for l, w in zip(lift, weight) if l > 0 and w > 1e-6]
     if not need:
         return tgt_xy

@@ -38,11 +38,11 @@ import numpy as np
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
-from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
+from engines.warp.layers import EDGE_REACH, Layer, build_layers, continue_below, mask_from_pose, soft_joints
 from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, neck_strength, skin_box,
                               skin_maps, weight_maps)
-from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, head_anchors,
-                                legs_at_rest, neck, part_transforms)
+from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, cut_at_chest,
+                                head_anchors, legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -175,8 +175,7 @@ class WarpRenderer:
         self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px,
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
-        torso_layer = next((l for l in self._layers if l.name == "torso"), None)
-        self._edge = bottom_edge(torso_layer.patch[:, :, 3], torso_layer.origin, h) if torso_layer else None
+        self._edge = self._bottom_edge(h)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
@@ -207,6 +206,20 @@ class WarpRenderer:
         self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
+
+    def _bottom_edge(self, h: int):
+        """The parts.Edge a photo cut at the chest keeps (None: the torso layer ends above the
+        photo's last row). Cut at the chest (parts.cut_at_chest), the torso layer goes on below it
+        (layers.continue_below: EDGE_REACH shoulder widths), and the Edge says how far."""
+        torso = next((l for l in self._layers if l.name == "torso"), None)
+        edge = bottom_edge(torso.patch[:, :, 3], torso.origin, h) if torso else None
+        if edge is None or not cut_at_chest(self._ref_xy, self._ref_ok, COCO17.index, edge):
+            return edge
+        ix = COCO17.index
+        rows = int(round(EDGE_REACH * float(np.linalg.norm(self._ref_xy[ix["left_shoulder"]]
+                                                           - self._ref_xy[ix["right_shoulder"]]))))
+        self._layers = [continue_below(l, h, rows) if l is torso else l for l in self._layers]
+        return edge._replace(reach=float(rows))
 
     @property
     def rest_pose(self) -> Pose:
