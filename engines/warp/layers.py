@@ -5,7 +5,7 @@ All coordinates are reference pixels (x right, y down); images BGR uint8; masks 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -29,6 +29,20 @@ class Layer:
     rank: int
     keypoints: tuple[int, ...]  # COCO-17 indices whose mean depth orders the layer
 
+
+
+def continue_below(layer: Layer, height: int, rows: int) -> Layer:
+    """``layer`` continued ``rows`` rows below the photo's last row (``height`` - 1), each a copy of
+    that row (premultiplied colour and alpha): the body a photo cuts at its bottom edge goes on
+    beneath it, so a torso lifted off that edge (the hips a photo shows just above it: parts.
+    hips_at_edge) shows more of the same clothing there, not the background. Unchanged where the
+    layer does not reach that row."""
+    row = height - 1 - layer.origin[1]
+    if rows <= 0 or not 0 <= row < layer.patch.shape[0] or not layer.patch[row, :, 3].any():
+        return layer
+    below = np.repeat(layer.patch[row:row + 1], rows, axis=0)
+    patch = np.ascontiguousarray(np.concatenate([layer.patch[:row + 1], below], axis=0))
+    return replace(layer, patch=patch)
 
 
 def _seg_dist(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

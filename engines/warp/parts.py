@@ -217,6 +217,26 @@ def cut_at_chest(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], 
     return all(ref_ok[index[n]] and ref_xy[index[n], 1] > edge.y for n in HIPS)
 
 
+# Hips a photo shows this close above its bottom edge (a fraction of the neck-to-hips length) are
+# read by how much of the body below them the picture shows, not by where they are: on the signing
+# clip, the body 8-10 px higher (more of the jeans beneath the hem in view) read its hips 5-8 px
+# LOWER, the output, whose torso followed them down and showed no jeans, 12 px higher than that
+# (34 % of its AKD). The torso there takes the hips that complete_hips places from the neck.
+HIP_EDGE_MARGIN = 0.35
+
+
+def hips_at_edge(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], edge: Edge | None,
+                 margin: float = HIP_EDGE_MARGIN) -> bool:
+    """Whether the reference photo shows both hips just above its bottom ``edge`` (its torso
+    reaching it): within ``margin`` x the neck-to-hips length of it, not below it (``cut_at_chest``)."""
+    if edge is None or not all(ref_ok[index[n]] for n in SHOULDERS + HIPS):
+        return False
+    mid_hip = (ref_xy[index["left_hip"]] + ref_xy[index["right_hip"]]) / 2.0
+    length = float(np.hypot(*(mid_hip - neck(ref_xy, index))))
+    lowest = max(float(ref_xy[index[n], 1]) for n in HIPS)
+    return length > 1e-6 and lowest <= edge.y and edge.y - lowest < margin * length
+
+
 def _shoulders_and_mid_hip(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
     """(3, 2): left shoulder, right shoulder, midpoint of the hips (px)."""
     return np.array([xy[index["left_shoulder"]], xy[index["right_shoulder"]],
@@ -295,9 +315,13 @@ def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tg
     body does not swing its legs when the shoulders roll).
 
     edge: the reference photo's bottom edge where its torso reaches it (None: it does not). A photo
-    cut above its hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the
+    that shows its hips just above that edge (``hips_at_edge``) has the target's hips placed the
+    same way, whether the target shows them or not. A photo cut above its hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the
     transforms only) then has the target's hips, placed or its own, lowered where needed for that
     edge to stay on the output's (``keep_bottom_edge``)."""
+    if hips_at_edge(ref_xy, ref_ok, index, edge):   # the target's hips are no steadier than the photo's
+        tgt_ok = tgt_ok.copy()
+        tgt_ok[[index[n] for n in HIPS]] = False
     xy, ok, placed = _placed_hips(ref_xy, ref_ok, tgt_xy, tgt_ok, index)
     names = SHOULDERS + HIPS
     if cut_at_chest(ref_xy, ref_ok, index, edge) and all(ok[index[n]] and ref_ok[index[n]] for n in names):

@@ -38,11 +38,11 @@ import numpy as np
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
-from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
+from engines.warp.layers import Layer, build_layers, continue_below, mask_from_pose, soft_joints
 from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, neck_strength, skin_box,
                               skin_maps, weight_maps)
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, head_anchors,
-                                legs_at_rest, neck, part_transforms)
+                                hips_at_edge, legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -177,6 +177,7 @@ class WarpRenderer:
         self._joints = soft_joints(segs, radius, self._ref_xy)
         torso_layer = next((l for l in self._layers if l.name == "torso"), None)
         self._edge = bottom_edge(torso_layer.patch[:, :, 3], torso_layer.origin, h) if torso_layer else None
+        self._layers = _torso_below_edge(self._layers, self._ref_xy, ok, self._edge, h)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
@@ -611,6 +612,23 @@ def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndar
         if name in pose.layout.index:
             lay_xy[pose.layout.index[name]] = p
     return replace(pose, xy=lay_xy), xy, ok
+
+
+# how far (a fraction of the neck-to-hips length) the torso layer of a photo that shows its hips just
+# above its bottom edge goes on below that edge (layers.continue_below)
+BELOW_EDGE = 0.25
+
+
+def _torso_below_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, edge, h: int) -> list[Layer]:
+    """``layers`` with the torso continued below the photo's bottom edge where the photo shows its
+    hips just above it (parts.hips_at_edge): its torso then follows the shoulders, not the hips the
+    estimator reads there, and is lifted off that edge when the driver rises."""
+    ix = COCO17.index
+    if not hips_at_edge(xy, ok, ix, edge):
+        return layers
+    mid_hip = (xy[ix["left_hip"]] + xy[ix["right_hip"]]) / 2.0
+    rows = int(math.ceil(BELOW_EDGE * float(np.hypot(*(mid_hip - neck(xy, ix))))))
+    return [continue_below(l, h, rows) if l.name == "torso" else l for l in layers]
 
 
 def _with_xy(pose: Pose, xy: np.ndarray, ok: np.ndarray) -> Pose:
