@@ -450,3 +450,17 @@ def test_held_ball_is_its_own_upright_layer(figure):
     centre = np.array([xs.mean(), ys.mean()])
     assert np.linalg.norm(centre - c) > 60, "the ball stayed at its rest place"
     assert not orange(out)[int(c[1]) - 5:int(c[1]) + 6, int(c[0]) - 5:int(c[0]) + 6].any()
+
+
+def test_continue_below_repeats_the_photos_last_row():
+    from engines.warp.layers import Layer, continue_below
+
+    patch = np.zeros((30, 8, 4), np.uint8)
+    patch[:, 2:6] = (10, 20, 30, 255)
+    patch[-1, 2:6] = (1, 2, 3, 255)                      # the photo's last row (y = 99)
+    layer = Layer("torso", patch, (5, 70), 2, (5, 6))
+    longer = continue_below(layer, 100, 12)
+    assert longer.patch.shape == (42, 8, 4) and longer.origin == (5, 70)
+    np.testing.assert_array_equal(longer.patch[:30], patch)
+    assert (longer.patch[30:] == patch[-1]).all()
+    assert continue_below(layer, 120, 12) is layer       # the layer ends above the photo's last row

@@ -3,7 +3,8 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engines.warp.parts import (LENGTH_SCALE_RANGE, Edge, apply, bottom_edge, complete_hips, limb_transform,
+from engines.warp.parts import (LENGTH_SCALE_RANGE, Edge, apply, bottom_edge, complete_hips, hips_at_edge,
+                                limb_transform,
                                 part_transforms, similarity, torso_transform)
 from realtime.layouts import COCO17
 
@@ -115,3 +116,18 @@ def test_bottom_edge_is_where_the_torso_layer_meets_the_photos_last_row():
     alpha[-1, 10:20] = 100                               # a feathered rim: not the torso
     assert bottom_edge(alpha, (100, 350), 400) == Edge(400.0, 120.0, 161.0)
     assert bottom_edge(alpha, (100, 300), 400) is None   # the layer ends above the last row
+
+
+def test_hips_just_above_the_bottom_edge_are_placed_from_the_neck():
+    ref, ok = _chest_photo()                              # hips 270 px below the neck at y=570
+    tgt = ref + (10.0, -5.0)
+    tgt[[IX["left_hip"], IX["right_hip"]], 1] += 25       # the estimator's hips, lower than the body's
+    near, far = Edge(600.0, 420.0, 580.0), Edge(800.0, 420.0, 580.0)
+    assert hips_at_edge(ref, ok, IX, near) and not hips_at_edge(ref, ok, IX, far)
+    assert not hips_at_edge(ref, ok, IX, Edge(560.0, 420.0, 580.0))   # below the edge: cut at the chest
+    xy, tok, placed = complete_hips(ref, ok, tgt, ok, IX, near)
+    assert placed and tok[IX["left_hip"]] and tok[IX["right_hip"]]
+    np.testing.assert_allclose(xy[[IX["left_hip"], IX["right_hip"]]], ref[[IX["left_hip"], IX["right_hip"]]] + (10, -5))
+    kept, _, placed_far = complete_hips(ref, ok, tgt, ok, IX, far)   # far above the edge: the target's own
+    assert not placed_far
+    np.testing.assert_array_equal(kept, tgt)
