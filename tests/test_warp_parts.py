@@ -1,9 +1,11 @@
 """Per-part transforms of the warp renderer (pure NumPy): properties with hypothesis."""
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engines.warp.parts import (LENGTH_SCALE_RANGE, Edge, apply, bottom_edge, complete_hips, hips_at_edge,
+from engines.warp.parts import (LENGTH_SCALE_RANGE, Edge, apply, bottom_edge, complete_hips, hands_on_edge,
+                                hips_at_edge,
                                 limb_transform,
                                 part_transforms, similarity, torso_transform)
 from realtime.layouts import COCO17
@@ -131,3 +133,24 @@ def test_hips_just_above_the_bottom_edge_are_placed_from_the_neck():
     kept, _, placed_far = complete_hips(ref, ok, tgt, ok, IX, far)   # far above the edge: the target's own
     assert not placed_far
     np.testing.assert_array_equal(kept, tgt)
+
+
+def test_hanging_hand_cut_by_the_photo_stays_on_the_bottom_edge():
+    ref = np.zeros((17, 2))
+    ref[IX["left_elbow"]], ref[IX["left_wrist"]] = (100.0, 300.0), (100.0, 380.0)
+    edge = Edge(400.0, 90.0, 111.0)                       # the hand meets the photo's last row 20 px below the wrist
+    def forearm(elbow, wrist):
+        return limb_transform(ref[IX["left_elbow"]], ref[IX["left_wrist"]], np.array(elbow), np.array(wrist))
+    ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+    lifted = {"left_forearm": forearm((104.0, 302.0), (102.0, 376.0))}   # hanging, a bit shorter: the cut lifts
+    assert apply(lifted["left_forearm"], ends)[:, 1].min() < edge.y - 3
+    hands_on_edge(lifted, {"left_forearm": edge}, ref, IX)
+    low = apply(lifted["left_forearm"], ends)[:, 1]
+    assert low.min() == pytest.approx(edge.y, abs=1e-6)  # on the edge, not past it
+    np.testing.assert_allclose(apply(lifted["left_forearm"], ref[[IX["left_elbow"]]])[0], (104.0, 302.0), atol=1e-9)
+    raised = {"left_forearm": forearm((100.0, 300.0), (120.0, 225.0))}   # a raised arm is left alone
+    far = {"left_forearm": forearm((100.0, 260.0), (100.0, 330.0))}     # lifted further than a stretch can mend
+    for mats in (raised, far):
+        before = mats["left_forearm"].copy()
+        hands_on_edge(mats, {"left_forearm": edge}, ref, IX)
+        np.testing.assert_array_equal(mats["left_forearm"], before)

@@ -383,6 +383,44 @@ def keep_bottom_edge(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, in
     return out
 
 
+# A hand the photo cuts at its bottom edge, on a forearm hanging within this angle of straight down,
+# is stretched along its bone (by at most HAND_EDGE_STRETCH) so that its cut stays on the output's
+# bottom edge: lifted off it, the cut hand ended in mid-air over the background (webcam_signing,
+# arms down: the output's wrists and hips read 12-24 px higher than the real frame's).
+HAND_EDGE_ANGLE_DEG = 35.0
+HAND_EDGE_STRETCH = 1.1
+
+
+def hands_on_edge(mats: dict[str, np.ndarray], edges: dict[str, Edge], ref_xy: np.ndarray,
+                  index: dict[str, int]) -> None:
+    """Forearms whose layer meets the photo's bottom row (``edges``: parts.Edge per forearm layer)
+    stretched along their bone where a hanging forearm's cut would land above the output's bottom
+    edge (in place): the hand goes on out of the picture, as the real one does."""
+    for name, edge in edges.items():
+        side = name.split("_")[0]
+        a0, b0 = ref_xy[index[f"{side}_elbow"]], ref_xy[index[f"{side}_wrist"]]
+        m = mats.get(name)
+        l0 = float(np.hypot(*(b0 - a0)))
+        if m is None or l0 < 1e-6:
+            continue
+        u0 = (b0 - a0) / l0
+        along = m[:, :2] @ u0
+        s = float(np.hypot(*along))
+        if s < 1e-6 or along[1] / s < np.cos(np.radians(HAND_EDGE_ANGLE_DEG)):
+            continue
+        ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+        low = apply(m, ends)[:, 1]
+        t = (ends - a0) @ u0                      # how far along the bone each end of the cut lies
+        if low.min() >= edge.y or np.any(t <= 1e-6):
+            continue
+        grow = float(np.max((edge.y - low) / (t * along[1] / s)))   # the stretch (along-scale) each needs
+        if grow <= 0 or (s + grow) > HAND_EDGE_STRETCH * s:
+            continue
+        lin = m[:, :2] + grow * np.outer(along / s, u0)
+        a1 = apply(m, a0)[0]
+        mats[name] = _affine(lin, a0, a1)
+
+
 def legs_at_rest(mats: dict[str, np.ndarray], ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
                  index: dict[str, int], scale: float) -> None:
     """Legs the target does not show, under placed hips: moved and scaled with their hip, never

@@ -42,7 +42,7 @@ from engines.warp.layers import Layer, build_layers, continue_below, mask_from_p
 from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, neck_strength, skin_box,
                               skin_maps, weight_maps)
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, head_anchors,
-                                hips_at_edge, legs_at_rest, neck, part_transforms)
+                                hands_on_edge, hips_at_edge, legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -122,6 +122,7 @@ class WarpRenderer:
         self._skins: dict = {}
         self._extremity_cuts: dict = {}
         self._edge = None   # parts.Edge: the bottom edge a photo cut at the chest keeps
+        self._hand_edges: dict = {}   # forearm layer -> parts.Edge where its hand meets the photo's last row
         self._face = None
         self._face_src = None
         self._hands: dict | None = None
@@ -178,6 +179,8 @@ class WarpRenderer:
         torso_layer = next((l for l in self._layers if l.name == "torso"), None)
         self._edge = bottom_edge(torso_layer.patch[:, :, 3], torso_layer.origin, h) if torso_layer else None
         self._layers = _torso_below_edge(self._layers, self._ref_xy, ok, self._edge, h)
+        self._hand_edges = {l.name: e for l in self._layers if l.name.endswith("forearm")
+                            and (e := bottom_edge(l.patch[:, :, 3], l.origin, h)) is not None}
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
@@ -275,6 +278,7 @@ class WarpRenderer:
             scale = float(np.linalg.norm(xy[hips[0]] - xy[hips[1]])
                           / max(np.linalg.norm(self._ref_xy[hips[0]] - self._ref_xy[hips[1]]), 1e-6))
             legs_at_rest(mats, self._ref_xy, xy, tok, ix, scale)
+        hands_on_edge(mats, self._hand_edges, self._ref_xy, ix)   # a hand cut by the photo's edge stays on it
         mats.update(held_transforms(mats, self._layers))   # a held ball follows its hand upright
         return mats
 
