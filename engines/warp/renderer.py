@@ -178,9 +178,7 @@ class WarpRenderer:
         self._joints = soft_joints(segs, radius, self._ref_xy)
         torso_layer = next((l for l in self._layers if l.name == "torso"), None)
         self._edge = bottom_edge(torso_layer.patch[:, :, 3], torso_layer.origin, h) if torso_layer else None
-        self._layers = _torso_below_edge(self._layers, self._ref_xy, ok, self._edge, h)
-        self._hand_edges = {l.name: e for l in self._layers if l.name.endswith("forearm")
-                            and (e := bottom_edge(l.patch[:, :, 3], l.origin, h)) is not None}
+        self._layers, self._hand_edges = _at_bottom_edge(self._layers, self._ref_xy, ok, self._edge, h)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
@@ -621,6 +619,15 @@ def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndar
 # how far (a fraction of the neck-to-hips length) the torso layer of a photo that shows its hips just
 # above its bottom edge goes on below that edge (layers.continue_below)
 BELOW_EDGE = 0.25
+
+
+def _at_bottom_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, edge, h: int) -> tuple[list[Layer], dict]:
+    """The layers with the torso continued below the photo's bottom edge (``_torso_below_edge``), and
+    the parts.Edge of every forearm layer that meets the photo's last row (parts.hands_on_edge)."""
+    layers = _torso_below_edge(layers, xy, ok, edge, h)
+    hands = {l.name: e for l in layers if l.name.endswith("forearm")
+             and (e := bottom_edge(l.patch[:, :, 3], l.origin, h)) is not None}
+    return layers, hands
 
 
 def _torso_below_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, edge, h: int) -> list[Layer]:
