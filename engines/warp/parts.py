@@ -218,10 +218,10 @@ def cut_at_chest(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], 
 
 
 # Hips a photo shows this close above its bottom edge (a fraction of the neck-to-hips length) are
-# read by how much of the body below them the picture shows, not by where they are: on the signing
-# clip, the body 8-10 px higher (more of the jeans beneath the hem in view) read its hips 5-8 px
-# LOWER, the output, whose torso followed them down and showed no jeans, 12 px higher than that
-# (34 % of its AKD). The torso there takes the hips that complete_hips places from the neck.
+# read from the picture around them (how much shows below the hem, where the hands are), not from
+# the body: webcam_signing's frame 180 read its hips 25 px lower than frame 0 (video mode) with the
+# body where it was; a torso that followed them was stretched 13 %, its hem and the jeans below it
+# pushed out of the picture. The torso there takes the hips complete_hips places from the neck.
 HIP_EDGE_MARGIN = 0.35
 
 
@@ -316,8 +316,8 @@ def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tg
 
     edge: the reference photo's bottom edge where its torso reaches it (None: it does not). A photo
     that shows its hips just above that edge (``hips_at_edge``) has the target's hips placed the
-    same way, whether the target shows them or not. A photo cut above its hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the
-    transforms only) then has the target's hips, placed or its own, lowered where needed for that
+    same way, whether the target shows them or not. A photo cut above its hips (``cut_at_chest``:
+    its hips are realtime.framing.virtual_hips, for the transforms only) then has the target's hips, placed or its own, lowered where needed for that
     edge to stay on the output's (``keep_bottom_edge``)."""
     if hips_at_edge(ref_xy, ref_ok, index, edge):   # the target's hips are no steadier than the photo's
         tgt_ok = tgt_ok.copy()
