@@ -317,8 +317,9 @@ def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tg
     edge: the reference photo's bottom edge where its torso reaches it (None: it does not). A photo
     that shows its hips just above that edge (``hips_at_edge``) has the target's hips placed the
     same way, whether the target shows them or not. A photo cut above its hips (``cut_at_chest``:
-    its hips are realtime.framing.virtual_hips, for the transforms only) then has the target's hips, placed or its own, lowered where needed for that
-    edge to stay on the output's (``keep_bottom_edge``)."""
+    its hips are realtime.framing.virtual_hips, for the transforms only) then has the target's hips,
+    placed or its own, lowered where needed for that edge to stay on the output's
+    (``keep_bottom_edge``)."""
     if hips_at_edge(ref_xy, ref_ok, index, edge):   # the target's hips are no steadier than the photo's
         tgt_ok = tgt_ok.copy()
         tgt_ok[[index[n] for n in HIPS]] = False
