@@ -175,6 +175,40 @@ def test_chest_cut_photo_keeps_its_torso_on_the_bottom_edge(figure, tilt_deg, sc
     assert (out[-2:, int(mid - 0.35 * width):int(mid + 0.35 * width)].max(axis=2) > 0).all()
 
 
+def hips_crop(figure):
+    """The drawn figure cut a fifth of its torso below the hips: hips shown just above the bottom edge,
+    no legs (a webcam framing at the waist, as webcam_signing.mp4's first frame)."""
+    p = figure.pose.to_layout(COCO17)
+    hip_y = float(p.xy[HIPS, 1].max())
+    cut = int(hip_y + 0.2 * (hip_y - float(p.xy[[IX["left_shoulder"], IX["right_shoulder"]], 1].mean())))
+    score = p.score.copy()
+    score[p.xy[:, 1] >= cut - 2] = 0.0
+    return (np.ascontiguousarray(figure.image[:cut]), np.ascontiguousarray(figure.mask[:cut]),
+            replace(p, score=score, height=cut), cut)
+
+
+def test_photo_cut_at_the_waist_keeps_its_torso_length_and_its_bottom_rows(figure):
+    """A photo showing its hips just above its bottom edge: the estimator's hips there move with how
+    much of the body below shows (webcam_signing: read 25 px lower with the body still), so the torso
+    follows the shoulders at the photo's length, not the target's hips; a body that rises lifts the
+    torso off the edge, and what shows beneath is more of its clothing, not the background."""
+    img, mask, pose, cut = hips_crop(figure)
+    r = WarpRenderer(background="black", face=False)
+    r.prepare(img, pose, mask)
+    rest = r.rest_pose.to_layout(COCO17)
+    assert np.all(rest.score[HIPS] > 0.5) and np.all(rest.xy[HIPS, 1] < cut)   # its own hips, not virtual
+    drift = rest.xy.copy()
+    drift[HIPS, 1] += 20                              # the hips read lower, the shoulders where they were
+    lin = r.transforms(replace(rest, xy=drift))["torso"][:, :2]
+    np.testing.assert_allclose(lin, np.eye(2), atol=0.02)
+    risen = replace(rest, xy=rest.xy - np.array([0.0, 15.0], np.float32))
+    torso = r.transforms(risen)["torso"]
+    assert apply(torso, np.array([[0.0, cut]]))[0, 1] == pytest.approx(cut - 15, abs=0.5)
+    out = r.render(risen)
+    mid = int(rest.xy[HIPS, 0].mean())
+    assert (out[-10:, mid - 15:mid + 15].max(axis=2) > 0).all()   # the shirt, not the black background
+
+
 # -- face: synthetic mesh ----------------------------------------------------------------------------------
 def synthetic_face(seed: int = 0) -> Face:
     """478 landmarks with the face frame's points where a face has them (unit = face width 200 px)."""

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from engines.warp.layers import Layer, continue_below
 from engines.warp.parts import (LENGTH_SCALE_RANGE, TORSO_MAX_FLATTENING, Edge, apply, bottom_edge, complete_hips,
-                                limb_transform, part_transforms, similarity, torso_transform)
+                                hands_on_edge, hips_at_edge, limb_transform, part_transforms, similarity,
+                                torso_transform)
 from realtime.layouts import COCO17
 
 pt = st.tuples(st.floats(-500, 500), st.floats(-500, 500)).map(lambda t: np.array(t, np.float64))
@@ -170,3 +171,39 @@ def test_bottom_edge_is_where_the_torso_layer_meets_the_photos_last_row():
     alpha[-1, 10:20] = 100                               # a feathered rim: not the torso
     assert bottom_edge(alpha, (100, 350), 400) == Edge(400.0, 120.0, 161.0)
     assert bottom_edge(alpha, (100, 300), 400) is None   # the layer ends above the last row
+
+
+def test_hips_just_above_the_bottom_edge_are_placed_from_the_neck():
+    ref, ok = _chest_photo()                              # hips 270 px below the neck at y=570
+    tgt = ref + (10.0, -5.0)
+    tgt[[IX["left_hip"], IX["right_hip"]], 1] += 25       # the estimator's hips, lower than the body's
+    near, far = Edge(600.0, 420.0, 580.0), Edge(800.0, 420.0, 580.0)
+    assert hips_at_edge(ref, ok, IX, near) and not hips_at_edge(ref, ok, IX, far)
+    assert not hips_at_edge(ref, ok, IX, Edge(560.0, 420.0, 580.0))   # below the edge: cut at the chest
+    xy, tok, placed = complete_hips(ref, ok, tgt, ok, IX, near)
+    assert placed and tok[IX["left_hip"]] and tok[IX["right_hip"]]
+    np.testing.assert_allclose(xy[[IX["left_hip"], IX["right_hip"]]], ref[[IX["left_hip"], IX["right_hip"]]] + (10, -5))
+    kept, _, placed_far = complete_hips(ref, ok, tgt, ok, IX, far)   # far above the edge: the target's own
+    assert not placed_far
+    np.testing.assert_array_equal(kept, tgt)
+
+
+def test_hanging_hand_cut_by_the_photo_stays_on_the_bottom_edge():
+    ref = np.zeros((17, 2))
+    ref[IX["left_elbow"]], ref[IX["left_wrist"]] = (100.0, 300.0), (100.0, 380.0)
+    edge = Edge(400.0, 90.0, 111.0)                       # the hand meets the photo's last row 20 px below the wrist
+    def forearm(elbow, wrist):
+        return limb_transform(ref[IX["left_elbow"]], ref[IX["left_wrist"]], np.array(elbow), np.array(wrist))
+    ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+    lifted = {"left_forearm": forearm((104.0, 302.0), (102.0, 376.0))}   # hanging, a bit shorter: the cut lifts
+    assert apply(lifted["left_forearm"], ends)[:, 1].min() < edge.y - 3
+    hands_on_edge(lifted, {"left_forearm": edge}, ref, IX)
+    low = apply(lifted["left_forearm"], ends)[:, 1]
+    assert low.min() == pytest.approx(edge.y, abs=1e-6)  # on the edge, not past it
+    np.testing.assert_allclose(apply(lifted["left_forearm"], ref[[IX["left_elbow"]]])[0], (104.0, 302.0), atol=1e-9)
+    raised = {"left_forearm": forearm((100.0, 300.0), (120.0, 225.0))}   # a raised arm is left alone
+    far = {"left_forearm": forearm((100.0, 260.0), (100.0, 330.0))}     # lifted further than a stretch can mend
+    for mats in (raised, far):
+        before = mats["left_forearm"].copy()
+        hands_on_edge(mats, {"left_forearm": edge}, ref, IX)
+        np.testing.assert_array_equal(mats["left_forearm"], before)

@@ -243,6 +243,26 @@ def cut_at_chest(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], 
     return all(ref_ok[index[n]] and ref_xy[index[n], 1] > edge.y for n in HIPS)
 
 
+# Hips a photo shows this close above its bottom edge (a fraction of the neck-to-hips length) are
+# read from the picture around them (how much shows below the hem, where the hands are), not from
+# the body: webcam_signing's frame 180 read its hips 25 px lower than frame 0 (video mode) with the
+# body where it was; a torso that followed them was stretched 13 %, its hem and the jeans below it
+# pushed out of the picture. The torso there takes the hips complete_hips places from the neck.
+HIP_EDGE_MARGIN = 0.35
+
+
+def hips_at_edge(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], edge: Edge | None,
+                 margin: float = HIP_EDGE_MARGIN) -> bool:
+    """Whether the reference photo shows both hips just above its bottom ``edge`` (its torso
+    reaching it): within ``margin`` x the neck-to-hips length of it, not below it (``cut_at_chest``)."""
+    if edge is None or not all(ref_ok[index[n]] for n in SHOULDERS + HIPS):
+        return False
+    mid_hip = (ref_xy[index["left_hip"]] + ref_xy[index["right_hip"]]) / 2.0
+    length = float(np.hypot(*(mid_hip - neck(ref_xy, index))))
+    lowest = max(float(ref_xy[index[n], 1]) for n in HIPS)
+    return length > 1e-6 and lowest <= edge.y and edge.y - lowest < margin * length
+
+
 def _shoulders_and_mid_hip(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
     """(3, 2): left shoulder, right shoulder, midpoint of the hips (px)."""
     return np.array([xy[index["left_shoulder"]], xy[index["right_shoulder"]],
@@ -321,9 +341,14 @@ def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tg
     body does not swing its legs when the shoulders roll).
 
     edge: the reference photo's bottom edge where its torso reaches it (None: it does not). A photo
-    cut above its hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the
-    transforms only) then has the target's hips, placed or its own, lowered where needed for that
-    edge to stay on the output's (``keep_bottom_edge``)."""
+    that shows its hips just above that edge (``hips_at_edge``) has the target's hips placed the
+    same way, whether the target shows them or not. A photo cut above its hips (``cut_at_chest``:
+    its hips are realtime.framing.virtual_hips, for the transforms only) then has the target's hips,
+    placed or its own, lowered where needed for that edge to stay on the output's
+    (``keep_bottom_edge``)."""
+    if hips_at_edge(ref_xy, ref_ok, index, edge):   # the target's hips are no steadier than the photo's
+        tgt_ok = tgt_ok.copy()
+        tgt_ok[[index[n] for n in HIPS]] = False
     xy, ok, placed = _placed_hips(ref_xy, ref_ok, tgt_xy, tgt_ok, index)
     names = SHOULDERS + HIPS
     if cut_at_chest(ref_xy, ref_ok, index, edge) and all(ok[index[n]] and ref_ok[index[n]] for n in names):
@@ -388,6 +413,46 @@ def keep_bottom_edge(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, in
     out = tgt_xy.copy()
     out[[index[n] for n in HIPS], 1] += max(need)
     return out
+
+
+# A hand the photo cuts at its bottom edge, on a forearm hanging within this angle of straight down,
+# is stretched along its bone (by at most HAND_EDGE_STRETCH) so that its cut stays on the output's
+# bottom edge: lifted off it, the cut hand ended in mid-air over the background (webcam_signing,
+# arms down: the output's wrists and hips read 12-24 px higher than the real frame's). 1.1 mended
+# few frames (AKD@256 5.72 -> 5.58), 1.3 more (5.41), 1.5 most (5.29; 64 frames stretched, the
+# largest by 1.48: the hand runs out of the picture as the real one does, the forearm looks no longer).
+HAND_EDGE_ANGLE_DEG = 35.0
+HAND_EDGE_STRETCH = 1.5
+
+
+def hands_on_edge(mats: dict[str, np.ndarray], edges: dict[str, Edge], ref_xy: np.ndarray,
+                  index: dict[str, int]) -> None:
+    """Forearms whose layer meets the photo's bottom row (``edges``: parts.Edge per forearm layer)
+    stretched along their bone where a hanging forearm's cut would land above the output's bottom
+    edge (in place): the hand goes on out of the picture, as the real one does."""
+    for name, edge in edges.items():
+        side = name.split("_")[0]
+        a0, b0 = ref_xy[index[f"{side}_elbow"]], ref_xy[index[f"{side}_wrist"]]
+        m = mats.get(name)
+        l0 = float(np.hypot(*(b0 - a0)))
+        if m is None or l0 < 1e-6:
+            continue
+        u0 = (b0 - a0) / l0
+        along = m[:, :2] @ u0
+        s = float(np.hypot(*along))
+        if s < 1e-6 or along[1] / s < np.cos(np.radians(HAND_EDGE_ANGLE_DEG)):
+            continue
+        ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+        low = apply(m, ends)[:, 1]
+        t = (ends - a0) @ u0                      # how far along the bone each end of the cut lies
+        if low.min() >= edge.y or np.any(t <= 1e-6):
+            continue
+        grow = float(np.max((edge.y - low) / (t * along[1] / s)))   # the stretch (along-scale) each needs
+        if grow <= 0 or (s + grow) > HAND_EDGE_STRETCH * s:
+            continue
+        lin = m[:, :2] + grow * np.outer(along / s, u0)
+        a1 = apply(m, a0)[0]
+        mats[name] = _affine(lin, a0, a1)
 
 
 def legs_at_rest(mats: dict[str, np.ndarray], ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,
