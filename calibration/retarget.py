@@ -244,6 +244,7 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
                 # avatar's own lean (a profile photo's nose stays ahead of its neck)
                 u = u + face["own"] * (_turn(rest / length, npos[name] - npos[NECK], v) - u)
                 u = u / max(float(np.linalg.norm(u)), 1e-9)
+                factor = _own_neck_factor(factor, scale, face["own"])
             out[name] = out[parent] + u * length * factor
         else:
             if upper:  # what an upper-body driver does not show turns with their shoulder line
@@ -270,6 +271,20 @@ def _bounded(factor: float, name: str, scale: float, o: RetargetOptions) -> floa
     else:
         hi = min(hi, o.max_stretch * scale)
     return float(np.clip(factor, lo, max(lo, hi)))
+
+
+def _own_neck_factor(factor: float, scale: float, own: float) -> float:
+    """The neck -> nose bone's length factor where the photo's face is another view than the
+    driver's (``own`` in [0, 1], _face_motion): towards the distance-to-camera factor ``scale``, never
+    below the driver's own factor.
+
+    A frontal driver's neck shortens in 2-D when the shoulders rise towards the ears (both arms
+    raised: pose_1 frames 46-72, 0.83 of neutral) or the head nods at the camera; neither shortens a
+    profile's neck -> nose bone. The warp renderer's torso follows the raised shoulders, its collar
+    with them, so a head kept at the driver's shortened neck sat sunk in the collar, and MediaPipe
+    read that profile face 15-20 px higher than drawn. A longer driver neck (a head tipped back)
+    still lengthens it."""
+    return max(factor, factor + own * (scale - factor))
 
 
 def _turn(u: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -184,7 +184,7 @@ def _head_crop(out, real, target, found, size: int = 200):
 def evaluate_args(spec: str, args):
     """evaluate's parsed arguments for one run, checked as `repose evaluate` checks them (InputError)."""
     from realtime.app import flags
-    from realtime.app.cli import _subparser, build_parser
+    from realtime.app.cli import subparser, build_parser
     from realtime.app.commands import evaluate_cmd
 
     media = Path(args.media)
@@ -200,7 +200,7 @@ def evaluate_args(spec: str, args):
         argv += ["--neutral", args.neutral]
     parser = build_parser()
     ns = parser.parse_args(argv + [a for o in args.option for a in ("--" + o,)])
-    flags.check_ranges("evaluate", ns, _subparser(parser, "evaluate"))
+    flags.check_ranges("evaluate", ns, subparser(parser, "evaluate"))
     evaluate_cmd.check_args(ns)
     return ns
 
@@ -400,11 +400,11 @@ def _write_akd_sheet(sheet: list, path: Path) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from realtime.app.cli import _Parser
+    from realtime.app.cli import CliParser
     from realtime.app.commands.evaluate_cmd import RETARGET_FOR
     from scripts.quality_report import _find_media
 
-    p = _Parser(prog="bone_report.py", description=__doc__.splitlines()[0])
+    p = CliParser(prog="bone_report.py", description=__doc__.splitlines()[0])
     p.add_argument("--self", dest="selfs", action="append", default=[], metavar="CLIP")
     p.add_argument("--cross", action="append", default=[], metavar="IMAGE:CLIP")
     p.add_argument("--media", default=str(_find_media()))

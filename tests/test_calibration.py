@@ -162,6 +162,40 @@ def test_face_follows_the_drivers_head_turn():
         assert abs(moved[2, 0]) > 2 * abs(moved[0, 0])     # the ears move more than the eyes
 
 
+def _neck_to_nose(pose: Pose) -> float:
+    xy = pose.xy.astype(np.float64)
+    return float(np.linalg.norm(xy[IX["nose"]] - (xy[IX["left_shoulder"]] + xy[IX["right_shoulder"]]) / 2))
+
+
+def _shrugged(pose: Pose, lift: float) -> Pose:
+    """The pose with both shoulders raised ``lift`` px towards the ears (both arms raised over the
+    head: MediaPipe's shoulders rise), the head where it was."""
+    xy = pose.xy.copy()
+    for n in ("left_shoulder", "right_shoulder"):
+        xy[IX[n], 1] -= lift
+    return replace(pose, xy=xy)
+
+
+def test_profile_avatar_keeps_its_neck_when_the_drivers_shoulders_rise():
+    """A frontal driver raising both shoulders (arms over the head) shortens their 2-D neck; a
+    profile photo's neck -> nose bone keeps its length (times the distance-to-camera factor) instead
+    of its head sinking into a collar that rises with the torso. A photo of the same view as the
+    driver follows the driver's shorter neck."""
+    from calibration.retarget import torso_size
+
+    neutral = driver_neutral()
+    lift = 0.3 * _neck_to_nose(neutral)
+    driver = _shrugged(neutral, lift)
+    shrink = _neck_to_nose(driver) / _neck_to_nose(neutral)
+    scale = torso_size(driver) / torso_size(neutral)
+    assert shrink < 0.8 and scale > 1.0
+    profile = _profile(avatar())
+    got = _neck_to_nose(retarget_pose(driver, neutral, profile)) / _neck_to_nose(profile)
+    assert got == pytest.approx(scale, rel=0.02)
+    same = _neck_to_nose(retarget_pose(driver, neutral, avatar())) / _neck_to_nose(avatar())
+    assert same == pytest.approx(shrink, rel=0.05)
+
+
 def test_neutral_driver_gives_avatar_proportions_at_avatar_centre():
     a = avatar()
     target = retarget_pose(a, a, a)

@@ -10,6 +10,7 @@ import pytest
 from calibration.retarget import retarget_pose
 from engines.evaluation import FaceScores, bone_angles_deg, bone_direction_error
 from engines.warp.face import FACE_OVAL, FaceRig
+from engines.warp.layers import EDGE_REACH
 from engines.warp.parts import apply
 from engines.warp.renderer import WarpRenderer
 from realtime.app.demo.figure import draw_figure
@@ -136,8 +137,10 @@ def test_upper_body_driver_turning_keeps_the_torso_length(figure):
 @pytest.mark.parametrize("tilt_deg,scale", [(15.0, 1.0), (-15.0, 1.0), (0.0, 0.85), (10.0, 0.9)])
 def test_chest_cut_photo_keeps_its_torso_on_the_bottom_edge(figure, tilt_deg, scale):
     """A photo cut at the chest, the driver's shoulders tilted (and/or the driver smaller): the
-    torso takes both shoulders exactly and the photo's bottom edge stays on the output's (at or
-    below it, one end on it): no background beneath the chest."""
+    torso takes both shoulders exactly, its layer goes on below the photo's bottom edge (its last
+    rows continued) and that continued bottom stays at or below the output's: no background beneath
+    the chest, and the chest is not stretched to cover the lift (it was, 1.3-1.5x on webcam_talking's
+    tilted frames: the shoulders' tops pulled up, MediaPipe read the shoulders 20-45 px high)."""
     img, mask, pose, cut = chest_crop(figure)
     r = WarpRenderer(background="black", face=False)
     r.prepare(img, pose, mask)
@@ -159,12 +162,51 @@ def test_chest_cut_photo_keeps_its_torso_on_the_bottom_edge(figure, tilt_deg, sc
     width = float(np.linalg.norm(rest.xy[ls] - rest.xy[rs]))
     edge = r._edge                                  # where the torso layer meets the photo's last row
     assert edge is not None and edge.y == cut and edge.x0 < c[0] - 0.3 * width and edge.x1 > c[0] + 0.3 * width
-    ends = apply(torso, np.array([[edge.x0, cut], [edge.x1, cut]]))
-    assert ends[:, 1].min() >= cut - 2.0 and ends[:, 1].min() <= cut + 3.0
+    assert edge.reach == pytest.approx(EDGE_REACH * width, abs=1.0)
+    ends = apply(torso, np.array([[edge.x0, cut + edge.reach], [edge.x1, cut + edge.reach]]))
+    assert ends[:, 1].min() >= cut - 2.0
+    # the photo's vertical drawn at the driver's scale (x1.08-1.23 before: stretched to the edge); a
+    # lift past the continued rows (0.85: the edge 47 px up, 50 rows continued) stretches a little
+    down = float(np.linalg.norm(torso[:, :2] @ np.array([0.0, 1.0])))
+    assert scale * 0.97 <= down <= scale * 1.04
     # drawn: the shirt reaches the bottom rows below the neck (the photo's shirt spans +-0.35 widths there)
     out = r.render(target)
     mid = apply(torso, np.array([[c[0], cut]]))[0, 0]
     assert (out[-2:, int(mid - 0.35 * width):int(mid + 0.35 * width)].max(axis=2) > 0).all()
+
+
+def hips_crop(figure):
+    """The drawn figure cut a fifth of its torso below the hips: hips shown just above the bottom edge,
+    no legs (a webcam framing at the waist, as webcam_signing.mp4's first frame)."""
+    p = figure.pose.to_layout(COCO17)
+    hip_y = float(p.xy[HIPS, 1].max())
+    cut = int(hip_y + 0.2 * (hip_y - float(p.xy[[IX["left_shoulder"], IX["right_shoulder"]], 1].mean())))
+    score = p.score.copy()
+    score[p.xy[:, 1] >= cut - 2] = 0.0
+    return (np.ascontiguousarray(figure.image[:cut]), np.ascontiguousarray(figure.mask[:cut]),
+            replace(p, score=score, height=cut), cut)
+
+
+def test_photo_cut_at_the_waist_keeps_its_torso_length_and_its_bottom_rows(figure):
+    """A photo showing its hips just above its bottom edge: the estimator's hips there move with how
+    much of the body below shows (webcam_signing: read 25 px lower with the body still), so the torso
+    follows the shoulders at the photo's length, not the target's hips; a body that rises lifts the
+    torso off the edge, and what shows beneath is more of its clothing, not the background."""
+    img, mask, pose, cut = hips_crop(figure)
+    r = WarpRenderer(background="black", face=False)
+    r.prepare(img, pose, mask)
+    rest = r.rest_pose.to_layout(COCO17)
+    assert np.all(rest.score[HIPS] > 0.5) and np.all(rest.xy[HIPS, 1] < cut)   # its own hips, not virtual
+    drift = rest.xy.copy()
+    drift[HIPS, 1] += 20                              # the hips read lower, the shoulders where they were
+    lin = r.transforms(replace(rest, xy=drift))["torso"][:, :2]
+    np.testing.assert_allclose(lin, np.eye(2), atol=0.02)
+    risen = replace(rest, xy=rest.xy - np.array([0.0, 15.0], np.float32))
+    torso = r.transforms(risen)["torso"]
+    assert apply(torso, np.array([[0.0, cut]]))[0, 1] == pytest.approx(cut - 15, abs=0.5)
+    out = r.render(risen)
+    mid = int(rest.xy[HIPS, 0].mean())
+    assert (out[-10:, mid - 15:mid + 15].max(axis=2) > 0).all()   # the shirt, not the black background
 
 
 # -- face: synthetic mesh ----------------------------------------------------------------------------------

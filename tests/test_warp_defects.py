@@ -450,3 +450,24 @@ def test_held_ball_is_its_own_upright_layer(figure):
     centre = np.array([xs.mean(), ys.mean()])
     assert np.linalg.norm(centre - c) > 60, "the ball stayed at its rest place"
     assert not orange(out)[int(c[1]) - 5:int(c[1]) + 6, int(c[0]) - 5:int(c[0]) + 6].any()
+
+
+def test_torso_turned_edge_on_is_not_pressed_into_a_strip(figure):
+    """A target whose shoulders and hips come to 0.3 of their width (a body turned edge-on, bent
+    over): the shirt keeps at least 45 % of its width across the chest (the exact 3.3:1 affine left
+    30 %, a strip, with the background between the arms and the back: basketball_dribble)."""
+    r = prepared(figure)
+    xy = figure.pose.xy.astype(np.float64).copy()
+    for a, b in (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")):
+        c = (xy[IX[a]] + xy[IX[b]]) / 2
+        for n in (a, b):
+            xy[IX[n]] = c + (xy[IX[n]] - c) * np.array([0.3, 1.0])
+    y = int((xy[IX["left_shoulder"], 1] + xy[IX["left_hip"], 1]) / 2)
+
+    def shirt_width(img: np.ndarray) -> int:
+        b, r_ = img[y, :, 0].astype(int), img[y, :, 2].astype(int)
+        return int(((b > r_ + 40) & (b > 60)).sum())
+
+    rest = shirt_width(r.render(figure.pose))
+    turned = shirt_width(r.render(replace(figure.pose, xy=xy.astype(np.float32))))
+    assert rest > 80 and turned >= 0.45 * rest, (rest, turned)

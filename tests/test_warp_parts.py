@@ -1,10 +1,13 @@
 """Per-part transforms of the warp renderer (pure NumPy): properties with hypothesis."""
 import numpy as np
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from engines.warp.parts import (LENGTH_SCALE_RANGE, Edge, apply, bottom_edge, complete_hips, limb_transform,
-                                part_transforms, similarity, torso_transform)
+from engines.warp.layers import Layer, continue_below
+from engines.warp.parts import (LENGTH_SCALE_RANGE, TORSO_MAX_FLATTENING, Edge, apply, bottom_edge, complete_hips,
+                                hands_on_edge, hips_at_edge, limb_transform, part_transforms, similarity,
+                                torso_transform)
 from realtime.layouts import COCO17
 
 pt = st.tuples(st.floats(-500, 500), st.floats(-500, 500)).map(lambda t: np.array(t, np.float64))
@@ -55,6 +58,22 @@ def test_torso_falls_back_to_similarity_for_a_flat_fit():
     np.testing.assert_allclose(apply(ok, src), src * np.array([0.5, 1.0]), atol=1e-6)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0.26, 0.49), st.floats(-3.1, 3.1), st.floats(0.5, 2.0), pt)
+def test_torso_turned_edge_on_keeps_its_depth(narrow, angle, scale, shift):
+    """Shoulders and hips nearly on one line (a body turned edge-on, basketball_dribble's bent-over
+    frames): the torso is drawn no flatter than TORSO_MAX_FLATTENING:1 (the exact fit pressed it to a
+    strip), about the same centre, its long side as fitted."""
+    src = np.array([[0, 0], [100, 0], [90, 200], [10, 200]], np.float64)
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = (src * np.array([narrow, 1.0])) @ rot.T + shift
+    m = torso_transform(src, dst)
+    sv = np.linalg.svd(m[:, :2], compute_uv=False)
+    assert sv[0] / sv[1] == pytest.approx(TORSO_MAX_FLATTENING, rel=1e-6)
+    assert sv[0] == pytest.approx(scale, rel=1e-6)
+    np.testing.assert_allclose(apply(m, src.mean(axis=0))[0], dst.mean(axis=0), atol=1e-6 * max(1.0, np.abs(dst).max()))
+
+
 IX = COCO17.index
 
 
@@ -95,6 +114,43 @@ def test_chest_cut_torso_takes_the_shoulders_and_keeps_the_bottom_edge(tilt_deg,
     assert np.all(xy[[IX["left_hip"], IX["right_hip"]], 1] >= unpushed[[IX["left_hip"], IX["right_hip"]], 1] - 1e-9)
 
 
+def test_a_torso_layer_continued_below_the_edge_covers_a_tilt_without_stretching():
+    """The torso layer goes on ``reach`` px below the photo's bottom edge (layers.continue_below): a
+    10-degree shoulder tilt lifts one end of the edge by ~17 px, which 40 continued rows cover, so
+    the hips are not lowered and the chest keeps the driver's scale; with no reach they are lowered
+    (the chest stretched), and a lift past the reach still lowers them."""
+    ref, ok = _chest_photo()
+    tok = ok.copy()
+    tok[[IX["left_hip"], IX["right_hip"]]] = False
+    tgt = ref.copy()
+    tgt[IX["left_shoulder"], 1] -= 17.6                   # ~10 degrees over 200 px
+    tgt[IX["right_shoulder"], 1] += 17.6
+    plain, *_ = complete_hips(ref, ok, tgt, tok, IX)
+    hips = [IX["left_hip"], IX["right_hip"]]
+    covered, tok2, _ = complete_hips(ref, ok, tgt, tok, IX, Edge(400.0, 350.0, 640.0, reach=40.0))
+    np.testing.assert_array_equal(covered, plain)
+    down = part_transforms(ref, ok, covered, tok2, IX, Edge(400.0, 350.0, 640.0, 40.0))["torso"][:, :2] @ (0.0, 1.0)
+    assert np.linalg.norm(down) == pytest.approx(1.0, abs=0.01)
+    stretched, *_ = complete_hips(ref, ok, tgt, tok, IX, Edge(400.0, 350.0, 640.0))
+    assert np.all(stretched[hips, 1] > plain[hips, 1] + 10)
+    short, *_ = complete_hips(ref, ok, tgt, tok, IX, Edge(400.0, 350.0, 640.0, reach=5.0))
+    assert np.all(plain[hips, 1] < short[hips, 1]) and np.all(short[hips, 1] < stretched[hips, 1])
+
+
+def test_continue_below_repeats_the_last_rows_under_the_photo():
+    patch = np.zeros((20, 6, 4), np.uint8)
+    patch[:, 1:5] = (10, 20, 30, 255)
+    patch[-1, 1:5] = (40, 50, 60, 255)                    # the last rows' mean is repeated
+    layer = Layer("torso", patch, (100, 380), 2, ())
+    out = continue_below(layer, 400, 30)
+    assert out.origin == layer.origin and out.patch.shape == (50, 6, 4)
+    np.testing.assert_array_equal(out.patch[:20], patch)
+    np.testing.assert_array_equal(out.patch[20:, 1:5], np.full((30, 4, 4), (20, 30, 40, 255)))
+    assert not out.patch[20:, [0, 5]].any()
+    assert continue_below(layer, 500, 30) is layer        # the layer ends above the photo's last row
+    assert continue_below(layer, 400, 0) is layer
+
+
 def test_full_photo_torso_is_unchanged_by_the_bottom_edge():
     ref, ok = _chest_photo()                              # the hips inside a 700-px photo: not cut
     tgt = ref + (5.0, -10.0)
@@ -115,3 +171,39 @@ def test_bottom_edge_is_where_the_torso_layer_meets_the_photos_last_row():
     alpha[-1, 10:20] = 100                               # a feathered rim: not the torso
     assert bottom_edge(alpha, (100, 350), 400) == Edge(400.0, 120.0, 161.0)
     assert bottom_edge(alpha, (100, 300), 400) is None   # the layer ends above the last row
+
+
+def test_hips_just_above_the_bottom_edge_are_placed_from_the_neck():
+    ref, ok = _chest_photo()                              # hips 270 px below the neck at y=570
+    tgt = ref + (10.0, -5.0)
+    tgt[[IX["left_hip"], IX["right_hip"]], 1] += 25       # the estimator's hips, lower than the body's
+    near, far = Edge(600.0, 420.0, 580.0), Edge(800.0, 420.0, 580.0)
+    assert hips_at_edge(ref, ok, IX, near) and not hips_at_edge(ref, ok, IX, far)
+    assert not hips_at_edge(ref, ok, IX, Edge(560.0, 420.0, 580.0))   # below the edge: cut at the chest
+    xy, tok, placed = complete_hips(ref, ok, tgt, ok, IX, near)
+    assert placed and tok[IX["left_hip"]] and tok[IX["right_hip"]]
+    np.testing.assert_allclose(xy[[IX["left_hip"], IX["right_hip"]]], ref[[IX["left_hip"], IX["right_hip"]]] + (10, -5))
+    kept, _, placed_far = complete_hips(ref, ok, tgt, ok, IX, far)   # far above the edge: the target's own
+    assert not placed_far
+    np.testing.assert_array_equal(kept, tgt)
+
+
+def test_hanging_hand_cut_by_the_photo_stays_on_the_bottom_edge():
+    ref = np.zeros((17, 2))
+    ref[IX["left_elbow"]], ref[IX["left_wrist"]] = (100.0, 300.0), (100.0, 380.0)
+    edge = Edge(400.0, 90.0, 111.0)                       # the hand meets the photo's last row 20 px below the wrist
+    def forearm(elbow, wrist):
+        return limb_transform(ref[IX["left_elbow"]], ref[IX["left_wrist"]], np.array(elbow), np.array(wrist))
+    ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+    lifted = {"left_forearm": forearm((104.0, 302.0), (102.0, 376.0))}   # hanging, a bit shorter: the cut lifts
+    assert apply(lifted["left_forearm"], ends)[:, 1].min() < edge.y - 3
+    hands_on_edge(lifted, {"left_forearm": edge}, ref, IX)
+    low = apply(lifted["left_forearm"], ends)[:, 1]
+    assert low.min() == pytest.approx(edge.y, abs=1e-6)  # on the edge, not past it
+    np.testing.assert_allclose(apply(lifted["left_forearm"], ref[[IX["left_elbow"]]])[0], (104.0, 302.0), atol=1e-9)
+    raised = {"left_forearm": forearm((100.0, 300.0), (120.0, 225.0))}   # a raised arm is left alone
+    far = {"left_forearm": forearm((100.0, 260.0), (100.0, 330.0))}     # lifted further than a stretch can mend
+    for mats in (raised, far):
+        before = mats["left_forearm"].copy()
+        hands_on_edge(mats, {"left_forearm": edge}, ref, IX)
+        np.testing.assert_array_equal(mats["left_forearm"], before)

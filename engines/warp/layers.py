@@ -460,3 +460,29 @@ def mask_from_pose(pose: Pose, h: int, w: int, min_score: float) -> np.ndarray:
             cv2.line(m, tuple(int(v) for v in xy[ia]), tuple(int(v) for v in xy[ib]), 255,
                      max(2, int(0.25 * sw)))
     return m.astype(np.float32) / 255.0
+
+
+# a photo cut at the chest: its torso layer goes on this many shoulder widths below the photo's
+# bottom edge (``continue_below``), as far as a torso lifted off that edge needs (webcam_talking's
+# tilted frames lift it by up to 0.2 widths; parts.keep_bottom_edge stretches the chest past this)
+EDGE_REACH = 0.4
+# the rows continued: the mean of the layer's last few rows in the photo (less of one row's noise)
+EDGE_ROWS = 3
+
+
+def continue_below(layer: Layer, height: int, rows: int) -> Layer:
+    """The layer with ``rows`` more rows below the photo's last one (``height``): that row's colours
+    and alpha (the mean of the last EDGE_ROWS) repeated straight down, the body going on below the
+    frame as a webcam's does. A torso that the driver's shoulder tilt or a smaller body lifts off
+    the photo's bottom edge then shows this beneath it instead of the background, and is not
+    stretched to cover it (parts.keep_bottom_edge: ``Edge.reach``). The layer itself where it does
+    not reach the photo's last row, or ``rows`` < 1."""
+    x0, y0 = layer.origin
+    last = height - y0          # rows of the patch inside the photo
+    ph = layer.patch.shape[0]
+    if rows < 1 or not 0 < last <= ph:
+        return layer
+    edge = layer.patch[max(last - EDGE_ROWS, 0):last].astype(np.float32).mean(axis=0)
+    below = np.repeat(np.round(edge).astype(np.uint8)[None], rows, axis=0)
+    patch = np.ascontiguousarray(np.concatenate([layer.patch[:last], below], axis=0))
+    return Layer(layer.name, patch, layer.origin, layer.rank, layer.keypoints)

@@ -7,10 +7,12 @@ bone (limbs, head) or the torso quadrilateral; the hand rides on the forearm and
 Transforms are 2x3 affine matrices mapping reference pixels to output pixels:
 - limb: rotation + translation + a scale along the bone (target length / reference length,
   clamped), the width across the bone is kept;
-- torso: least-squares affine of the four torso points (shear limited: a too-flat fit falls back
-  to a similarity); for a photo cut above its hips (``cut_at_chest``) the affine of the two
+- torso: least-squares affine of the four torso points, never flatter than TORSO_MAX_FLATTENING:1
+  (``with_depth``: a body turned edge-on or bent towards the camera still shows its depth; a fit
+  flatter than 4:1 or mirrored falls back to a similarity); for a photo cut above its hips (``cut_at_chest``) the affine of the two
   shoulders and the hips' midpoint, exact (``shoulder_torso``): the photo's bottom edge is where
-  its torso ends, and ``complete_hips`` keeps that edge on the output's;
+  its torso ends (its layer goes on below it, its last rows continued: ``Edge.reach``), and
+  ``complete_hips`` keeps that continued bottom at or below the output's edge;
 - head: similarity (Umeyama) of the face points and the neck; on top of it the face points move to
   the target's within a bound (``head_anchors``: the head layer's mesh anchors, a head turn or nod).
 A limb whose target end point is missing keeps its rest angle relative to its parent (it turns
@@ -28,6 +30,8 @@ HIPS = ("left_hip", "right_hip")
 TORSO_POINTS = ("left_shoulder", "right_shoulder", "right_hip", "left_hip")
 FACE_POINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
 LENGTH_SCALE_RANGE = (0.25, 2.5)
+#: the flattest a torso is drawn (ratio of the torso affine's singular values): see ``with_depth``
+TORSO_MAX_FLATTENING = 2.0
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,13 @@ PART_BY_NAME = {p.name: p for p in PARTS}
 class Edge(NamedTuple):
     """The bottom edge of a reference photo cut at the chest (reference px): ``y``, the photo's
     height, and ``x0``..``x1``, where the torso layer (with the upper arms it carries while their
-    elbows are out of view) reaches it (``bottom_edge``)."""
+    elbows are out of view) reaches it (``bottom_edge``); ``reach``: how far below ``y`` the torso
+    layer goes on, its last rows continued (engines.warp.layers.continue_below; 0: not at all)."""
 
     y: float
     x0: float
     x1: float
+    reach: float = 0.0
 
 
 def bottom_edge(alpha: np.ndarray, origin: tuple[int, int], height: int) -> Edge | None:
@@ -155,15 +161,35 @@ def _plausible(m: np.ndarray, max_anisotropy: float = 4.0) -> bool:
     return bool(sv[1] > 1e-6 and sv[0] / sv[1] <= max_anisotropy and np.linalg.det(m[:, :2]) > 0)
 
 
+def with_depth(m: np.ndarray, src: np.ndarray, max_flattening: float = TORSO_MAX_FLATTENING) -> np.ndarray:
+    """The torso affine ``m`` widened across its flat direction to at most ``max_flattening``:1,
+    about the centre of the reference points ``src`` (which it still maps where ``m`` does).
+
+    The four torso points are a flat quadrilateral, the body is not: turned edge-on or bent towards
+    the camera, a target's shoulders and hips fall close to one line, and their exact affine pressed
+    the photo's torso into a strip a third of its width (basketball_dribble self-reenacted: 2.4-3.2:1
+    in frames 4, 5 and 11, where the shirt became a thin band with the background between the arm
+    and the back; 2.0-2.6:1 in frames 18-28, the bent-over photo's torso stood upright). A real
+    torso's depth is about half its width, so its outline never gets flatter than about 2:1 (a
+    profile); a fit within that is returned unchanged."""
+    u, sv, vt = np.linalg.svd(m[:, :2])
+    if sv[0] <= max_flattening * sv[1]:
+        return m
+    lin = u @ np.diag([sv[0], sv[0] / max_flattening]) @ vt
+    c = np.asarray(src, np.float64).mean(axis=0)
+    return _affine(lin, c, apply(m, c)[0])
+
+
 def torso_transform(src: np.ndarray, dst: np.ndarray, max_anisotropy: float = 4.0) -> np.ndarray:
-    """Affine from >= 3 torso points (least squares), a similarity for 2, or a shift for 1."""
+    """Affine from >= 3 torso points (least squares, ``with_depth``: never flatter than 2:1), a
+    similarity for 2 points or a fit beyond ``max_anisotropy``:1 or mirrored, or a shift for 1."""
     n = len(src)
     if n >= 3:
         a = np.hstack([src, np.ones((n, 1))])
         sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
         m = sol.T
         if _plausible(m, max_anisotropy):
-            return m
+            return with_depth(m, src)
     if n >= 2:
         return similarity(src, dst)
     return _affine(np.eye(2), src[0], dst[0])
@@ -215,6 +241,26 @@ def cut_at_chest(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], 
     if edge is None:
         return False
     return all(ref_ok[index[n]] and ref_xy[index[n], 1] > edge.y for n in HIPS)
+
+
+# Hips a photo shows this close above its bottom edge (a fraction of the neck-to-hips length) are
+# read from the picture around them (how much shows below the hem, where the hands are), not from
+# the body: webcam_signing's frame 180 read its hips 25 px lower than frame 0 (video mode) with the
+# body where it was; a torso that followed them was stretched 13 %, its hem and the jeans below it
+# pushed out of the picture. The torso there takes the hips complete_hips places from the neck.
+HIP_EDGE_MARGIN = 0.35
+
+
+def hips_at_edge(ref_xy: np.ndarray, ref_ok: np.ndarray, index: dict[str, int], edge: Edge | None,
+                 margin: float = HIP_EDGE_MARGIN) -> bool:
+    """Whether the reference photo shows both hips just above its bottom ``edge`` (its torso
+    reaching it): within ``margin`` x the neck-to-hips length of it, not below it (``cut_at_chest``)."""
+    if edge is None or not all(ref_ok[index[n]] for n in SHOULDERS + HIPS):
+        return False
+    mid_hip = (ref_xy[index["left_hip"]] + ref_xy[index["right_hip"]]) / 2.0
+    length = float(np.hypot(*(mid_hip - neck(ref_xy, index))))
+    lowest = max(float(ref_xy[index[n], 1]) for n in HIPS)
+    return length > 1e-6 and lowest <= edge.y and edge.y - lowest < margin * length
 
 
 def _shoulders_and_mid_hip(xy: np.ndarray, index: dict[str, int]) -> np.ndarray:
@@ -295,9 +341,14 @@ def complete_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tg
     body does not swing its legs when the shoulders roll).
 
     edge: the reference photo's bottom edge where its torso reaches it (None: it does not). A photo
-    cut above its hips (``cut_at_chest``: its hips are realtime.framing.virtual_hips, for the
-    transforms only) then has the target's hips, placed or its own, lowered where needed for that
-    edge to stay on the output's (``keep_bottom_edge``)."""
+    that shows its hips just above that edge (``hips_at_edge``) has the target's hips placed the
+    same way, whether the target shows them or not. A photo cut above its hips (``cut_at_chest``:
+    its hips are realtime.framing.virtual_hips, for the transforms only) then has the target's hips,
+    placed or its own, lowered where needed for that edge to stay on the output's
+    (``keep_bottom_edge``)."""
+    if hips_at_edge(ref_xy, ref_ok, index, edge):   # the target's hips are no steadier than the photo's
+        tgt_ok = tgt_ok.copy()
+        tgt_ok[[index[n] for n in HIPS]] = False
     xy, ok, placed = _placed_hips(ref_xy, ref_ok, tgt_xy, tgt_ok, index)
     names = SHOULDERS + HIPS
     if cut_at_chest(ref_xy, ref_ok, index, edge) and all(ok[index[n]] and ref_ok[index[n]] for n in names):
@@ -337,26 +388,71 @@ def _placed_hips(ref_xy: np.ndarray, ref_ok: np.ndarray, tgt_xy: np.ndarray, tgt
 
 def keep_bottom_edge(ref_xy: np.ndarray, tgt_xy: np.ndarray, index: dict[str, int], edge: Edge) -> np.ndarray:
     """The target (a copy when changed) with both hips moved down, never up, by as much as the
-    photo's bottom ``edge`` (both ends of the torso on it) needs to land at or below the output's
-    under ``shoulder_torso``. A photo cut at the chest has no pixels below that edge: a torso lifted
-    off it (a shoulder tilt raises one side, a smaller body all of it) would leave the background
-    showing beneath, so the chest stretches instead (an affine keeps the edge parallel to the
-    shoulder line: under a tilt its lower end goes past the output's edge, as a real body's would).
+    bottom of the torso layer (the photo's bottom ``edge``, both ends of the torso on it, continued
+    ``edge.reach`` px below it) needs to land at or below the output's under ``shoulder_torso``. A
+    photo cut at the chest has no pixels below that edge: a torso lifted off it (a shoulder tilt
+    raises one side, a smaller body all of it) would leave the background showing beneath. The
+    layer's continued rows cover a lift of up to ``reach`` with the body's own colours; only past
+    that does the chest stretch (an affine keeps the edge parallel to the shoulder line: under a
+    tilt its lower end goes past the output's edge, as a real body's would). Stretched to cover
+    every lift (no reach), webcam_talking's chest was drawn 1.3-1.5x taller on its tilted frames,
+    the shoulders' tops and straps pulled up, and MediaPipe read both shoulders 20-45 px high.
     Unchanged where shoulder_torso is None."""
     m = shoulder_torso(ref_xy, tgt_xy, index)
     if m is None:
         return tgt_xy
     tri = _shoulders_and_mid_hip(ref_xy, index)
-    ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+    bottom = edge.y + edge.reach
+    ends = np.array([[edge.x0, bottom], [edge.x1, bottom]])
     # each end's barycentric weight on the hips' midpoint: how far down it goes per pixel the hips go
     weight = np.linalg.solve(np.vstack([tri.T, np.ones(3)]), np.vstack([ends.T, np.ones(2)]))[2]
-    lift = edge.y - apply(m, ends)[:, 1]
+    lift = edge.y - apply(m, ends)[:, 1]   # below the output's edge: the photo's height, as the reference's
     need = [l / w for l, w in zip(lift, weight) if l > 0 and w > 1e-6]
     if not need:
         return tgt_xy
     out = tgt_xy.copy()
     out[[index[n] for n in HIPS], 1] += max(need)
     return out
+
+
+# A hand the photo cuts at its bottom edge, on a forearm hanging within this angle of straight down,
+# is stretched along its bone (by at most HAND_EDGE_STRETCH) so that its cut stays on the output's
+# bottom edge: lifted off it, the cut hand ended in mid-air over the background (webcam_signing,
+# arms down: the output's wrists and hips read 12-24 px higher than the real frame's). 1.1 mended
+# few frames (AKD@256 5.72 -> 5.58), 1.3 more (5.41), 1.5 most (5.29; 64 frames stretched, the
+# largest by 1.48: the hand runs out of the picture as the real one does, the forearm looks no longer).
+HAND_EDGE_ANGLE_DEG = 35.0
+HAND_EDGE_STRETCH = 1.5
+
+
+def hands_on_edge(mats: dict[str, np.ndarray], edges: dict[str, Edge], ref_xy: np.ndarray,
+                  index: dict[str, int]) -> None:
+    """Forearms whose layer meets the photo's bottom row (``edges``: parts.Edge per forearm layer)
+    stretched along their bone where a hanging forearm's cut would land above the output's bottom
+    edge (in place): the hand goes on out of the picture, as the real one does."""
+    for name, edge in edges.items():
+        side = name.split("_")[0]
+        a0, b0 = ref_xy[index[f"{side}_elbow"]], ref_xy[index[f"{side}_wrist"]]
+        m = mats.get(name)
+        l0 = float(np.hypot(*(b0 - a0)))
+        if m is None or l0 < 1e-6:
+            continue
+        u0 = (b0 - a0) / l0
+        along = m[:, :2] @ u0
+        s = float(np.hypot(*along))
+        if s < 1e-6 or along[1] / s < np.cos(np.radians(HAND_EDGE_ANGLE_DEG)):
+            continue
+        ends = np.array([[edge.x0, edge.y], [edge.x1, edge.y]])
+        low = apply(m, ends)[:, 1]
+        t = (ends - a0) @ u0                      # how far along the bone each end of the cut lies
+        if low.min() >= edge.y or np.any(t <= 1e-6):
+            continue
+        grow = float(np.max((edge.y - low) / (t * along[1] / s)))   # the stretch (along-scale) each needs
+        if grow <= 0 or (s + grow) > HAND_EDGE_STRETCH * s:
+            continue
+        lin = m[:, :2] + grow * np.outer(along / s, u0)
+        a1 = apply(m, a0)[0]
+        mats[name] = _affine(lin, a0, a1)
 
 
 def legs_at_rest(mats: dict[str, np.ndarray], ref_xy: np.ndarray, tgt_xy: np.ndarray, tgt_ok: np.ndarray,

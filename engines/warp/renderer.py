@@ -38,11 +38,11 @@ import numpy as np
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
-from engines.warp.layers import Layer, build_layers, mask_from_pose, soft_joints
+from engines.warp.layers import EDGE_REACH, Layer, build_layers, continue_below, mask_from_pose, soft_joints
 from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, neck_strength, skin_box,
                               skin_maps, weight_maps)
-from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, head_anchors,
-                                legs_at_rest, neck, part_transforms)
+from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, cut_at_chest,
+                                hands_on_edge, head_anchors, hips_at_edge, legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
 from realtime.layouts import COCO17
 from realtime.pose import Pose
@@ -122,6 +122,7 @@ class WarpRenderer:
         self._skins: dict = {}
         self._extremity_cuts: dict = {}
         self._edge = None   # parts.Edge: the bottom edge a photo cut at the chest keeps
+        self._hand_edges: dict = {}   # forearm layer -> parts.Edge where its hand meets the photo's last row
         self._face = None
         self._face_src = None
         self._hands: dict | None = None
@@ -175,8 +176,8 @@ class WarpRenderer:
         self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px,
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
-        torso_layer = next((l for l in self._layers if l.name == "torso"), None)
-        self._edge = bottom_edge(torso_layer.patch[:, :, 3], torso_layer.origin, h) if torso_layer else None
+        self._edge = self._bottom_edge(h)
+        self._layers, self._hand_edges = _at_bottom_edge(self._layers, self._ref_xy, ok, self._edge, h)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
@@ -207,6 +208,20 @@ class WarpRenderer:
         self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
+
+    def _bottom_edge(self, h: int):
+        """The parts.Edge a photo cut at the chest keeps (None: the torso layer ends above the
+        photo's last row). Cut at the chest (parts.cut_at_chest), the torso layer goes on below it
+        (layers.continue_below: EDGE_REACH shoulder widths), and the Edge says how far."""
+        torso = next((l for l in self._layers if l.name == "torso"), None)
+        edge = bottom_edge(torso.patch[:, :, 3], torso.origin, h) if torso else None
+        if edge is None or not cut_at_chest(self._ref_xy, self._ref_ok, COCO17.index, edge):
+            return edge
+        ix = COCO17.index
+        rows = int(round(EDGE_REACH * float(np.linalg.norm(self._ref_xy[ix["left_shoulder"]]
+                                                           - self._ref_xy[ix["right_shoulder"]]))))
+        self._layers = [continue_below(l, h, rows) if l is torso else l for l in self._layers]
+        return edge._replace(reach=float(rows))
 
     @property
     def rest_pose(self) -> Pose:
@@ -274,6 +289,7 @@ class WarpRenderer:
             scale = float(np.linalg.norm(xy[hips[0]] - xy[hips[1]])
                           / max(np.linalg.norm(self._ref_xy[hips[0]] - self._ref_xy[hips[1]]), 1e-6))
             legs_at_rest(mats, self._ref_xy, xy, tok, ix, scale)
+        hands_on_edge(mats, self._hand_edges, self._ref_xy, ix)   # a hand cut by the photo's edge stays on it
         mats.update(held_transforms(mats, self._layers))   # a held ball follows its hand upright
         return mats
 
@@ -611,6 +627,32 @@ def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndar
         if name in pose.layout.index:
             lay_xy[pose.layout.index[name]] = p
     return replace(pose, xy=lay_xy), xy, ok
+
+
+# how far (a fraction of the neck-to-hips length) the torso layer of a photo that shows its hips just
+# above its bottom edge goes on below that edge (layers.continue_below)
+BELOW_EDGE = 0.25
+
+
+def _at_bottom_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, edge, h: int) -> tuple[list[Layer], dict]:
+    """The layers with the torso continued below the photo's bottom edge (``_torso_below_edge``), and
+    the parts.Edge of every forearm layer that meets the photo's last row (parts.hands_on_edge)."""
+    layers = _torso_below_edge(layers, xy, ok, edge, h)
+    hands = {l.name: e for l in layers if l.name.endswith("forearm")
+             and (e := bottom_edge(l.patch[:, :, 3], l.origin, h)) is not None}
+    return layers, hands
+
+
+def _torso_below_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, edge, h: int) -> list[Layer]:
+    """``layers`` with the torso continued below the photo's bottom edge where the photo shows its
+    hips just above it (parts.hips_at_edge): its torso then follows the shoulders, not the hips the
+    estimator reads there, and is lifted off that edge when the driver rises."""
+    ix = COCO17.index
+    if not hips_at_edge(xy, ok, ix, edge):
+        return layers
+    mid_hip = (xy[ix["left_hip"]] + xy[ix["right_hip"]]) / 2.0
+    rows = int(math.ceil(BELOW_EDGE * float(np.hypot(*(mid_hip - neck(xy, ix))))))
+    return [continue_below(l, h, rows) if l.name == "torso" else l for l in layers]
 
 
 def _with_xy(pose: Pose, xy: np.ndarray, ok: np.ndarray) -> Pose:

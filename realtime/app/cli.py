@@ -37,20 +37,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
+class CliParser(argparse.ArgumentParser):
+    """argparse with repose's usage errors: exit 2 and one line that ends with a hint (scripts use it too)."""
     def error(self, message: str) -> None:  # argparse's usage errors: exit 2, one line with a hint
         message = " ".join(message.split())
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="repose", description="Drive another person's image with your body, live.")
+    parser = CliParser(prog="repose", description="Drive another person's image with your body, live.")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log progress details, third-party (MediaPipe, ffmpeg, OpenCV) output and tracebacks")
     parser.add_argument("--progress", action="store_true", help="progress bars even when stderr is not a terminal")
     parser.add_argument("--strict", action="store_true",
                         help="treat warnings about inputs (e.g. a truncated video) as errors (exit 2)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CliParser)
     for name, (module, help_text) in COMMANDS.items():
         mod = importlib.import_module(module)
         p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser | None:
+def subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser | None:
+    """The sub-parser of `command` in a parser built by build_parser (None when there is none)."""
     for a in parser._actions:
         if isinstance(a, argparse._SubParsersAction):
             return a.choices.get(command)
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from realtime.app import flags
 
-        sub = _subparser(parser, args.command)
+        sub = subparser(parser, args.command)
         flags.check_ranges(args.command, args, sub)
         flags.check_outputs(args.command, args, sub)
         # live stops itself on SIGINT/SIGTERM and finalizes its files (its documented behaviour)
