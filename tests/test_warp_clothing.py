@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engines.warp.clothing import clothing_pixels, fill_from
-from engines.warp.layers import build_layers
+from engines.warp.layers import _continued_edges, build_layers
 from realtime.app.demo.figure import draw_figure
 from realtime.layouts import COCO17
 
@@ -106,3 +106,59 @@ def test_fill_from_takes_only_the_source_colours():
     assert np.abs(out[region > 0].astype(np.float32) - SHIRT).max() <= 2
     assert np.array_equal(out[region == 0], img[region == 0])
     assert np.array_equal(fill_from(img, np.zeros_like(region), source), img)
+
+
+def _deep_neckline_figure():
+    """The folded-arm figure with its V-neck reaching down to the hand and the forearm (clasped
+    hands just under a neckline). Returns (image, mask, keypoints, hand, the V's pixels)."""
+    img, mask, xy, hand = folded_arm_figure()
+    v = np.zeros(mask.shape, np.uint8)
+    cv2.fillConvexPoly(v, np.array([(212, 190), (268, 190), (236, 262)], np.int32), 1)
+    v &= np.all(img == SHIRT.astype(np.uint8), axis=2).astype(np.uint8)   # not over the arm
+    img[v > 0] = SKIN
+    return img, mask, xy, hand, v > 0
+
+
+def test_the_necklines_skin_above_clasped_hands_stays_skin():
+    img, mask, xy, hand, v = _deep_neckline_figure()
+    layers, _, _ = build_layers(img, mask, xy, np.ones(17, bool), 3, {"left": hand})
+    (ox, oy), rgb, alpha = _torso_rgb(layers)
+    arm = np.zeros(mask.shape, np.uint8)
+    cv2.line(arm, tuple(int(v) for v in xy[IX["left_elbow"]]), (215, 262), 1, 24)
+    cv2.circle(arm, (205, 262), 14, 1, -1)
+    near = cv2.dilate(arm, np.ones((9, 9), np.uint8)) > 0            # the margin round the arm
+    ys, xs = np.nonzero(v & near & (arm == 0))
+    assert len(ys) > 20
+    col = rgb[ys - oy, xs - ox]
+    to_skin = np.linalg.norm(col - SKIN, axis=1)
+    to_shirt = np.linalg.norm(col - SHIRT, axis=1)
+    assert (to_skin < to_shirt).mean() > 0.9, "the neckline's skin by the hand repainted with the shirt"
+
+
+def test_hair_and_the_necklines_skin_run_into_the_hidden_chest_but_not_an_arms_skin():
+    """Labels drawn by hand: a head over a torso, a forearm across the chest (hidden, grown 4 px).
+    A lock of hair and the V-neck's skin run from the head down to the arm; the arm's own skin,
+    beside it, also touches the hidden region but not the head."""
+    names = ["torso", "head", "left_forearm"]
+    labels = np.zeros((80, 80), np.int16)
+    labels[:20] = 1
+    labels[40:50, 10:70] = 2
+    img = np.empty((80, 80, 3), np.uint8)
+    img[:] = SHIRT
+    img[:20] = HAIR
+    img[5:20, 30:50] = SKIN                                       # the face
+    img[20:40, 34:46] = SKIN                                      # the V-neck, into the margin
+    img[:50, 60:66] = HAIR                                        # a lock, over the arm's end
+    img[40:50, 10:60] = SKIN                                      # the bare forearm
+    img[50:54, 12:20] = SKIN                                      # its edge, labelled torso
+    hidden = np.zeros((80, 80), bool)
+    hidden[36:54, 10:70] = True
+    own = (labels == 0) & ~hidden
+    skin = np.zeros_like(hidden)
+    skin[5:20, 30:50] = True
+    hair = (labels == 1) & ~skin
+    hair_kept, neck_skin = _continued_edges(img, hidden, labels, names, own, (skin, hair), 4)
+    assert hair_kept[36:44, 60:66].all() and not hair_kept[:, :60].any()   # within 2 * grow px
+    assert neck_skin[30:36, 34:46].all()                          # the V's skin just above the margin
+    assert not neck_skin[:, :30].any() and not neck_skin[54:].any()   # not the arm's edge
+    assert not (neck_skin & np.all(img == SHIRT.astype(np.uint8), axis=2)).any()

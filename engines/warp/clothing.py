@@ -57,20 +57,46 @@ def face_skin(xy: np.ndarray, ok: np.ndarray, ix: dict[str, int], shape: tuple[i
     return disc > 0
 
 
+def colour_classes(img: np.ndarray, torso: np.ndarray, skin: np.ndarray, hair: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(clothing-, skin-, hair-coloured) pixels, bool HxW each over the whole image: each pixel goes
+    to the one of the torso's, the skin's and the hair's samples (bool HxW each) whose colour density
+    is highest at its colour (ties to clothing; all clothing where there are no rival samples)."""
+    none = np.zeros(torso.shape, bool)
+    if not torso.any() or not (skin.any() or hair.any()):
+        return np.ones(torso.shape, bool), none, none.copy()
+    bins = colour_bins(img)
+    dens = [colour_density(bins, sel)[bins] if sel.any() else np.zeros(torso.shape)
+            for sel in (torso, skin, hair)]
+    best = np.argmax(np.stack(dens), axis=0)
+    return best == 0, best == 1, best == 2
+
+
 def clothing_pixels(img: np.ndarray, torso: np.ndarray, skin: np.ndarray, hair: np.ndarray) -> np.ndarray:
     """The torso pixels (bool HxW) whose colour is commoner among the torso's than among the skin's
     and the hair's samples (each bool HxW); all of ``torso`` when too few are (a bare chest) or
     there are no samples of skin or hair."""
-    if not torso.any() or not (skin.any() or hair.any()):
-        return torso.copy()
-    bins = colour_bins(img)
-    own = colour_density(bins, torso)
-    rival = np.zeros_like(own)
-    for sel in (skin, hair):
-        if sel.any():
-            rival = np.maximum(rival, colour_density(bins, sel))
-    cloth = torso & (own[bins] > rival[bins])
+    cloth = torso & colour_classes(img, torso, skin, hair)[0]
     return cloth if cloth.sum() >= MIN_CLOTHING * torso.sum() else torso.copy()
+
+
+def linked_to(mask: np.ndarray, seed: np.ndarray) -> np.ndarray:
+    """The pixels of ``mask`` 4-connected within it to a ``seed`` pixel (bool HxW each)."""
+    n, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    hit = np.unique(comp[mask & seed])
+    return np.isin(comp, hit[hit > 0]) & mask
+
+
+def continued_edge(kind: np.ndarray, region: np.ndarray, candidates: np.ndarray, reach: float) -> np.ndarray:
+    """The ``candidates`` pixels (of ``region``) of one colour ``kind`` (bool HxW each) that
+    continue that colour from outside ``region``: connected through it to its pixels outside, and
+    within ``reach`` px of them. The neckline's skin above clasped hands, hair by a forearm: the
+    photo's own pixels there, kept, not repainted with clothing."""
+    anchors = kind & ~region
+    if not anchors.any() or not (candidates & kind).any():
+        return np.zeros(kind.shape, bool)
+    near = cv2.distanceTransform((~anchors).astype(np.uint8), cv2.DIST_L2, 3) <= reach
+    return candidates & linked_to(kind & (anchors | (candidates & near)), anchors)
 
 
 def fill_from(img: np.ndarray, region: np.ndarray, source: np.ndarray, work_px: int = 256,
