@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engines.warp.clothing import clothing_pixels, fill_from
-from engines.warp.layers import _continued_edges, build_layers
+from engines.warp.layers import _neckline_skin, build_layers
 from realtime.app.demo.figure import draw_figure
 from realtime.layouts import COCO17
 
@@ -135,10 +135,10 @@ def test_the_necklines_skin_above_clasped_hands_stays_skin():
     assert (to_skin < to_shirt).mean() > 0.9, "the neckline's skin by the hand repainted with the shirt"
 
 
-def test_hair_and_the_necklines_skin_run_into_the_hidden_chest_but_not_an_arms_skin():
+def test_the_fill_continues_the_necklines_skin_but_not_an_arms_or_hairs():
     """Labels drawn by hand: a head over a torso, a forearm across the chest (hidden, grown 4 px).
-    A lock of hair and the V-neck's skin run from the head down to the arm; the arm's own skin,
-    beside it, also touches the hidden region but not the head."""
+    The V-neck's skin runs from the head down into the margin; a lock of hair too; the arm's own
+    skin, beside it, also touches the hidden region but not the head."""
     names = ["torso", "head", "left_forearm"]
     labels = np.zeros((80, 80), np.int16)
     labels[:20] = 1
@@ -150,15 +150,16 @@ def test_hair_and_the_necklines_skin_run_into_the_hidden_chest_but_not_an_arms_s
     img[20:40, 34:46] = SKIN                                      # the V-neck, into the margin
     img[:50, 60:66] = HAIR                                        # a lock, over the arm's end
     img[40:50, 10:60] = SKIN                                      # the bare forearm
-    img[50:54, 12:20] = SKIN                                      # its edge, labelled torso
+    img[50:60, 12:20] = SKIN                                      # its edge, labelled torso, out of hidden
     hidden = np.zeros((80, 80), bool)
     hidden[36:54, 10:70] = True
     own = (labels == 0) & ~hidden
     skin = np.zeros_like(hidden)
     skin[5:20, 30:50] = True
     hair = (labels == 1) & ~skin
-    hair_kept, neck_skin = _continued_edges(img, hidden, labels, names, own, (skin, hair), 4)
-    assert hair_kept[36:44, 60:66].all() and not hair_kept[:, :60].any()   # within 2 * grow px
+    neck_skin = _neckline_skin(img, hidden, labels, names, own, (skin, hair), 4)
     assert neck_skin[30:36, 34:46].all()                          # the V's skin just above the margin
     assert not neck_skin[:, :30].any() and not neck_skin[54:].any()   # not the arm's edge
     assert not (neck_skin & np.all(img == SHIRT.astype(np.uint8), axis=2)).any()
+    assert not (neck_skin & np.all(img == HAIR.astype(np.uint8), axis=2)).any()
+    assert not _neckline_skin(img, hidden, labels, ["torso", "left_forearm"], own, (skin, hair), 4).any()

@@ -158,44 +158,39 @@ def _torso_texture(img: np.ndarray, texture: np.ndarray, labels: np.ndarray, nam
         torso_texture = texture.copy()
         own = (labels == torso_id) & (hidden == 0)
         skin, hair = rivals if rivals is not None else (np.zeros_like(own), np.zeros_like(own))
-        hair_kept, neck_skin = _continued_edges(img, hidden > 0, labels, names, own, (skin, hair), grow)
-        repaint = (hidden > 0) & ~hair_kept
+        neck_skin = _neckline_skin(img, hidden > 0, labels, names, own, (skin, hair), grow)
         # the neckline's skin where it runs into the margin joins the clothing as the source: the
         # fill fades from it into the shirt, smooth, with no hard edge above clasped hands
-        filled = fill_from(img, repaint, clothing_pixels(img, own, skin, hair) | neck_skin)
-        torso_texture[repaint] = filled[repaint]
+        filled = fill_from(img, hidden, clothing_pixels(img, own, skin, hair) | neck_skin)
+        torso_texture[hidden > 0] = filled[hidden > 0]
     return hidden, torso_texture
 
 
-def _continued_edges(img: np.ndarray, hidden: np.ndarray, labels: np.ndarray, names: list[str], own: np.ndarray,
-                     rivals: tuple[np.ndarray, np.ndarray], grow: int) -> tuple[np.ndarray, np.ndarray]:
-    """(hidden pixels that keep the photo's hair, the torso's own skin that the fill continues),
-    bool HxW each, where hair or skin runs into ``hidden`` (bool HxW) from outside it.
+def _neckline_skin(img: np.ndarray, hidden: np.ndarray, labels: np.ndarray, names: list[str], own: np.ndarray,
+                   rivals: tuple[np.ndarray, np.ndarray], grow: int) -> np.ndarray:
+    """The torso's own skin (bool HxW) that runs on from the head's into the margin of ``hidden``
+    (bool HxW; the arms grown by ``grow`` px), within 2 * grow px of it: the fill's source besides
+    the clothing.
 
-    Filled from the clothing alone, the margin ``grow`` px above clasped hands, which the photo
-    shows as the neckline's skin, turned a hard-edged shirt-coloured patch once the hands moved a
-    little, and hair beside a forearm got a clothing-coloured wedge (presenter_desk). So hair
-    continuing the hair keeps its pixels (arms are not hair-coloured), and the skin just outside
-    ``hidden`` that runs on into its margin (not into the arms: the hands are skin too) joins the
-    fill's source: the fill fades from that skin into the clothing, smooth, with no hand's outline
-    (the hands' own edge pixels stay repainted)."""
+    Filled from the clothing alone, the margin above clasped hands, which the photo shows as the
+    neckline's skin, turned a hard-edged shirt-coloured patch once the hands moved a little
+    (presenter_desk). With this skin in the source the fill fades from it into the shirt, smooth.
+    Only skin joined to the head's (not an arm's, which the torso's label takes where the arm leaves
+    the torso) and running into the margin (not into the arms: the hands are skin too), so the
+    hands' outline is not continued. Hair beside a forearm is left to the clothing fill: keeping its
+    pixels or continuing it made MediaPipe lose hands in more frames (see the branch's report)."""
     none = np.zeros_like(hidden)
     if "head" not in names:
-        return none, none
-    _, skin_like, hair_like = colour_classes(img, own, *rivals)
+        return none
+    _, skin_like, _ = colour_classes(img, own, *rivals)
     head = labels == names.index("head")
-    body = (own | head) & ~hidden
     arms = np.isin(labels, [i for i, n in enumerate(names) if n.endswith(("upper_arm", "forearm"))])
     reach = 2.0 * grow
-    # only skin and hair that run on from the head's (the neckline, hair over a shoulder): not an
-    # arm's skin that the torso's label takes where the arm leaves the torso
-    neckline = linked_to(skin_like & body, head)
+    neckline = linked_to(skin_like & (own | head) & ~hidden, head)
     skin_in = continued_edge(neckline | (skin_like & hidden), hidden, hidden & ~arms, reach)
-    hair_kept = continued_edge(linked_to(hair_like & body, head) | (hair_like & hidden), hidden, hidden, reach)
     if not skin_in.any():
-        return hair_kept, skin_in
-    near = cv2.distanceTransform((~skin_in).astype(np.uint8), cv2.DIST_L2, 3) <= reach
-    return hair_kept, own & neckline & near
+        return none
+    return own & neckline & (cv2.distanceTransform((~skin_in).astype(np.uint8), cv2.DIST_L2, 3) <= reach)
 
 
 def _skin_and_hair(labels: np.ndarray, names: list[str], xy: np.ndarray, ok: np.ndarray, hard: np.ndarray,
