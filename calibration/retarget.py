@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from calibration.rest_bones import other_side, rest_lengths
 from realtime.framing import SHOULDERS, has_hips, size_ratio
 from realtime.layouts import COCO17, KeypointLayout
 from realtime.pose import MIN_SCORE, Pose
@@ -208,6 +209,7 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
     else:
         out[CENTRE] = apos[CENTRE].copy()
     face = _face_motion(dpos, dhas, npos, nhas, apos, [n for n in lay.names if PARENT.get(n) == "nose"])
+    used = _usable(d, dhas, ahas, o.min_score, upper)
     for name in _order(lay):
         parent = PARENT[name]
         if parent not in out:
@@ -220,18 +222,16 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
             out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
             continue
         rest = apos[name] - apos[parent]
-        length = float(np.linalg.norm(rest))
-        if dhas.get(name) and dhas.get(parent):
+        length, nl = _rest_pair(name, parent, (apos, ahas), (npos, nhas), k)
+        if used.get(name) and used.get(parent):
             v = dpos[name] - dpos[parent]
             dl = float(np.linalg.norm(v))
             if dl < 1e-9:
                 out[name] = out[parent] + rest * scale
                 continue
             factor = scale
-            if o.foreshorten and nhas.get(name) and nhas.get(parent):
-                nl = float(np.linalg.norm(npos[name] - npos[parent]))
-                if nl > 1e-6:
-                    factor = dl / nl
+            if o.foreshorten and nl is not None:
+                factor = dl / nl
             elif not o.bounded and length > 1e-9:
                 # onto itself (the neutral is the avatar): a bone the reference frame does not show
                 # (a wrist cut by the frame's edge) is the driver's own bone too
@@ -260,6 +260,38 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _rest_pair(name: str, parent: str, avatar: tuple[dict, dict], neutral: tuple[dict, dict],
+               k: float) -> tuple[float, float | None]:
+    """(avatar length, neutral length or None) of a bone at rest: for a limb, hand or foot bone
+    calibration.rest_bones' (the other side's bone where the photo does not give this one); else,
+    and where neither side gives one, the avatar's positions as they are."""
+    (apos, ahas), (npos, nhas) = avatar, neutral
+    raw = float(np.linalg.norm(apos[name] - apos[parent]))
+    if other_side(name) is not None and parent != CENTRE and name not in HEAD_BONES:
+        length, nl = rest_lengths(name, parent, avatar, neutral, k)
+        return (length if length is not None else raw), nl
+    if nhas.get(name) and nhas.get(parent):
+        nl = float(np.linalg.norm(npos[name] - npos[parent]))
+        return raw, (nl if nl > 1e-6 else None)
+    return raw, None
+
+
+def _usable(d: Pose, dhas: dict, ahas: dict, min_score: float, upper: bool) -> dict[str, bool]:
+    """Which driver points give their bones' directions: those present, and a point scored under
+    ``min_score`` (but above 0: the estimator placed it) where a child of it is present (an elbow
+    hidden behind the body whose wrist shows: the arm reaches that wrist through it) or, full body,
+    where the avatar's photo does not show it either (no rest offset to keep: its photo position is
+    a guess). The target keeps the driver's low score either way, so a renderer knows."""
+    used = dict(dhas)
+    ix = d.layout.index
+    shown_child = {PARENT[c] for c, on in dhas.items() if on and c in PARENT}
+    for name, i in ix.items():
+        if dhas.get(name) or name not in PARENT or not d.score[i] > 0.0:
+            continue
+        used[name] = name in shown_child or (not upper and not ahas.get(name))
+    return used
 
 
 def _bounded(factor: float, name: str, scale: float, o: RetargetOptions) -> float:
