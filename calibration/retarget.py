@@ -19,7 +19,13 @@ lower ankle sits at the avatar's rest ankle height plus the driver's ankle displ
 neutral, so a squat bends the knees instead of sinking the avatar into the floor, and a jump lifts
 it; without both ankles the centre rule alone applies.
 A keypoint the driver lacks (score < min_score) keeps the avatar's rest offset from its parent
-(scaled), with the driver's low score, so a renderer knows it is missing.
+(scaled), with the driver's low score, so a renderer knows it is missing; unless the estimator placed
+it (score above 0) and a child of it shows (an elbow behind the body whose wrist shows: the wrist is
+reached through it) or, full body, the avatar's photo does not show it either (its rest offset would
+be a guess): its bone then takes the driver's direction, still with the driver's low score.
+A limb, hand or foot bone the avatar's photo does not show (an arm hidden behind the body, or marked
+not shown by the renderer's wrist check) takes the length of its other side's bone, measured so in
+the driver's neutral too, or else the driver's neutral bone in avatar pixels (calibration.rest_bones).
 Mirror: the driver is flipped left/right first (a webcam user sees a mirror image of themself).
 
 Upper-body framing (the driver, its neutral pose or the avatar without both hips: a webcam at a
