@@ -19,10 +19,9 @@ lower ankle sits at the avatar's rest ankle height plus the driver's ankle displ
 neutral, so a squat bends the knees instead of sinking the avatar into the floor, and a jump lifts
 it; without both ankles the centre rule alone applies.
 A keypoint the driver lacks (score < min_score) keeps the avatar's rest offset from its parent
-(scaled), with the driver's low score, so a renderer knows it is missing; unless the estimator placed
-it (score above 0) and a child of it shows (an elbow behind the body whose wrist shows: the wrist is
-reached through it) or, full body, the avatar's photo does not show it either (its rest offset would
-be a guess): its bone then takes the driver's direction, still with the driver's low score.
+(scaled), with the driver's low score, so a renderer knows it is missing; unless, full body, the
+avatar's photo does not show it either (its rest offset would be a guess) and the estimator placed
+it (score above 0): its bone then takes the driver's direction, still with the driver's low score.
 A limb, hand or foot bone the avatar's photo does not show (an arm hidden behind the body, or marked
 not shown by the renderer's wrist check) takes the length of its other side's bone, measured so in
 the driver's neutral too, or else the driver's neutral bone in avatar pixels (calibration.rest_bones).
@@ -285,18 +284,20 @@ def _rest_pair(name: str, parent: str, avatar: tuple[dict, dict], neutral: tuple
 
 
 def _usable(d: Pose, dhas: dict, ahas: dict, min_score: float, upper: bool) -> dict[str, bool]:
-    """Which driver points give their bones' directions: those present, and a point scored under
-    ``min_score`` (but above 0: the estimator placed it) where a child of it is present (an elbow
-    hidden behind the body whose wrist shows: the arm reaches that wrist through it) or, full body,
-    where the avatar's photo does not show it either (no rest offset to keep: its photo position is
-    a guess). The target keeps the driver's low score either way, so a renderer knows."""
+    """Which driver points give their bones' directions: those present, and, full body, a point
+    scored under ``min_score`` (but above 0: the estimator placed it) that the avatar's photo does not
+    show either: its rest offset would be a guess (basketball_dribble's first frame, its right arm
+    drawn onto the ball), the driver's placing is the better one. The target keeps the driver's low
+    score, so a renderer knows. Where the photo shows the point its rest offset stays: the warp
+    renderer carries a limb whose start is missing from the parent's rest angle, and a wrist taken
+    from the driver's arm while the photo's raised upper arm stayed up drew a forearm folded back
+    from the raised elbow (pose.jpg driven by basketball_dribble, frames 1-5 and 23-25)."""
     used = dict(dhas)
-    ix = d.layout.index
-    shown_child = {PARENT[c] for c, on in dhas.items() if on and c in PARENT}
-    for name, i in ix.items():
-        if dhas.get(name) or name not in PARENT or not d.score[i] > 0.0:
-            continue
-        used[name] = name in shown_child or (not upper and not ahas.get(name))
+    if upper:
+        return used
+    for name, i in d.layout.index.items():
+        if not dhas.get(name) and name in PARENT and d.score[i] > 0.0 and not ahas.get(name):
+            used[name] = True
     return used
 
 

@@ -79,19 +79,23 @@ def test_hidden_arm_takes_the_other_arms_length_across_bodies():
         assert v_t @ v_d / np.linalg.norm(v_t) / np.linalg.norm(v_d) == pytest.approx(1.0, abs=1e-6)
 
 
-def test_low_scored_elbow_carries_a_shown_wrist():
-    """A normal photo; the driver's elbow is scored low but its wrist shows: the wrist follows the
-    driver's arm through that elbow instead of the photo's rest arm."""
+def test_low_scored_elbow_keeps_the_photos_arm_where_the_photo_shows_it():
+    """A photo that shows the arm; the driver's elbow is scored low: the arm keeps its rest offsets
+    (the renderer carries it from the parent's rest angle; a wrist taken from the driver's arm beside
+    that drew a forearm folded back), and a full-body photo that hides the arm takes the driver's."""
     a = reference_pose()
-    driver = _driver_arm(_with(a), 0.3, 0.9)
-    driver = _with(driver, xy={"right_elbow": a["right_shoulder"] + [-100.0, 20.0],
-                               "right_wrist": a["right_shoulder"] + [-120.0, -70.0]})
-    target = retarget_pose(driver, a, a)
-    assert np.linalg.norm(target["right_wrist"] - driver["right_wrist"]) < 1e-3
-    # an elbow scored 0 (the estimator did not place it) still keeps the rest offset
-    gone = _with(driver, score={"right_elbow": 0.0})
-    t0 = retarget_pose(gone, a, a)
-    np.testing.assert_allclose(t0["right_elbow"] - t0["right_shoulder"], a["right_elbow"] - a["right_shoulder"],
+    driver = _with(a, xy={"right_elbow": a["right_shoulder"] + [-100.0, 20.0],
+                          "right_wrist": a["right_shoulder"] + [-120.0, -70.0]},
+                   score={"right_elbow": 0.3, "right_wrist": 0.9})
+    t = retarget_pose(driver, a, a)
+    np.testing.assert_allclose(t["right_elbow"] - t["right_shoulder"], a["right_elbow"] - a["right_shoulder"],
+                               atol=1e-3)
+    hidden = _with(a, score={"right_elbow": 0.0, "right_wrist": 0.0})
+    t = retarget_pose(driver, hidden, hidden)
+    assert np.linalg.norm(t["right_wrist"] - driver["right_wrist"]) < 1e-3
+    gone = _with(driver, score={"right_elbow": 0.0})    # not placed by the estimator: the rest offset
+    t = retarget_pose(gone, hidden, hidden)
+    np.testing.assert_allclose(t["right_elbow"] - t["right_shoulder"], a["right_elbow"] - a["right_shoulder"],
                                atol=1e-3)
 
 
