@@ -227,7 +227,7 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
             out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
             continue
         rest = apos[name] - apos[parent]
-        length, nl = _rest_pair(name, parent, (apos, ahas), (npos, nhas), k)
+        length, nl = _rest_pair(name, parent, (apos, ahas), (npos, nhas), k, a)
         if used.get(name) and used.get(parent):
             v = dpos[name] - dpos[parent]
             dl = float(np.linalg.norm(v))
@@ -268,19 +268,30 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
 
 
 def _rest_pair(name: str, parent: str, avatar: tuple[dict, dict], neutral: tuple[dict, dict],
-               k: float) -> tuple[float, float | None]:
+               k: float, photo: Pose) -> tuple[float, float | None]:
     """(avatar length, neutral length or None) of a bone at rest: for a limb, hand or foot bone
-    calibration.rest_bones' (the other side's bone where the photo does not give this one); else,
-    and where neither side gives one, the avatar's positions as they are."""
+    whose ends lie inside the avatar's ``photo``, calibration.rest_bones' (the other side's bone where
+    the photo does not show this one); else, and where neither side gives one, the avatar's positions
+    as they are. A limb cut by the photo's edge keeps the estimator's length, drawn on from the part
+    that shows (webcam_still's right arm, below its bottom edge: the left forearm, raised to the head
+    and nearer the camera, put the target's wrist 280 px further below the frame)."""
     (apos, ahas), (npos, nhas) = avatar, neutral
     raw = float(np.linalg.norm(apos[name] - apos[parent]))
-    if other_side(name) is not None and parent != CENTRE and name not in HEAD_BONES:
+    if (other_side(name) is not None and parent != CENTRE and name not in HEAD_BONES
+            and _inside(photo, apos[name]) and _inside(photo, apos[parent])):
         length, nl = rest_lengths(name, parent, avatar, neutral, k)
         return (length if length is not None else raw), nl
     if nhas.get(name) and nhas.get(parent):
         nl = float(np.linalg.norm(npos[name] - npos[parent]))
         return raw, (nl if nl > 1e-6 else None)
     return raw, None
+
+
+def _inside(photo: Pose, xy: np.ndarray) -> bool:
+    """Whether a point lies inside the photo (True where its size is unknown)."""
+    if not photo.width or not photo.height:
+        return True
+    return bool(0.0 <= xy[0] < photo.width and 0.0 <= xy[1] < photo.height)
 
 
 def _usable(d: Pose, dhas: dict, ahas: dict, min_score: float, upper: bool) -> dict[str, bool]:

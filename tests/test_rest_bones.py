@@ -125,3 +125,14 @@ def test_onto_itself_still_gives_the_drivers_pose():
     driver = _driver_arm(avatar, 0.9, 0.9)
     target = retarget_pose(driver, avatar, avatar, options=RetargetOptions(bounded=False))
     np.testing.assert_allclose(target.xy, driver.xy, atol=1e-3)
+
+
+def test_a_limb_cut_by_the_photos_edge_keeps_the_estimators_length():
+    """The photo's right wrist lies below its bottom edge (a webcam still): not shown, but its length
+    is the estimator's, drawn on from the part that shows, not the other arm's."""
+    a = reference_pose()
+    cut = _with(a, xy={"right_wrist": a["right_elbow"] + [0.0, 150.0]}, score={"right_wrist": 0.3})
+    cut = replace(cut, height=int(a["right_elbow"][1]) + 100)
+    driver = _driver_arm(a, 0.9, 0.9)
+    t = retarget_pose(driver, a, cut)
+    assert bone_lengths(t)[("right_wrist", "right_elbow")] == pytest.approx(150.0 * 94.0 / 94.9, rel=0.02)
