@@ -19,7 +19,12 @@ lower ankle sits at the avatar's rest ankle height plus the driver's ankle displ
 neutral, so a squat bends the knees instead of sinking the avatar into the floor, and a jump lifts
 it; without both ankles the centre rule alone applies.
 A keypoint the driver lacks (score < min_score) keeps the avatar's rest offset from its parent
-(scaled), with the driver's low score, so a renderer knows it is missing.
+(scaled), with the driver's low score, so a renderer knows it is missing; unless, full body, the
+avatar's photo does not show it either (its rest offset would be a guess) and the estimator placed
+it (score above 0): its bone then takes the driver's direction, still with the driver's low score.
+A limb, hand or foot bone the avatar's photo does not show (an arm hidden behind the body, or marked
+not shown by the renderer's wrist check) takes the length of its other side's bone, measured so in
+the driver's neutral too, or else the driver's neutral bone in avatar pixels (calibration.rest_bones).
 Mirror: the driver is flipped left/right first (a webcam user sees a mirror image of themself).
 
 Upper-body framing (the driver, its neutral pose or the avatar without both hips: a webcam at a
@@ -38,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from calibration.rest_bones import other_side, rest_lengths
 from realtime.framing import SHOULDERS, has_hips, size_ratio
 from realtime.layouts import COCO17, KeypointLayout
 from realtime.pose import MIN_SCORE, Pose
@@ -208,6 +214,7 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
     else:
         out[CENTRE] = apos[CENTRE].copy()
     face = _face_motion(dpos, dhas, npos, nhas, apos, [n for n in lay.names if PARENT.get(n) == "nose"])
+    used = _usable(d, dhas, ahas, o.min_score, upper)
     for name in _order(lay):
         parent = PARENT[name]
         if parent not in out:
@@ -220,18 +227,16 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
             out[NECK] = np.mean([out[n] for n in sh], axis=0) if len(sh) == 2 else out[CENTRE] + (apos[NECK] - apos[CENTRE]) * scale
             continue
         rest = apos[name] - apos[parent]
-        length = float(np.linalg.norm(rest))
-        if dhas.get(name) and dhas.get(parent):
+        length, nl = _rest_pair(name, parent, (apos, ahas), (npos, nhas), k, a)
+        if used.get(name) and used.get(parent):
             v = dpos[name] - dpos[parent]
             dl = float(np.linalg.norm(v))
             if dl < 1e-9:
                 out[name] = out[parent] + rest * scale
                 continue
             factor = scale
-            if o.foreshorten and nhas.get(name) and nhas.get(parent):
-                nl = float(np.linalg.norm(npos[name] - npos[parent]))
-                if nl > 1e-6:
-                    factor = dl / nl
+            if o.foreshorten and nl is not None:
+                factor = dl / nl
             elif not o.bounded and length > 1e-9:
                 # onto itself (the neutral is the avatar): a bone the reference frame does not show
                 # (a wrist cut by the frame's edge) is the driver's own bone too
@@ -260,6 +265,51 @@ def retarget_pose(driver: Pose, driver_neutral: Pose, avatar: Pose, mirror: bool
         z = (d.z * np.float32(k)).astype(np.float32)
     return Pose(xy=xy, score=d.score.copy(), layout=lay, width=a.width, height=a.height, z=z,
                 timestamp_s=driver.timestamp_s)
+
+
+def _rest_pair(name: str, parent: str, avatar: tuple[dict, dict], neutral: tuple[dict, dict],
+               k: float, photo: Pose) -> tuple[float, float | None]:
+    """(avatar length, neutral length or None) of a bone at rest: for a limb, hand or foot bone
+    whose ends lie inside the avatar's ``photo``, calibration.rest_bones' (the other side's bone where
+    the photo does not show this one); else, and where neither side gives one, the avatar's positions
+    as they are. A limb cut by the photo's edge keeps the estimator's length, drawn on from the part
+    that shows (webcam_still's right arm, below its bottom edge: the left forearm, raised to the head
+    and nearer the camera, put the target's wrist 280 px further below the frame)."""
+    (apos, ahas), (npos, nhas) = avatar, neutral
+    raw = float(np.linalg.norm(apos[name] - apos[parent]))
+    if (other_side(name) is not None and parent != CENTRE and name not in HEAD_BONES
+            and _inside(photo, apos[name]) and _inside(photo, apos[parent])):
+        length, nl = rest_lengths(name, parent, avatar, neutral, k)
+        return (length if length is not None else raw), nl
+    if nhas.get(name) and nhas.get(parent):
+        nl = float(np.linalg.norm(npos[name] - npos[parent]))
+        return raw, (nl if nl > 1e-6 else None)
+    return raw, None
+
+
+def _inside(photo: Pose, xy: np.ndarray) -> bool:
+    """Whether a point lies inside the photo (True where its size is unknown)."""
+    if not photo.width or not photo.height:
+        return True
+    return bool(0.0 <= xy[0] < photo.width and 0.0 <= xy[1] < photo.height)
+
+
+def _usable(d: Pose, dhas: dict, ahas: dict, min_score: float, upper: bool) -> dict[str, bool]:
+    """Which driver points give their bones' directions: those present, and, full body, a point
+    scored under ``min_score`` (but above 0: the estimator placed it) that the avatar's photo does not
+    show either: its rest offset would be a guess (basketball_dribble's first frame, its right arm
+    drawn onto the ball), the driver's placing is the better one. The target keeps the driver's low
+    score, so a renderer knows. Where the photo shows the point its rest offset stays: the warp
+    renderer carries a limb whose start is missing from the parent's rest angle, and a wrist taken
+    from the driver's arm while the photo's raised upper arm stayed up drew a forearm folded back
+    from the raised elbow (pose.jpg driven by basketball_dribble, frames 1-5 and 23-25)."""
+    used = dict(dhas)
+    if upper:
+        return used
+    for name, i in d.layout.index.items():
+        if not dhas.get(name) and name in PARENT and d.score[i] > 0.0 and not ahas.get(name):
+            used[name] = True
+    return used
 
 
 def _bounded(factor: float, name: str, scale: float, o: RetargetOptions) -> float:

@@ -168,7 +168,10 @@ def test_realtime_mode_drops_stale_frames_instead_of_queueing():
     stats = p.run()
     assert stats["frames_in"] == 60
     assert stats["dropped"] > 20 and stats["frames_out"] == sink.frames < 40
-    assert stats["dropped"] + stats["frames_processed"] == 60
+    # every frame is either overwritten in the frames mailbox or taken by the pose stage; a loaded
+    # machine may also overwrite a pose before the render stage takes it (counted in "dropped" too)
+    assert p._frames.dropped + stats["frames_processed"] == 60
+    assert stats["dropped"] == p._frames.dropped + p._poses.dropped
 
 
 def test_live_runs_estimate_every_other_frame_and_predict_the_frames_between():
