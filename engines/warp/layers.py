@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines.warp.collar import SEAM, seam_ramp, shoulder_tops
 from engines.warp.held import find_held_ball, held_layer
 from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
 from realtime.layouts import COCO17
@@ -195,6 +196,7 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     if dropped.any():
         mask = np.where(dropped, 0.0, mask).astype(np.float32)
     held = _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius)
+    tops, seam = _give_torso_shoulder_tops(labels, names, hard, segs)
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
@@ -208,8 +210,8 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     layers: list[Layer] = []
     for li, name in enumerate(names):
         own = labels == li
-        if li == torso_id:
-            own = own | (hidden > 0)
+        if li == torso_id:   # and under the head's seam with the shoulders' top (collar.seam_ramp)
+            own = own | (hidden > 0) | ((seam < 1.0) & (labels == names.index("head")))
         elif name == "head":
             own = own | (head_hidden > 0)
         region = own.astype(np.uint8)
@@ -217,9 +219,10 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
             continue
         region = cv2.dilate(region, kernel)
         spec = PART_BY_NAME[name]
-        region |= _joint_disc(spec, xy, 1.1 * radius[name], labels, names, hidden)
+        keep_off = hidden | tops if name == "head" else hidden
+        region |= _joint_disc(spec, xy, 1.1 * radius[name], labels, names, keep_off)
         a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
-        a = np.where(own, soft, a)  # own pixels fully opaque (as opaque as the person mask)
+        a = np.where(own, soft, a) * (seam if name == "head" else 1.0)  # own pixels as opaque as the mask
         ys_, xs_ = np.nonzero(a > 1.0 / 512)
         if len(ys_) == 0:
             continue
@@ -233,6 +236,22 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     if held is not None:
         layers.append(held_layer(texture, soft, held, feather, PART_BY_NAME[f"{held[0]}_forearm"].rank + 1))
     return layers, segs, radius
+
+
+def _give_torso_shoulder_tops(labels: np.ndarray, names: list[str], hard: np.ndarray,
+                              segs: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Relabel the shoulders' top beside the neck from the head to the torso, in place
+    (engines.warp.collar: a rigid head no longer takes the strap tops along); returns those pixels
+    (uint8 HxW), which the head's collar disc leaves to the torso too, and the head's alpha factor
+    along its seam with them (float32 HxW, collar.seam_ramp: 1 away from it)."""
+    none = np.zeros(labels.shape, np.uint8), np.ones(labels.shape, np.float32)
+    if "head" not in names or "torso" not in names:
+        return none
+    tops = shoulder_tops(labels, names.index("head"), hard, segs)
+    if not tops.any():
+        return none
+    labels[tops] = names.index("torso")
+    return tops.astype(np.uint8), seam_ramp(tops, SEAM * float(np.linalg.norm(np.subtract(*segs["head"]))))
 
 
 def _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius):
