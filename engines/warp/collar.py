@@ -83,7 +83,10 @@ def shoulder_tops(labels: np.ndarray, head_id: int, hard: np.ndarray, segs: dict
     up = (qx * u[0] + qy * u[1]) / length
     across = qx * n[0] + qy * n[1]
     below = up - NECK_SLOPE * np.abs(across) / length <= NECK_BASE
-    beside = np.where(across < 0, -across > NECK_MARGIN * half[0], across > NECK_MARGIN * half[1])
+    # the wider side's width on both: a neck is as wide on either side of its axis, and a side read
+    # narrow is the axis off the neck's middle (a head turned) or a strand of hair read as the edge
+    # (webcam_signing: the hair on the shoulder cut to the torso, AKD 5.31 -> 5.83)
+    beside = np.abs(across) > NECK_MARGIN * max(half)
     sel = below & beside
     out[ys[sel], xs[sel]] = True
     return out
