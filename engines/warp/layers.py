@@ -196,13 +196,14 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     if dropped.any():
         mask = np.where(dropped, 0.0, mask).astype(np.float32)
     held = _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius)
-    tops, seam = _give_torso_shoulder_tops(labels, names, hard, segs)
 
     texture = _extend_colours(img, hard)
     soft = np.clip(mask, 0, 1).astype(np.float32)
     torso_id = names.index("torso")
     hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard)
     head_hidden, head_texture = _head_texture(img, texture, labels, names, xy, hard)
+    # after the textures: a changed label moved the inpainting's crop, and so every colour it filled
+    tops, seam = _give_torso_shoulder_tops(labels, names, hard, segs)
     if held is not None:
         labels[held[1]] = -1
     k = 2 * feather + 1
