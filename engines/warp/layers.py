@@ -267,6 +267,11 @@ def _give_torso_shoulder_tops(labels: np.ndarray, names: list[str], hard: np.nda
     if "head" not in names or "torso" not in names:
         return none
     tops = shoulder_tops(labels, names.index("head"), hard, segs)
+    # only pieces that touch the torso: an island of hair above the shoulder (webcam_signing) stayed
+    # put as a ghost while the head moved
+    n, comp = cv2.connectedComponents(tops.astype(np.uint8), connectivity=8)
+    touch = cv2.dilate((labels == names.index("torso")).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    tops = np.isin(comp, np.unique(comp[touch & (comp > 0)])) & tops
     if not tops.any():
         return none
     labels[tops] = names.index("torso")
