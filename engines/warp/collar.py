@@ -85,7 +85,7 @@ def shoulder_tops(labels: np.ndarray, head_id: int, hard: np.ndarray, segs: dict
     below = up - NECK_SLOPE * np.abs(across) / length <= NECK_BASE
     # the wider side's width on both: a neck is as wide on either side of its axis, and a side read
     # narrow is the axis off the neck's middle (a head turned) or a gap in long hair (webcam_signing:
-    # 49 and 31 px; the narrow side gave the torso the hair on that shoulder; now 27 px are cut)
+    # 49 and 31 px; the narrow side gave the torso the hair on that shoulder)
     beside = np.abs(across) > NECK_MARGIN * max(half)
     sel = below & beside
     out[ys[sel], xs[sel]] = True
