@@ -205,3 +205,56 @@ def test_a_slightly_or_wildly_rolled_head_is_drawn_rigid_with_its_collar(roll, f
     r._skins.pop("head")
     want = r.render(target)
     assert np.array_equal(got, want)
+
+
+def test_the_shoulders_top_beside_the_neck_stays_with_the_torso_under_a_rigid_head():
+    """The head's capsule took the shoulders' top beside the neck (a tank top's strap tops): under a
+    slight roll (rigid head, skin.NECK_ROLL) they moved with the head, a crack opened at the strap
+    and MediaPipe read the shoulder low (webcam_talking frames 120-136). engines.warp.collar gives
+    them to the torso layer: on the figure cut at the chest, marks on both shoulders' top stay where
+    the torso puts them, a mark on the chin still goes with the head."""
+    from engines.warp.layers import build_layers
+
+    fig = draw_figure()
+    bottom = 300
+    img = fig.image[:bottom].copy()
+    marks = {"right_top": ((205, 173), (0, 255, 0)), "left_top": ((275, 175), (255, 0, 0)),
+             "chin": ((240, 147), (0, 0, 255))}
+    for (x, y), colour in marks.values():
+        cv2.circle(img, (x, y), 3, colour, -1)
+    layers, _, _ = build_layers(img, fig.mask[:bottom], fig.pose.xy.astype(np.float64), np.ones(17, bool), 3)
+    head = next(layer for layer in layers if layer.name == "head")
+    for name in ("right_top", "left_top"):
+        x, y = marks[name][0]
+        assert head.patch[y - head.origin[1], x - head.origin[0], 3] < 128, name
+    pose = replace(fig.pose, height=bottom)
+    r = WarpRenderer(face=False, hands=False, background="transparent", alpha=True)
+    r.prepare(img, pose, fig.mask[:bottom])
+    target = head_moved(pose, 6.0, 0.0)
+    out = r.render(target)
+    mats = r.transforms(target)
+    for name, ((x, y), colour) in marks.items():
+        d = np.abs(out[..., :3].astype(np.int32) - np.array(colour)).sum(axis=2)
+        ys, xs = np.nonzero((d < 120) & (out[..., 3] > 200))
+        assert len(xs) >= 3, f"mark {name} not found"
+        want = apply(mats["head" if name == "chin" else "torso"], np.array([x, y], np.float64))[0]
+        assert np.linalg.norm(np.array([xs.mean(), ys.mean()]) - want) < 1.5, (name, xs.mean(), ys.mean(), want)
+
+
+def test_the_heads_collar_disc_fades_out_at_its_edge():
+    """The head layer's disc of chest round the neck (layers._joint_disc) moves with the head; a head
+    a few px off the torso drew its hard edge as a "bib" line across the chest (webcam_talking frame
+    120). It fades out inside its edge (layers.DISC_FADE), over the torso layer's chest."""
+    from engines.warp.layers import build_layers
+
+    fig = draw_figure()
+    bottom = 300
+    layers, segs, radius = build_layers(fig.image[:bottom], fig.mask[:bottom], fig.pose.xy.astype(np.float64),
+                                        np.ones(17, bool), 3)
+    head = next(layer for layer in layers if layer.name == "head")
+    torso = next(layer for layer in layers if layer.name == "torso")
+    cx, cy = segs["torso"][0]
+    edge = 1.1 * radius["head"]
+    x, y = int(round(cx)), int(round(cy + 0.9 * edge))
+    assert torso.patch[y - torso.origin[1], x - torso.origin[0], 3] > 240
+    assert head.patch[y - head.origin[1], x - head.origin[0], 3] < 160

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from engines.warp.clothing import clothing_pixels, colour_classes, continued_edge, face_skin, fill_from, linked_to
+from engines.warp.collar import SEAM, seam_ramp, shoulder_tops
 from engines.warp.held import find_held_ball, held_layer
 from engines.warp.parts import FACE_POINTS, PART_BY_NAME, PARTS, TORSO_POINTS, PartSpec, neck
 from realtime.layouts import COCO17
@@ -254,6 +255,8 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     hidden, torso_texture = _torso_texture(img, texture, labels, names, radius, xy, hard,
                                            _skin_and_hair(labels, names, xy, ok, hard, hands))
     head_hidden, head_texture = _head_texture(img, texture, labels, names, xy, hard)
+    # after the textures: a changed label moved the inpainting's crop, and so every colour it filled
+    tops, seam = _give_torso_shoulder_tops(labels, names, hard, segs)
     if held is not None:
         labels[held[1]] = -1
     k = 2 * feather + 1
@@ -261,18 +264,18 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     layers: list[Layer] = []
     for li, name in enumerate(names):
         own = labels == li
-        if li == torso_id:
-            own = own | (hidden > 0)
+        if li == torso_id:   # and under the head's seam with the shoulders' top (collar.seam_ramp)
+            own = own | (hidden > 0) | ((seam < 1.0) & (labels == names.index("head")))
         elif name == "head":
             own = own | (head_hidden > 0)
         region = own.astype(np.uint8)
         if not region.any():
             continue
-        region = cv2.dilate(region, kernel)
         spec = PART_BY_NAME[name]
-        region |= _joint_disc(spec, xy, 1.1 * radius[name], labels, names, hidden)
-        a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
-        a = np.where(own, soft, a)  # own pixels fully opaque (as opaque as the person mask)
+        head = name == "head"
+        disc = _joint_disc(spec, xy, 1.1 * radius[name], labels, names, hidden | tops if head else hidden)
+        a = _layer_alpha(own, cv2.dilate(region, kernel), disc, soft, k, DISC_FADE * radius[name] if head else 0.0)
+        a = a * seam if head else a
         ys_, xs_ = np.nonzero(a > 1.0 / 512)
         if len(ys_) == 0:
             continue
@@ -286,6 +289,46 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     if held is not None:
         layers.append(held_layer(texture, soft, held, feather, PART_BY_NAME[f"{held[0]}_forearm"].rank + 1))
     return layers, segs, radius
+
+
+# the head's collar disc fades out over this much of the head's radius at its edge (the torso layer
+# holds the chest under it): moved rigidly with a head a few px off the torso, its hard edge drew a
+# "bib" line across the chest (webcam_talking frame 120)
+DISC_FADE = 0.25
+
+
+def _layer_alpha(own: np.ndarray, grown: np.ndarray, disc: np.ndarray, soft: np.ndarray, k: int,
+                 fade_px: float) -> np.ndarray:
+    """A layer's alpha (float32 HxW): its own pixels as opaque as the person mask, the ``grown``
+    region round them feathered over k px, and its joint ``disc`` feathered the same, or with
+    ``fade_px`` > 0 faded out over that many px inside its edge."""
+    if fade_px <= 0:
+        a = cv2.GaussianBlur((grown | disc).astype(np.float32), (k, k), 0)
+    else:
+        t = np.clip(cv2.distanceTransform(disc, cv2.DIST_L2, 5) / fade_px, 0.0, 1.0)
+        a = np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (k, k), 0), t * t * (3.0 - 2.0 * t))
+    return np.where(own, soft, a * soft)
+
+
+def _give_torso_shoulder_tops(labels: np.ndarray, names: list[str], hard: np.ndarray,
+                              segs: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Relabel the shoulders' top beside the neck from the head to the torso, in place
+    (engines.warp.collar: a rigid head no longer takes the strap tops along); returns those pixels
+    (uint8 HxW), which the head's collar disc leaves to the torso too, and the head's alpha factor
+    along its seam with them (float32 HxW, collar.seam_ramp: 1 away from it)."""
+    none = np.zeros(labels.shape, np.uint8), np.ones(labels.shape, np.float32)
+    if "head" not in names or "torso" not in names:
+        return none
+    tops = shoulder_tops(labels, names.index("head"), hard, segs)
+    # only pieces that touch the torso: an island of hair above the shoulder (webcam_signing) stayed
+    # put as a ghost while the head moved
+    n, comp = cv2.connectedComponents(tops.astype(np.uint8), connectivity=8)
+    touch = cv2.dilate((labels == names.index("torso")).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    tops = np.isin(comp, np.unique(comp[touch & (comp > 0)])) & tops
+    if not tops.any():
+        return none
+    labels[tops] = names.index("torso")
+    return tops.astype(np.uint8), seam_ramp(tops, SEAM * float(np.linalg.norm(np.subtract(*segs["head"]))))
 
 
 def _label_hands(img, mask, hard, labels, names, hands, xy, ok, radius):
