@@ -239,22 +239,3 @@ def test_the_shoulders_top_beside_the_neck_stays_with_the_torso_under_a_rigid_he
         assert len(xs) >= 3, f"mark {name} not found"
         want = apply(mats["head" if name == "chin" else "torso"], np.array([x, y], np.float64))[0]
         assert np.linalg.norm(np.array([xs.mean(), ys.mean()]) - want) < 1.5, (name, xs.mean(), ys.mean(), want)
-
-
-def test_the_heads_collar_disc_fades_out_at_its_edge():
-    """The head layer's disc of chest round the neck (layers._joint_disc) moves with the head; a head
-    a few px off the torso drew its hard edge as a "bib" line across the chest (webcam_talking frame
-    120). It fades out inside its edge (layers.DISC_FADE), over the torso layer's chest."""
-    from engines.warp.layers import build_layers
-
-    fig = draw_figure()
-    bottom = 300
-    layers, segs, radius = build_layers(fig.image[:bottom], fig.mask[:bottom], fig.pose.xy.astype(np.float64),
-                                        np.ones(17, bool), 3)
-    head = next(layer for layer in layers if layer.name == "head")
-    torso = next(layer for layer in layers if layer.name == "torso")
-    cx, cy = segs["torso"][0]
-    edge = 1.1 * radius["head"]
-    x, y = int(round(cx)), int(round(cy + 0.9 * edge))
-    assert torso.patch[y - torso.origin[1], x - torso.origin[0], 3] > 240
-    assert head.patch[y - head.origin[1], x - head.origin[0], 3] < 160

@@ -271,11 +271,12 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
         region = own.astype(np.uint8)
         if not region.any():
             continue
+        region = cv2.dilate(region, kernel)
         spec = PART_BY_NAME[name]
-        head = name == "head"
-        disc = _joint_disc(spec, xy, 1.1 * radius[name], labels, names, hidden | tops if head else hidden)
-        a = _layer_alpha(own, cv2.dilate(region, kernel), disc, soft, k, DISC_FADE * radius[name] if head else 0.0)
-        a = a * seam if head else a
+        keep_off = hidden | tops if name == "head" else hidden
+        region |= _joint_disc(spec, xy, 1.1 * radius[name], labels, names, keep_off)
+        a = cv2.GaussianBlur(region.astype(np.float32), (k, k), 0) * soft
+        a = np.where(own, soft, a) * (seam if name == "head" else 1.0)  # own pixels as opaque as the mask
         ys_, xs_ = np.nonzero(a > 1.0 / 512)
         if len(ys_) == 0:
             continue
@@ -289,25 +290,6 @@ def build_layers(img: np.ndarray, mask: np.ndarray, xy: np.ndarray, ok: np.ndarr
     if held is not None:
         layers.append(held_layer(texture, soft, held, feather, PART_BY_NAME[f"{held[0]}_forearm"].rank + 1))
     return layers, segs, radius
-
-
-# the head's collar disc fades out over this much of the head's radius at its edge (the torso layer
-# holds the chest under it): moved rigidly with a head a few px off the torso, its hard edge drew a
-# "bib" line across the chest (webcam_talking frame 120)
-DISC_FADE = 0.25
-
-
-def _layer_alpha(own: np.ndarray, grown: np.ndarray, disc: np.ndarray, soft: np.ndarray, k: int,
-                 fade_px: float) -> np.ndarray:
-    """A layer's alpha (float32 HxW): its own pixels as opaque as the person mask, the ``grown``
-    region round them feathered over k px, and its joint ``disc`` feathered the same, or with
-    ``fade_px`` > 0 faded out over that many px inside its edge."""
-    if fade_px <= 0:
-        a = cv2.GaussianBlur((grown | disc).astype(np.float32), (k, k), 0)
-    else:
-        t = np.clip(cv2.distanceTransform(disc, cv2.DIST_L2, 5) / fade_px, 0.0, 1.0)
-        a = np.maximum(cv2.GaussianBlur(grown.astype(np.float32), (k, k), 0), t * t * (3.0 - 2.0 * t))
-    return np.where(own, soft, a * soft)
 
 
 def _give_torso_shoulder_tops(labels: np.ndarray, names: list[str], hard: np.ndarray,
