@@ -198,12 +198,13 @@ def _skin_and_hair(labels: np.ndarray, names: list[str], xy: np.ndarray, ok: np.
                    hands: dict[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
     """Samples (bool HxW each) of the person's skin (the face round the nose, the hands MediaPipe
     found) and hair (the head's pixels beyond the face), whose colours the torso's fill avoids."""
-    skin = face_skin(xy, ok, COCO17.index, labels.shape) & (hard > 0)
+    face = face_skin(xy, ok, COCO17.index, labels.shape)
+    skin = face & (hard > 0)
     for region in (hands or {}).values():
         skin |= (region > 0) & (hard > 0)
     hair = np.zeros_like(skin)
-    if "head" in names and skin.any():
-        ys, xs = np.nonzero(face_skin(xy, ok, COCO17.index, labels.shape))
+    if "head" in names and skin.any() and face.any():
+        ys, xs = np.nonzero(face)
         reach = 1.4 * max(xs.max() - xs.min(), ys.max() - ys.min(), 1)   # beyond the face: ~1.4 eye distances
         yy, xx = np.mgrid[:labels.shape[0], :labels.shape[1]]
         far = np.hypot(xx - xs.mean(), yy - ys.mean()) > reach

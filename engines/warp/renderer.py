@@ -176,8 +176,7 @@ class WarpRenderer:
         self._layers, segs, radius = build_layers(img, m, self._ref_xy, ok, self.options.feather_px,
                                                   hand_regions(found, h, w) if found else None)
         self._joints = soft_joints(segs, radius, self._ref_xy)
-        self._edge = self._bottom_edge(h)
-        self._layers, self._hand_edges = _at_bottom_edge(self._layers, self._ref_xy, ok, self._edge, h)
+        self._layers, self._edge, self._hand_edges = _at_bottom_edge(self._layers, self._ref_xy, ok, h)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
@@ -208,20 +207,6 @@ class WarpRenderer:
         self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
-
-    def _bottom_edge(self, h: int):
-        """The parts.Edge a photo cut at the chest keeps (None: the torso layer ends above the
-        photo's last row). Cut at the chest (parts.cut_at_chest), the torso layer goes on below it
-        (layers.continue_below: EDGE_REACH shoulder widths), and the Edge says how far."""
-        torso = next((l for l in self._layers if l.name == "torso"), None)
-        edge = bottom_edge(torso.patch[:, :, 3], torso.origin, h) if torso else None
-        if edge is None or not cut_at_chest(self._ref_xy, self._ref_ok, COCO17.index, edge):
-            return edge
-        ix = COCO17.index
-        rows = int(round(EDGE_REACH * float(np.linalg.norm(self._ref_xy[ix["left_shoulder"]]
-                                                           - self._ref_xy[ix["right_shoulder"]]))))
-        self._layers = [continue_below(l, h, rows) if l is torso else l for l in self._layers]
-        return edge._replace(reach=float(rows))
 
     @property
     def rest_pose(self) -> Pose:
@@ -634,25 +619,39 @@ def _framed(pose: Pose, min_score: float, w: int, h: int) -> tuple[Pose, np.ndar
 BELOW_EDGE = 0.25
 
 
-def _at_bottom_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, edge, h: int) -> tuple[list[Layer], dict]:
-    """The layers with the torso continued below the photo's bottom edge (``_torso_below_edge``), and
-    the parts.Edge of every forearm layer that meets the photo's last row (parts.hands_on_edge)."""
-    layers = _torso_below_edge(layers, xy, ok, edge, h)
+def _at_bottom_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, h: int) -> tuple[list[Layer], object, dict]:
+    """(the layers with the torso continued below the photo's bottom edge (``_below_edge_rows``),
+    the parts.Edge the torso keeps (None: its layer ends above the photo's last row; ``reach`` = the
+    rows continued for a photo cut at the chest), the parts.Edge of every forearm layer that meets
+    the photo's last row (parts.hands_on_edge))."""
+    torso = next((l for l in layers if l.name == "torso"), None)
+    edge = bottom_edge(torso.patch[:, :, 3], torso.origin, h) if torso else None
+    rows, chest = _below_edge_rows(xy, ok, edge)
+    if rows > 0:
+        layers = [continue_below(l, h, rows) if l is torso else l for l in layers]
+        if chest:
+            edge = edge._replace(reach=float(rows))
     hands = {l.name: e for l in layers if l.name.endswith("forearm")
              and (e := bottom_edge(l.patch[:, :, 3], l.origin, h)) is not None}
-    return layers, hands
+    return layers, edge, hands
 
 
-def _torso_below_edge(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, edge, h: int) -> list[Layer]:
-    """``layers`` with the torso continued below the photo's bottom edge where the photo shows its
-    hips just above it (parts.hips_at_edge): its torso then follows the shoulders, not the hips the
-    estimator reads there, and is lifted off that edge when the driver rises."""
+def _below_edge_rows(xy: np.ndarray, ok: np.ndarray, edge) -> tuple[int, bool]:
+    """(rows the torso layer goes on below the photo's bottom edge, whether the photo is cut at the
+    chest). Cut at the chest (parts.cut_at_chest): EDGE_REACH shoulder widths, the body going on
+    below the frame as a webcam's does, and parts.keep_bottom_edge stretches only past that reach.
+    Hips just above the edge (parts.hips_at_edge): BELOW_EDGE of the neck-to-hips length; the torso
+    then follows the shoulders, not the hips the estimator reads there, and is lifted off that edge
+    when the driver rises. Otherwise none."""
     ix = COCO17.index
-    if not hips_at_edge(xy, ok, ix, edge):
-        return layers
-    mid_hip = (xy[ix["left_hip"]] + xy[ix["right_hip"]]) / 2.0
-    rows = int(math.ceil(BELOW_EDGE * float(np.hypot(*(mid_hip - neck(xy, ix))))))
-    return [continue_below(l, h, rows) if l.name == "torso" else l for l in layers]
+    if edge is None:
+        return 0, False
+    if cut_at_chest(xy, ok, ix, edge):
+        return int(round(EDGE_REACH * float(np.linalg.norm(xy[ix["left_shoulder"]] - xy[ix["right_shoulder"]])))), True
+    if hips_at_edge(xy, ok, ix, edge):
+        mid_hip = (xy[ix["left_hip"]] + xy[ix["right_hip"]]) / 2.0
+        return int(math.ceil(BELOW_EDGE * float(np.hypot(*(mid_hip - neck(xy, ix)))))), False
+    return 0, False
 
 
 def _with_xy(pose: Pose, xy: np.ndarray, ok: np.ndarray) -> Pose:
