@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from realtime.layouts import LAYOUTS
+
+# every layout's left/right twins (realtime.layouts: the pairs a horizontal flip swaps)
+_TWINS = {a: b for lay in LAYOUTS.values() for x, y in lay.swap_pairs for a, b in ((x, y), (y, x))}
+
+
 def other_side(name: str) -> str | None:
     """The same keypoint on the other side of the body (None for a keypoint with no side)."""
-    for a, b in (("left_", "right_"), ("right_", "left_")):
-        if name.startswith(a):
-            return b + name[len(a):]
-    return None
+    return _TWINS.get(name)
 
 
 def given_length(pos: dict, has: dict, name: str, parent: str) -> float | None:
