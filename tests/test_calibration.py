@@ -162,6 +162,23 @@ def test_face_follows_the_drivers_head_turn():
         assert abs(moved[2, 0]) > 2 * abs(moved[0, 0])     # the ears move more than the eyes
 
 
+@pytest.mark.parametrize("squeeze", [0.25, 0.4])
+def test_a_head_turn_is_not_a_smaller_face(squeeze):
+    """A head turned away from the neutral's view squeezes the face along one axis only (its points
+    closer together across, as far apart up and down): not a smaller face. The head bounds (a face
+    within head_range of the body's distance-to-camera factor) must not blow the driver's turned
+    face up to make its similarity scale reach the bound (basketball_dribble: a head seen from the
+    side in the first frame and from the front later had its face points drawn 2x apart)."""
+    neutral = avatar()
+    xy = neutral.xy.astype(np.float64).copy()
+    nose = xy[IX["nose"]].copy()
+    for n in FACE:
+        xy[IX[n]] = nose + np.array([squeeze, 1.0]) * (xy[IX[n]] - nose)
+    driver = replace(neutral, xy=xy.astype(np.float32))
+    target = retarget_pose(driver, neutral, neutral)
+    np.testing.assert_allclose(_face_vectors(target), _face_vectors(driver), atol=0.5)
+
+
 def _neck_to_nose(pose: Pose) -> float:
     xy = pose.xy.astype(np.float64)
     return float(np.linalg.norm(xy[IX["nose"]] - (xy[IX["left_shoulder"]] + xy[IX["right_shoulder"]]) / 2))
