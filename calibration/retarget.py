@@ -314,10 +314,14 @@ def _usable(d: Pose, dhas: dict, ahas: dict, min_score: float, upper: bool) -> d
 
 def _bounded(factor: float, name: str, scale: float, o: RetargetOptions) -> float:
     """A bone's length factor within ``o.length_range``, and within ``o.head_range`` (head and neck
-    bones) or ``o.max_stretch`` (the others) of the distance-to-camera factor ``scale``."""
+    bones) or ``o.max_stretch`` (the others) of the distance-to-camera factor ``scale``. The neck ->
+    nose bone is bounded above only: a head bowed towards the camera shortens it in 2-D as a
+    foreshortened limb shortens (basketball_dribble frames 21-29: 0.05-0.5 of the bent-over first
+    frame's, whose head the lower bound held 30-64 px above the driver's)."""
     lo, hi = o.length_range
     if name in HEAD_BONES:
-        lo, hi = max(lo, o.head_range[0] * scale), min(hi, o.head_range[1] * scale)
+        lo = lo if name == "nose" else max(lo, o.head_range[0] * scale)
+        hi = min(hi, o.head_range[1] * scale)
     else:
         hi = min(hi, o.max_stretch * scale)
     return float(np.clip(factor, lo, max(lo, hi)))

@@ -193,6 +193,24 @@ def _shrugged(pose: Pose, lift: float) -> Pose:
     return replace(pose, xy=xy)
 
 
+@pytest.mark.parametrize("bow", [0.2, 0.35])
+def test_a_bowed_head_brings_the_nose_down_to_the_neck(bow):
+    """A head bowed towards the camera shortens the 2-D neck -> nose bone as a foreshortened limb
+    shortens (basketball_dribble frames 21-29: 0.05-0.5 of the first frame's): the target's nose
+    comes down with the driver's instead of stopping at half its length, which drew the head
+    30-64 px above the driver's. The face keeps its shape about the nose."""
+    neutral = avatar()
+    xy = neutral.xy.astype(np.float64).copy()
+    neck = (xy[IX["left_shoulder"]] + xy[IX["right_shoulder"]]) / 2
+    drop = (1.0 - bow) * (xy[IX["nose"]] - neck)
+    for n in ("nose", *FACE):
+        xy[IX[n]] -= drop
+    driver = replace(neutral, xy=xy.astype(np.float32))
+    target = retarget_pose(driver, neutral, neutral)
+    assert _neck_to_nose(target) == pytest.approx(_neck_to_nose(driver), rel=0.02)
+    np.testing.assert_allclose(_face_vectors(target), _face_vectors(driver), atol=0.5)
+
+
 def test_profile_avatar_keeps_its_neck_when_the_drivers_shoulders_rise():
     """A frontal driver raising both shoulders (arms over the head) shortens their 2-D neck; a
     profile photo's neck -> nose bone keeps its length (times the distance-to-camera factor) instead
