@@ -314,10 +314,14 @@ def _usable(d: Pose, dhas: dict, ahas: dict, min_score: float, upper: bool) -> d
 
 def _bounded(factor: float, name: str, scale: float, o: RetargetOptions) -> float:
     """A bone's length factor within ``o.length_range``, and within ``o.head_range`` (head and neck
-    bones) or ``o.max_stretch`` (the others) of the distance-to-camera factor ``scale``."""
+    bones) or ``o.max_stretch`` (the others) of the distance-to-camera factor ``scale``. The neck ->
+    nose bone is bounded above only: a head bowed towards the camera shortens it in 2-D as a
+    foreshortened limb shortens (basketball_dribble frames 21-29: 0.05-0.5 of the bent-over first
+    frame's, whose head the lower bound held 30-64 px above the driver's)."""
     lo, hi = o.length_range
     if name in HEAD_BONES:
-        lo, hi = max(lo, o.head_range[0] * scale), min(hi, o.head_range[1] * scale)
+        lo = lo if name == "nose" else max(lo, o.head_range[0] * scale)
+        hi = min(hi, o.head_range[1] * scale)
     else:
         hi = min(hi, o.max_stretch * scale)
     return float(np.clip(factor, lo, max(lo, hi)))
@@ -380,7 +384,23 @@ def _face_motion(dpos, dhas, npos, nhas, apos, names: list[str]) -> dict:
     size, diff = _similar(src, av)
     own = float(np.clip((diff - FACE_LIKE[0]) / (FACE_LIKE[1] - FACE_LIKE[0]), 0.0, 1.0))
     return {"lin": lin, "rest": {n: dst[i] - lin @ src[i] for i, n in enumerate(common) if n != "nose"},
-            "now": {n: dst[i] for i, n in enumerate(common)}, "size": abs(size), "own": own}
+            "now": {n: dst[i] for i, n in enumerate(common)}, "size": abs(size), "own": own,
+            "grow": _face_growth(src, dst, abs(a))}
+
+
+def _face_growth(src: np.ndarray, dst: np.ndarray, similarity: float) -> float:
+    """How much the face grew from neutral (``src``) to now (``dst``), N x 2 about the nose: the
+    larger stretch of the least-squares linear map between them. A head turn squeezes the face
+    along one axis only (the eyes and ears closer across, as far apart up and down), which shrinks
+    the similarity scale but not this (basketball_dribble, a face seen from the side at neutral and
+    from the front later: similarity 0.3-0.4, this 1.05-1.15, the torso 1.15-1.3). ``similarity``
+    where the neutral's points lie on one line (no second axis to measure)."""
+    sv_src = np.linalg.svd(src, compute_uv=False)
+    if len(sv_src) < 2 or sv_src[1] < 0.05 * max(sv_src[0], 1e-9):
+        return similarity
+    m = np.linalg.lstsq(src, dst, rcond=None)[0]
+    grow = float(np.linalg.svd(m, compute_uv=False)[0])
+    return grow if np.isfinite(grow) and grow > 1e-9 else similarity
 
 
 def _face_point(name: str, face: dict, nose: np.ndarray, apos, scale: float, k: float,
@@ -391,15 +411,20 @@ def _face_point(name: str, face: dict, nose: np.ndarray, apos, scale: float, k: 
     pixels (``k``): a profile photo is not given a frontal driver's face. Where it is the same view:
     the driver's face itself, scaled to the avatar's face size. Either way one scale for every face
     bone, within ``o.head_range`` of ``scale`` (per-bone factors clipped unevenly turned the
-    eye-to-ear bones)."""
+    eye-to-ear bones). The bounds hold the face's size: the avatar's own face is a similarity (its
+    scale bounded); the driver's face counts as shrunk only where it shrank along both axes
+    (``_face_growth``): a head turn, which squeezes it along one, keeps the driver's face as it is."""
+    lo, hi = (o.head_range[0] * scale, o.head_range[1] * scale) if o.bounded else (0.0, np.inf)
     lin = face["lin"]
     s = float(np.sqrt(abs(np.linalg.det(lin))))
-    want = s if not o.bounded else float(np.clip(s, o.head_range[0] * scale, o.head_range[1] * scale))
-    want = want if s > 1e-9 else 1.0
-    own = nose + lin * (want / max(s, 1e-9)) @ (apos[name] - apos["nose"]) + k * face["rest"].get(name, np.zeros(2))
+    turn = lin * (float(np.clip(s, lo, hi)) / s) if s > 1e-9 else lin
+    own = nose + turn @ (apos[name] - apos["nose"]) + k * face["rest"].get(name, np.zeros(2))
     if name not in face["now"] or face["own"] >= 1.0:
         return own
-    driver = nose + face["now"][name] * face["size"] * want / max(s, 1e-9)
+    # smaller than the bounds only where it shrank along both axes; larger where its similarity grew
+    grow = max(face.get("grow", s), s)
+    f = lo / grow if 1e-9 < grow < lo else (hi / s if s > hi else 1.0)
+    driver = nose + face["now"][name] * face["size"] * f
     return face["own"] * own + (1.0 - face["own"]) * driver
 
 

@@ -162,6 +162,23 @@ def test_face_follows_the_drivers_head_turn():
         assert abs(moved[2, 0]) > 2 * abs(moved[0, 0])     # the ears move more than the eyes
 
 
+@pytest.mark.parametrize("squeeze", [0.25, 0.4])
+def test_a_head_turn_is_not_a_smaller_face(squeeze):
+    """A head turned away from the neutral's view squeezes the face along one axis only (its points
+    closer together across, as far apart up and down): not a smaller face. The head bounds (a face
+    within head_range of the body's distance-to-camera factor) must not blow the driver's turned
+    face up to make its similarity scale reach the bound (basketball_dribble: a head seen from the
+    side in the first frame and from the front later had its face points drawn 2x apart)."""
+    neutral = avatar()
+    xy = neutral.xy.astype(np.float64).copy()
+    nose = xy[IX["nose"]].copy()
+    for n in FACE:
+        xy[IX[n]] = nose + np.array([squeeze, 1.0]) * (xy[IX[n]] - nose)
+    driver = replace(neutral, xy=xy.astype(np.float32))
+    target = retarget_pose(driver, neutral, neutral)
+    np.testing.assert_allclose(_face_vectors(target), _face_vectors(driver), atol=0.5)
+
+
 def _neck_to_nose(pose: Pose) -> float:
     xy = pose.xy.astype(np.float64)
     return float(np.linalg.norm(xy[IX["nose"]] - (xy[IX["left_shoulder"]] + xy[IX["right_shoulder"]]) / 2))
@@ -174,6 +191,24 @@ def _shrugged(pose: Pose, lift: float) -> Pose:
     for n in ("left_shoulder", "right_shoulder"):
         xy[IX[n], 1] -= lift
     return replace(pose, xy=xy)
+
+
+@pytest.mark.parametrize("bow", [0.2, 0.35])
+def test_a_bowed_head_brings_the_nose_down_to_the_neck(bow):
+    """A head bowed towards the camera shortens the 2-D neck -> nose bone as a foreshortened limb
+    shortens (basketball_dribble frames 21-29: 0.05-0.5 of the first frame's): the target's nose
+    comes down with the driver's instead of stopping at half its length, which drew the head
+    30-64 px above the driver's. The face keeps its shape about the nose."""
+    neutral = avatar()
+    xy = neutral.xy.astype(np.float64).copy()
+    neck = (xy[IX["left_shoulder"]] + xy[IX["right_shoulder"]]) / 2
+    drop = (1.0 - bow) * (xy[IX["nose"]] - neck)
+    for n in ("nose", *FACE):
+        xy[IX[n]] -= drop
+    driver = replace(neutral, xy=xy.astype(np.float32))
+    target = retarget_pose(driver, neutral, neutral)
+    assert _neck_to_nose(target) == pytest.approx(_neck_to_nose(driver), rel=0.02)
+    np.testing.assert_allclose(_face_vectors(target), _face_vectors(driver), atol=0.5)
 
 
 def test_profile_avatar_keeps_its_neck_when_the_drivers_shoulders_rise():
