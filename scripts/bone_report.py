@@ -122,7 +122,11 @@ def placement_line(rows: list[dict]) -> str:
         read.append(face_bone_angles(np.where(ok_f[:, None], found[0][ix], np.nan), t))
     if not drawn:
         return "face bones: no placement recorded"
-    d, f = np.nanmean(drawn, axis=0), np.nanmean(read, axis=0)
+    import warnings
+
+    with warnings.catch_warnings():   # a bone neither pose ever shows: NaN, said so in the line
+        warnings.simplefilter("ignore", RuntimeWarning)
+        d, f = np.nanmean(drawn, axis=0), np.nanmean(read, axis=0)
     per = ", ".join(f"{p}-{q} {a:.1f}/{b:.1f}" for (p, q), a, b in zip(FACE_BONES, d, f))
     return (f"face bones drawn vs target (placement) {np.nanmean(drawn):.2f}, re-read vs target "
             f"{np.nanmean(read):.2f} (per bone, drawn/re-read: {per})")
