@@ -7,7 +7,9 @@ does (retargeting on unless ``--no-retarget``, the face and hands where the refe
 outputs re-read in the driver's mode) and every (frame, bone) angle between the target and the
 re-estimated output is kept; with --self the real frames' angles too (the estimator's floor).
 Prints, per run, the mean error of each COCO-17 bone (output and floor, and its share of the total),
-the head's share, and the worst frames; writes ``<out>/<run>_head.png``, a contact sheet of the
+the head's share, the face bones' placement against their reading (``placement_line``: where the
+renderer drew the reference's face points, carried through the head's mesh, against the target; and
+where the estimator re-reads them), and the worst frames; writes ``<out>/<run>_head.png``, a contact sheet of the
 worst frames by head-bone error: real frame (or the target drawn) | output, cropped to the head and
 shoulders, target face points in green, those found on the output in red.
 --neutral picks the retargeting's neutral as `repose evaluate --self --neutral` does.
@@ -57,6 +59,79 @@ def per_bone(target, found, min_score: float = 0.5):
     return out
 
 
+FACE_BONES = (("left_eye", "right_eye"), ("nose", "left_eye"), ("nose", "right_eye"), ("left_eye", "left_ear"),
+              ("right_eye", "right_ear"))
+
+
+def carried(points, src, dst):
+    """(N, 2) where the piecewise-affine map of a triangle mesh (Delaunay of its ``src`` vertices,
+    as engines.warp.face.FaceRig triangulates them, each vertex moved to ``dst``) takes ``points``
+    (barycentric in their source triangle); NaN for points outside the mesh."""
+    import numpy as np
+    from scipy.spatial import Delaunay
+
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    mesh = Delaunay(np.asarray(src, np.float64))
+    k = mesh.find_simplex(pts)
+    out = np.full(pts.shape, np.nan)
+    ok = k >= 0
+    tr = mesh.transform[k[ok]]
+    b = np.einsum("nij,nj->ni", tr[:, :2], pts[ok] - tr[:, 2])
+    bary = np.column_stack([b, 1.0 - b.sum(axis=1)])
+    out[ok] = np.einsum("nk,nkd->nd", bary, np.asarray(dst, np.float64)[mesh.simplices[k[ok]]])
+    return out
+
+
+def face_bone_angles(a, b):
+    """(5,) angle (degrees) between the FACE_BONES of two (5, 2) sets of face points in FACE_POINTS
+    order (nose, left_eye, right_eye, left_ear, right_ear); NaN where either lacks one."""
+    import numpy as np
+
+    from engines.warp.parts import FACE_POINTS
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    out = np.full(len(FACE_BONES), np.nan)
+    for k, (p, q) in enumerate(FACE_BONES):
+        i, j = FACE_POINTS.index(p), FACE_POINTS.index(q)
+        va, vb = a[j] - a[i], b[j] - b[i]
+        na, nb = np.linalg.norm(va), np.linalg.norm(vb)
+        if np.isfinite(na) and np.isfinite(nb) and na > 1e-6 and nb > 1e-6:
+            out[k] = np.degrees(np.arccos(np.clip(va @ vb / (na * nb), -1.0, 1.0)))
+    return out
+
+
+def placement_line(rows: list[dict]) -> str:
+    """One line: the face bones' mean angle between the target and where the renderer drew the
+    reference's face points (placement), and between the target and the points re-read on the output
+    (what bone_deg counts): a reading far worse than the placement is the estimator reading the
+    drawn head otherwise (its outline, its look), not the renderer missing the target."""
+    import numpy as np
+
+    from engines.warp.parts import FACE_POINTS
+    from realtime.layouts import COCO17
+
+    ix = [COCO17.index[n] for n in FACE_POINTS]
+    drawn, read = [], []
+    for r in rows:
+        target, found = r["poses"][0], r["poses"][1]
+        if r.get("drawn") is None or target is None or found is None:
+            continue
+        ok_t, ok_f = target[1][ix] >= 0.5, found[1][ix] >= 0.5
+        t = np.where(ok_t[:, None], target[0][ix], np.nan)
+        drawn.append(face_bone_angles(r["drawn"], t))
+        read.append(face_bone_angles(np.where(ok_f[:, None], found[0][ix], np.nan), t))
+    if not drawn:
+        return "face bones: no placement recorded"
+    import warnings
+
+    with warnings.catch_warnings():   # a bone neither pose ever shows: NaN, said so in the line
+        warnings.simplefilter("ignore", RuntimeWarning)
+        d, f = np.nanmean(drawn, axis=0), np.nanmean(read, axis=0)
+    per = ", ".join(f"{p}-{q} {a:.1f}/{b:.1f}" for (p, q), a, b in zip(FACE_BONES, d, f))
+    return (f"face bones drawn vs target (placement) {np.nanmean(drawn):.2f}, re-read vs target "
+            f"{np.nanmean(read):.2f} (per bone, drawn/re-read: {per})")
+
+
 class Recorder:
     """Wraps engines.reenact's bone_angles_deg and evaluate_sequence: keeps (target, found) of every
     output (and real frame) re-read, and a small head crop of every frame."""
@@ -66,6 +141,7 @@ class Recorder:
         self.rows: list[dict] = []
         self.worst = worst          # how many of the worst frames by AKD to keep the images of
         self.sheet: list = []       # [(frame AKD, i, output, real, target, found, floor)], worst first
+        self.mesh = None            # (src, dst) of the head's mesh warp in the frame being rendered
 
     def install(self):
         import engines.reenact as er
@@ -81,14 +157,25 @@ class Recorder:
             return orig_eval(renderer, items, *a, keep=self.keep, **kw)
 
         er.bone_angles_deg, er.evaluate_sequence = angles, evaluate
-        return lambda: (setattr(er, "bone_angles_deg", orig_angles), setattr(er, "evaluate_sequence", orig_eval))
+        import engines.warp.face as face_mod
+
+        orig_mesh = face_mod.warp_with_mesh
+
+        def mesh(patch, origin, rigid, src, dst, *a, **kw):
+            self.mesh = (src, dst)   # the head's mesh this frame: reference px -> output px
+            return orig_mesh(patch, origin, rigid, src, dst, *a, **kw)
+
+        face_mod.warp_with_mesh = mesh
+        return lambda: (setattr(er, "bone_angles_deg", orig_angles), setattr(er, "evaluate_sequence", orig_eval),
+                        setattr(face_mod, "warp_with_mesh", orig_mesh))
 
     def keep(self, i, out, target, real, res) -> None:
         calls, self.calls = self.calls, []
         (t, found), floor = calls[0], (calls[1][1] if len(calls) > 1 else None)
         self.rows.append({"i": i, "out": per_bone(t, found), "floor": per_bone(t, floor) if floor is not None else None,
                           "crop": _head_crop(out, real, t, found), "poses": [_coco(p) for p in (t, found, floor)],
-                          "pred": self._predicted(t), **_keypoint_row(t, found, floor, out, real),
+                          "pred": self._predicted(t), "drawn": self._drawn(t),
+                          **_keypoint_row(t, found, floor, out, real),
                           "frame_akd": res.keypoints.per_frame_akd_norm[-1]})
         self._keep_worst(self.rows[-1]["frame_akd"], i, out, real, (t, found, floor))
 
@@ -99,6 +186,25 @@ class Recorder:
         if self.worst and np.isfinite(akd) and (len(self.sheet) < self.worst or akd > self.sheet[-1][0]):
             self.sheet.append((akd, i, out.copy(), None if real is None else real.copy(), *poses))
             self.sheet = sorted(self.sheet, key=lambda e: -e[0])[:self.worst]
+
+    def _drawn(self, target):
+        """(5, 2) output px where the renderer drew the reference's face points (FACE_POINTS) in this
+        frame: carried through the head's mesh (``carried``) where one was warped, else by the head's
+        2x3 transform; None for a renderer without them. Clears the recorded mesh."""
+        import numpy as np
+
+        from engines.warp.parts import FACE_POINTS, apply
+        from realtime.layouts import COCO17
+
+        got, self.mesh = self.mesh, None
+        r = getattr(self, "renderer", None)
+        if r is None or not hasattr(r, "_ref_xy"):
+            return None
+        ref = r._ref_xy[[COCO17.index[n] for n in FACE_POINTS]].astype(np.float64)
+        if got is not None:
+            return carried(ref, *got)
+        t = target.to_layout(COCO17)
+        return apply(r._mats(t, t.present(0.5))["head"], ref)
 
     def _predicted(self, target):
         """The reference's face points moved by the head's transform for this target (px), or None."""
@@ -257,6 +363,7 @@ def report(name: str, got: dict, out_dir: Path, worst: int = 8) -> str:
                      f"{np.nansum(out[:, k]) / total:.2f} |")
     head_err = np.nanmean(np.where(head, out, np.nan), axis=1)
     order = np.argsort(-np.nan_to_num(head_err, nan=-1))[:worst]
+    lines.append(placement_line(got["rows"]))
     lines.append("worst head frames: " + ", ".join(f"{got['rows'][j]['i'] + 1}: {head_err[j]:.1f}" for j in order))
     crops = [got["rows"][j]["crop"] for j in order if got["rows"][j]["crop"] is not None]
     if crops:
@@ -434,7 +541,8 @@ def _save(path: Path, got: dict) -> None:
 
     with open(path, "wb") as f:
         pickle.dump({"summary": got["summary"], **{k: [r[k] for r in got["rows"]] for k in (
-            "out", "floor", "i", "poses", "pred", "akd", "akd_floor", "present", "outside", "frame_akd")}}, f)
+            "out", "floor", "i", "poses", "pred", "drawn", "akd", "akd_floor", "present", "outside",
+            "frame_akd")}}, f)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,3 +129,47 @@ def test_run_names_stay_inside_out_whatever_paths_are_given():
     assert br._run_name("/data/media/pose_1.mp4") == "pose_1"
     assert br._run_name("/data/pose.jpg:/data/media/pose_squats.mp4") == "pose_by_pose_squats"
     assert br._run_name("pose_1.mp4") == "pose_1"
+
+
+def test_carried_takes_points_through_the_mesh_and_nan_outside():
+    """A mesh moved by one affine carries any point inside it by that affine; a vertex moved alone
+    carries itself to its destination (and a point halfway to it, half as far); outside: NaN."""
+    from scipy.spatial import Delaunay
+
+    br = _load()
+    rng = np.random.default_rng(3)
+    src = np.vstack([rng.uniform(0, 100, (40, 2)), [[-10, -10], [110, -10], [110, 110], [-10, 110]]])
+    lin = np.array([[1.1, -0.2], [0.15, 0.9]])
+    pts = rng.uniform(5, 95, (25, 2))
+    np.testing.assert_allclose(br.carried(pts, src, src @ lin.T + (3.0, -4.0)), pts @ lin.T + (3.0, -4.0),
+                               atol=1e-9)
+    dst = src.copy()
+    dst[0] += (2.0, -1.0)
+    np.testing.assert_allclose(br.carried(src[:1], src, dst), dst[:1], atol=1e-9)
+    tri = Delaunay(src).simplices
+    t = tri[np.flatnonzero((tri == 0).any(axis=1))[0]]
+    mid = 0.5 * src[0] + 0.25 * src[t[t != 0][0]] + 0.25 * src[t[t != 0][1]]
+    np.testing.assert_allclose(br.carried(mid[None], src, dst)[0], mid + 0.5 * np.array([2.0, -1.0]), atol=1e-9)
+    assert np.isnan(br.carried([[500.0, 500.0]], src, dst)).all()
+
+
+def test_placement_line_separates_drawing_from_reading():
+    """Face points drawn exactly on the target (a similarity of it) place at 0 degrees; points re-read
+    with the nose 1 px lower count that bone error; a face point the target lacks counts in neither."""
+    br = _load()
+    ix = [COCO17.index[n] for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")]
+    xy = np.zeros((17, 2), np.float32)
+    xy[ix] = [[100, 105], [104, 100], [96, 100], [110, 102], [90, 102]]
+    score = np.ones(17, np.float32)
+    read = xy.copy()
+    read[ix[0], 1] += 1.0
+    drawn = 2.0 * xy[ix].astype(np.float64) + (7.0, -3.0)
+    line = br.placement_line([{"poses": [(xy, score), (read, score), None], "drawn": drawn}])
+    assert "(placement) 0.00" in line
+    want = np.nanmean(br.face_bone_angles(read[ix], xy[ix]))
+    assert want > 1.0 and f"re-read vs target {want:.2f}" in line
+    lacking = score.copy()
+    lacking[ix[3]] = 0.0
+    line = br.placement_line([{"poses": [(xy, lacking), (read, score), None], "drawn": drawn}])
+    angles = br.face_bone_angles(read[ix], np.where(np.arange(5)[:, None] == 3, np.nan, xy[ix]))
+    assert np.isnan(angles[3]) and f"re-read vs target {np.nanmean(angles):.2f}" in line
