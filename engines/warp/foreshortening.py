@@ -53,7 +53,11 @@ FORESHORTENED = 0.3
 MAX_HELD = 4
 THROUGH = 0.6
 HAND_KEEP = 0.9
-HAND_TURN_FROM = 0.6
+# a hand under a forearm drawn at this share of its rest length or less keeps the photo's
+# orientation (``hand_direction``). Measured on whole clips (desk, pose_1, squats AKD@256, from
+# 6.08, 1.238, 1.547): 0.6 gave 4.90, 1.286, 1.564 (the bone errors of pose_1 and squats up 0.18 and
+# 0.29 deg); 0.45 gave 4.99, 1.278, 1.546 (up 0.07 and 0.17); 0.3 (FORESHORTENED) 5.59, 1.278, 1.554
+HAND_TURN_FROM = 0.45
 HAND_CUT = 0.9
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
@@ -183,7 +187,7 @@ def hand_direction(v0: np.ndarray, v1: np.ndarray, share: float) -> np.ndarray:
 
     A forearm short in 2-D is tilted out of the picture (towards the camera, or lying on a desk
     towards it), and its 2-D turn then says little of the hand's: presenter_desk's forearms, laid
-    on the desk at 0.7-0.75 of their length, turned the photo's hands (clasped at the chest) 30
+    on the desk at 0.7-0.75 of their length, turned the photo's hands (clasped at the chest) about 30
     degrees down with them, a shape MediaPipe did not read as the hand at the wrist (the left
     wrist 17 px off at 256, 27% of the clip's AKD), while the real hands lay on the desk at about
     the photo's angle.
