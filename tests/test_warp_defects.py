@@ -236,6 +236,36 @@ def test_a_shortened_forearm_keeps_its_hands_length(figure):
     assert p[2] > 150 and p[1] > 120, p                   # skin, not the black background
 
 
+def test_a_hand_takes_only_part_of_a_short_forearms_turn(figure):
+    """A forearm laid towards the camera (on a desk) is short in 2-D, and its 2-D turn says little
+    of the hand's: turned 30 degrees at HAND_TURN_FROM of its length or less, the hand keeps the
+    photo's orientation; half-way to HAND_KEEP, half the turn; near HAND_KEEP nearly all of it (the
+    whole layer, drawn from there on, turns with the forearm: no jump). Turned with the whole
+    forearm, presenter_desk's clasped hands were drawn 30 degrees down on the desk, and MediaPipe
+    read the left wrist 17 px (at 256) short of where the real hand put it."""
+    from engines.warp.foreshortening import HAND_KEEP, HAND_TURN_FROM, extremity_transform
+    from engines.warp.parts import apply, limb_transform
+
+    ref = figure.pose.xy.astype(np.float64)
+    el, wr = ref[IX["left_elbow"]], ref[IX["left_wrist"]]
+    v = wr - el
+    a = np.radians(30)
+    turned = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ v
+
+    def hand_angle(share: float) -> float:
+        wr_t = el + share * turned
+        hand = extremity_transform("left_forearm", limb_transform(el, wr, el, wr_t), ref, IX)
+        np.testing.assert_allclose(apply(hand, wr)[0], wr_t, atol=1e-9)          # starts at the wrist
+        d = apply(hand, wr + v)[0] - wr_t
+        np.testing.assert_allclose(np.hypot(*d), np.hypot(*v), rtol=1e-9)         # at its own length
+        return float(np.degrees(np.arctan2(v[0] * d[1] - v[1] * d[0], v @ d)))
+
+    assert abs(hand_angle(HAND_TURN_FROM - 0.05)) < 1e-6
+    assert hand_angle((HAND_TURN_FROM + HAND_KEEP) / 2) == pytest.approx(15.0, abs=1e-6)
+    assert hand_angle(HAND_KEEP - 0.005) == pytest.approx(30.0, abs=0.5)
+    assert hand_angle(1.6) == pytest.approx(30.0, abs=1e-6)    # drawn long: the whole turn, as before
+
+
 def test_a_shin_hanging_under_a_lifted_knee_keeps_its_length_and_its_foot(figure):
     """A knee lifted at the camera: the shin at 0.4 of its rest length in 2-D (the lower leg hanging
     back). It is drawn at no less than parts.SHIN_MIN_SCALE of its length, and the foot below it at

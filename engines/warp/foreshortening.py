@@ -35,9 +35,11 @@ over the limb, anchored where the limb puts the wrist or ankle, at its own lengt
 (``extremity_transform``). One more warpAffine of a small piece, only then. A limb drawn longer than
 at rest (over 1 / HAND_KEEP: one foreshortened in the photo, hands clasped under the chin or raised at
 the camera) keeps its extremity's length too: stretched with it, a hand became a long smear. The hand turns with its
-forearm; the foot keeps the photo's orientation: under a shin short in 2-D the foot hangs or stands
+forearm (below HAND_KEEP only partly, see below); the foot keeps the photo's orientation: under a shin short in 2-D the foot hangs or stands
 as in the photo, and the short shin's direction (the knee's offset over the ankle) turned it 20-45
 degrees, a diagonal foot along which the estimator read the ankle (pose_1: shin 12 -> 6 degrees).
+Under a forearm much shorter than at rest the hand takes only part of the forearm's turn, none from
+``HAND_TURN_FROM`` of its length down (``hand_direction``).
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
@@ -51,6 +53,11 @@ FORESHORTENED = 0.3
 MAX_HELD = 4
 THROUGH = 0.6
 HAND_KEEP = 0.9
+# a hand under a forearm drawn at this share of its rest length or less keeps the photo's
+# orientation (``hand_direction``). Measured on whole clips (desk, pose_1, squats AKD@256, from
+# 6.08, 1.238, 1.547): 0.6 gave 4.90, 1.286, 1.564 (the bone errors of pose_1 and squats up 0.18 and
+# 0.29 deg); 0.45 gave 4.99, 1.278, 1.546 (up 0.07 and 0.17); 0.3 (FORESHORTENED) 5.59, 1.278, 1.554
+HAND_TURN_FROM = 0.45
 HAND_CUT = 0.9
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
@@ -166,7 +173,28 @@ def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: d
     w1 = own[:, :2] @ w + own[:, 2]
     if name.endswith("shin"):   # a foot keeps the photo's orientation (see the module doc)
         return np.hstack([across * np.eye(2), (w1 - across * w)[:, None]])
-    m = limb_transform(w, w + v0, w1, w1 + v1 * (l0 / l1))
+    m = limb_transform(w, w + v0, w1, w1 + hand_direction(v0, v1, l1 / (across * l0)) * l0)
     m[:, :2] *= across
     m[:, 2] = w1 - m[:, :2] @ w
     return m
+
+
+def hand_direction(v0: np.ndarray, v1: np.ndarray, share: float) -> np.ndarray:
+    """The unit direction the hand's bone takes for a forearm turned from ``v0`` (reference) to
+    ``v1`` (drawn) at ``share`` of its rest length in 2-D: the forearm's whole turn at HAND_KEEP and
+    over (where the layer is drawn whole, so the hand turns with it there, no jump), none at
+    HAND_TURN_FROM and under, in between a linear part of it.
+
+    A forearm short in 2-D is tilted out of the picture (towards the camera, or lying on a desk
+    towards it), and its 2-D turn then says little of the hand's: presenter_desk's forearms, laid
+    on the desk at 0.7-0.75 of their length, turned the photo's hands (clasped at the chest) about 30
+    degrees down with them, a shape MediaPipe did not read as the hand at the wrist (the left
+    wrist 17 px off at 256, 27% of the clip's AKD), while the real hands lay on the desk at about
+    the photo's angle.
+    Kept unturned at every foreshortening, hands jumped round at HAND_KEEP and MediaPipe found fewer
+    of them (hands_found 0.81 -> 0.73)."""
+    u0, u1 = v0 / np.hypot(*v0), v1 / np.hypot(*v1)
+    k = float(np.clip((share - HAND_TURN_FROM) / (HAND_KEEP - HAND_TURN_FROM), 0.0, 1.0))
+    turn = k * float(np.arctan2(u0[0] * u1[1] - u0[1] * u1[0], u0 @ u1))
+    c, s = np.cos(turn), np.sin(turn)
+    return np.array([c * u0[0] - s * u0[1], s * u0[0] + c * u0[1]])
