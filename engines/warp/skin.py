@@ -80,6 +80,11 @@ NECK_ROLL = (10.0, 20.0)
 # sheared neck made MediaPipe read the shoulders turned (bone error 19.5 -> 27.3 deg); webcam_talking's
 # rolls reach about 42
 NECK_ROLL_MAX = (45.0, 60.0)
+# a limb's skinning fades out over TURN_FADE degrees up to TURN_END of turn off the torso
+TURN_END = 120.0
+TURN_FADE = 50.0
+RAISED_TURN_END = 170.0
+RAISED_FROM, RAISED_FULL = 0.3, 0.6
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -246,9 +251,29 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     stretch = float(np.hypot(own[0, 0] * ax + own[0, 1] * ay, own[1, 0] * ax + own[1, 1] * ay))
     k = min(max((stretch - 0.35) / 0.35, 0.0), 1.0)
     # past a right angle between limb and torso the blend would fan the sleeve out into shards
-    # (every weight a different angle): it fades out between 70 and 120 degrees
-    k *= min(max((120.0 - turn) / 50.0, 0.0), 1.0)
+    # (every weight a different angle): it fades out between 70 and 120 degrees; an arm raised
+    # overhead from one hanging in the photo keeps it further (``raised_turn_end``)
+    end = raised_turn_end(joint, own, torso)
+    k *= min(max((end - turn) / TURN_FADE, 0.0), 1.0)
     return k, setup
+
+
+def raised_turn_end(joint: Joint, own: np.ndarray, torso: np.ndarray) -> float:
+    """The turn (degrees) by which the skinning has faded out: TURN_END, or up to RAISED_TURN_END for
+    a limb that hangs in the photo (its bone within 60 degrees of straight down) and is raised above
+    the torso's shoulder line in the output (RAISED_FROM..RAISED_FULL of the sine of its elevation
+    over the torso's crosswise axis)."""
+    u = -np.asarray(joint.axis, np.float64)          # the limb's bone direction (reference)
+    if u[1] < 0.5:
+        return TURN_END
+    up = torso[:, :2] @ np.array([0.0, -1.0])
+    along = own[:, :2] @ u
+    nu, na = float(np.hypot(*up)), float(np.hypot(*along))
+    if nu < 1e-9 or na < 1e-9:
+        return TURN_END
+    rise = float(up @ along) / (nu * na)
+    f = min(max((rise - RAISED_FROM) / (RAISED_FULL - RAISED_FROM), 0.0), 1.0)
+    return TURN_END + f * (RAISED_TURN_END - TURN_END)
 
 
 def neck_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[float, tuple]:
