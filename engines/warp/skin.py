@@ -85,9 +85,11 @@ TURN_END = 120.0
 TURN_FADE = 50.0
 RAISED_TURN_END = 170.0
 RAISED_FROM, RAISED_FULL = 0.3, 0.6
-# a limb turned further than this off the torso gets NECK_ITERATIONS fixed-point steps: one step left
-# a tear at the raised arm's outer armpit (pose_1 frames 71-75: a fleck of the wall inside the sleeve)
+# a raised limb (``raised_turn_end``) turned further than this off the torso gets RAISED_ITERATIONS
+# fixed-point steps of its backward map: one step left a tear at the raised arm's outer armpit
+# (pose_1 frames 45 and 71-75: a fleck of the wall inside the sleeve)
 TURNED_DEG = 90.0
+RAISED_ITERATIONS = 4
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -261,6 +263,14 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     return k, setup
 
 
+def limb_iterations(joint: Joint, own: np.ndarray, torso: np.ndarray, setup: tuple, steps: int) -> int:
+    """The fixed-point steps of a limb's backward map this frame (``skin_maps``): ``steps``, or
+    RAISED_ITERATIONS for a raised limb (``raised_turn_end``) turned past TURNED_DEG."""
+    if abs(setup[2]) > np.radians(TURNED_DEG) and raised_turn_end(joint, own, torso) > TURN_END:
+        return max(steps, RAISED_ITERATIONS)
+    return steps
+
+
 def raised_turn_end(joint: Joint, own: np.ndarray, torso: np.ndarray) -> float:
     """The turn (degrees) by which the skinning has faded out: TURN_END, or up to RAISED_TURN_END for
     a limb that hangs in the photo (its bone within 60 degrees of straight down) and is raised above
@@ -318,8 +328,6 @@ def skin_maps(box: tuple[int, int, int, int], layer, weight: np.ndarray, joint: 
     qy = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
     ox, oy = layer.origin
     hw = np.array([weight.shape[1] - 1, weight.shape[0] - 1], np.float64)
-    if abs(setup[2]) > np.radians(TURNED_DEG):
-        iterations = max(iterations, NECK_ITERATIONS)
     for _ in range(iterations):
         w = weight[np.clip(qy - oy + 0.5, 0, hw[1]).astype(np.intp), np.clip(qx - ox + 0.5, 0, hw[0]).astype(np.intp)]
         qx, qy = _blend_inverse(setup, k * w.astype(np.float64), px, py)
