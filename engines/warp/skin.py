@@ -13,8 +13,10 @@ The zone is kept small (about one limb thickness round the joint): a wide one tu
 overhead into a bat wing of jacket stretched from the hip to the elbow. The torso layer stays
 rigid (one warpAffine); the limb's top stretches like cloth between the two. A limb squashed to
 under 0.7 of its rest length (foreshortened) is skinned less, and not at all under 0.35; so is a
-limb turned more than 70 degrees from its rest angle to the torso (not at all past 120: an arm
-raised overhead), where the blend would fan the sleeve out into shards.
+limb turned more than 70 degrees from its rest angle to the torso (not at all past 120), where the
+blend would fan the sleeve out into shards; except an arm that hangs in the photo and is raised
+overhead (``raised_turn_end``: up to 170), whose shoulder drawn rigid swung round the joint and
+left the background between the raised arm and the head.
 The neck: the head layer carries the neck and a disc of collar round the shoulders' midpoint; moved
 rigidly with the head, a head roll swung the collar and the shoulders' top round with it (MediaPipe
 then read the shoulders high) and opened a wedge beside it. Its pixels follow the torso up to the
@@ -80,7 +82,13 @@ NECK_ROLL = (10.0, 20.0)
 # sheared neck made MediaPipe read the shoulders turned (bone error 19.5 -> 27.3 deg); webcam_talking's
 # rolls reach about 42
 NECK_ROLL_MAX = (45.0, 60.0)
-# a limb's skinning fades out over TURN_FADE degrees up to TURN_END of turn off the torso
+# a limb's skinning fades out over TURN_FADE degrees up to TURN_END of turn off the torso; for a
+# limb hanging in the photo and raised above the shoulder line (RAISED_FROM..RAISED_FULL: the sine
+# of its elevation) up to RAISED_TURN_END. Rigid, pose_1's arms overhead (turned 118-128 degrees)
+# swung the shoulder's sleeve round the joint: the raised upper arm thin at its base, the wall
+# between it and the head, MediaPipe read the shoulders narrower and lower (shoulder-elbow bones
+# 3.3 degrees off). Every limb to 170 (an earlier branch) mended that too but made basketball_dribble, squats from
+# pose.jpg and webcam_signing (frame 268) worse: there the large turns are not an arm overhead.
 TURN_END = 120.0
 TURN_FADE = 50.0
 RAISED_TURN_END = 170.0
