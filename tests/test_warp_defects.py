@@ -550,8 +550,15 @@ def test_a_hand_under_a_short_forearm_turns_as_the_drivers_hand_does(figure):
     kept = r.render(_with_hand_points(replace(figure.pose, xy=xy), v))
     assert skin(kept, wr_t + 0.3 * v) and not skin(kept, wr_t + 0.3 * turned)
     # no hand points, or unsure ones, or a hand edge-on (short in 2-D): the length ramp decides
-    assert foreshortening.hand_turns(rest, _with_hand_points(replace(figure.pose, xy=xy), turned))["left_forearm"] \
-        == pytest.approx(a, abs=1e-4)
+    got = foreshortening.hand_turns(rest, _with_hand_points(replace(figure.pose, xy=xy), turned))
+    assert got["left_forearm"] == pytest.approx(a, abs=1e-4)
     assert foreshortening.hand_turns(rest, replace(figure.pose, xy=xy)) == {}
-    assert foreshortening.hand_turns(rest, _with_hand_points(replace(figure.pose, xy=xy), turned, score=0.3)) == {}
+    unsure = _with_hand_points(replace(figure.pose, xy=xy), turned, score=0.3)
+    assert foreshortening.hand_turns(rest, unsure) == {}
     assert foreshortening.hand_turns(rest, _with_hand_points(replace(figure.pose, xy=xy), 0.3 * turned)) == {}
+    # under a forearm drawn long (foreshortened in the photo) the hand keeps the forearm's whole turn
+    from engines.warp.parts import apply, limb_transform
+
+    long = limb_transform(el, wr, el, el + 1.6 * turned)
+    hand = foreshortening.extremity_transform("left_forearm", long, ref, IX, 0.0)
+    np.testing.assert_allclose(apply(hand, wr + v)[0] - apply(hand, wr)[0], turned, atol=1e-9)
