@@ -38,11 +38,11 @@ the camera) keeps its extremity's length too: stretched with it, a hand became a
 forearm (below HAND_KEEP only partly, see below); the foot keeps the photo's orientation: under a shin short in 2-D the foot hangs or stands
 as in the photo, and the short shin's direction (the knee's offset over the ankle) turned it 20-45
 degrees, a diagonal foot along which the estimator read the ankle (pose_1: shin 12 -> 6 degrees).
-Under a forearm drawn short the hand turns as the driver's own hand does (wrist -> index and pinky,
-``hand_turns``) where both poses show it; elsewhere it takes only part of the forearm's turn, none
-from ``HAND_TURN_FROM`` of its length down (``hand_direction``). Under a forearm drawn long the hand
-takes the forearm's whole turn: the photo's forearm is foreshortened there, its hand likely too, and
-the hand's own turn from it cost basketball_dribble 1.2 degrees of bone error.
+The hand turns as the driver's own hand does (wrist -> index and pinky, ``hand_turns``) where both
+poses show it; elsewhere, under a forearm drawn short, it takes only part of the forearm's turn, none
+from ``HAND_TURN_FROM`` of its length down (``hand_direction``). A hand holding a ball (engines.warp.held)
+turns with its forearm as before: the ball is carried by the forearm's transform, and the hand turned
+its own way left it (basketball_dribble: 1.2 degrees more bone error).
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
@@ -163,9 +163,9 @@ def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: 
 
 def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int],
                         hand_turn: float | None = None) -> np.ndarray | None:
-    """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: under a forearm
-    drawn short, the hand's own turn ``hand_turn`` (radians, ``hand_turns``) where the target shows
-    it, else part of the forearm's turn (``hand_direction``; a foot: none), anchored where ``own`` puts the wrist or ankle, at the scale ``own`` gives across
+    """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: the hand's own
+    turn ``hand_turn`` (radians, ``hand_turns``) where the target shows it, else part of the
+    forearm's turn (``hand_direction``; a foot: none), anchored where ``own`` puts the wrist or ankle, at the scale ``own`` gives across
     the bone; None when the limb is drawn about its rest length against that (within HAND_KEEP either way:
     draw it whole)."""
     part = PART_BY_NAME[name]
@@ -182,9 +182,8 @@ def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: d
     w1 = own[:, :2] @ w + own[:, 2]
     if name.endswith("shin"):   # a foot keeps the photo's orientation (see the module doc)
         return np.hstack([across * np.eye(2), (w1 - across * w)[:, None]])
-    short = l1 < HAND_KEEP * across * l0
-    u = (_turned(v0 / l0, hand_turn) if hand_turn is not None and short
-         else hand_direction(v0, v1, l1 / (across * l0)))
+    u = (hand_direction(v0, v1, l1 / (across * l0)) if hand_turn is None
+         else _turned(v0 / l0, hand_turn))
     m = limb_transform(w, w + v0, w1, w1 + u * l0)
     m[:, :2] *= across
     m[:, 2] = w1 - m[:, :2] @ w

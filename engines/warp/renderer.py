@@ -121,6 +121,7 @@ class WarpRenderer:
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
         self._extremity_cuts: dict = {}
+        self._holding: set[str] = set()   # forearms whose hand holds a ball (engines.warp.held)
         self._edge = None   # parts.Edge: the bottom edge a photo cut at the chest keeps
         self._hand_edges: dict = {}   # forearm layer -> parts.Edge where its hand meets the photo's last row
         self._face = None
@@ -180,6 +181,7 @@ class WarpRenderer:
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
+        self._holding = {l.name.replace("held", "forearm") for l in self._layers if l.name.endswith("held")}
         self._skins = {}
         if self.options.blend == "seams":
             skirt = covers_between_thighs(m, segs, radius)
@@ -302,6 +304,8 @@ class WarpRenderer:
         inv = ({name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
                if self.options.blend == "skin" else None)
         turns = hand_turns(self._rest, target) if self._extremity_cuts else {}
+        for name in self._holding:   # a hand holding a ball turns with its forearm (foreshortening)
+            turns.pop(name, None)
         for layer in seen_hand_in_front(self._ordered(t, ok), seen):
             self._draw_layer(layer, mats, inv, t, ok, expression if face is not None else None, fingers,
                              canvas, alpha, turns)
