@@ -501,3 +501,87 @@ def test_torso_turned_edge_on_is_not_pressed_into_a_strip(figure):
     rest = shirt_width(r.render(figure.pose))
     turned = shirt_width(r.render(replace(figure.pose, xy=xy.astype(np.float32))))
     assert rest > 80 and turned >= 0.45 * rest, (rest, turned)
+
+
+def _with_hand_points(pose: Pose, hand: np.ndarray | None, score: float = 0.9) -> Pose:
+    """``pose`` (COCO-17) in MediaPipe's 33 points, the left index and pinky at 0.35 of ``hand``
+    (wrist -> hand vector) from the wrist, either side of it; the other new points missing."""
+    from realtime.layouts import MEDIAPIPE33
+
+    mx = MEDIAPIPE33.index
+    xy = np.zeros((len(MEDIAPIPE33.names), 2), np.float64)
+    sc = np.zeros(len(MEDIAPIPE33.names), np.float32)
+    for name, i in IX.items():
+        xy[mx[name]], sc[mx[name]] = pose.xy[i], pose.score[i]
+    if hand is not None:
+        w, across = xy[mx["left_wrist"]], 0.1 * np.array([-hand[1], hand[0]])
+        xy[mx["left_index"]], xy[mx["left_pinky"]] = w + 0.35 * hand + across, w + 0.35 * hand - across
+        sc[mx["left_index"]] = sc[mx["left_pinky"]] = score
+    return replace(pose, xy=xy.astype(np.float32), score=sc, layout=MEDIAPIPE33, z=None)
+
+
+def test_a_hand_under_a_short_forearm_turns_as_the_drivers_hand_does(figure):
+    """Where the driver shows its hand (MediaPipe's index and pinky), the hand under a forearm drawn
+    short turns by that hand's own 2-D turn, not by a share of the forearm's: a forearm at half its
+    length turned 60 degrees with a straight wrist (the hand turned 60 degrees too) drew the hand
+    hanging as in the photo under the length ramp (pose_1, squats: a straight wrist under a forearm
+    pointing at the camera), and one whose hand stays as in the photo keeps it there."""
+    from engines.warp import foreshortening
+
+    ref = figure.pose.xy.astype(np.float64)
+    el, wr = ref[IX["left_elbow"]], ref[IX["left_wrist"]]
+    v = wr - el
+    a = np.radians(60)
+    turned = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ v
+    wr_t = el + 0.5 * turned
+    xy = figure.pose.xy.copy()
+    xy[IX["left_wrist"]] = wr_t
+    rest = _with_hand_points(figure.pose, v)
+    r = create_renderer("warp", background="black", face=False, hands=False)
+    r.prepare(figure.image, rest, figure.mask)
+
+    def skin(out, at):
+        x, y = np.round(at).astype(int)
+        p = out[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).astype(int).mean(0)
+        return p[2] > 150 and p[1] > 120
+
+    straight = r.render(_with_hand_points(replace(figure.pose, xy=xy), turned))
+    assert skin(straight, wr_t + 0.3 * turned) and not skin(straight, wr_t + 0.3 * v)
+    kept = r.render(_with_hand_points(replace(figure.pose, xy=xy), v))
+    assert skin(kept, wr_t + 0.3 * v) and not skin(kept, wr_t + 0.3 * turned)
+    # no hand points, or unsure ones, or a hand edge-on (short in 2-D): the length ramp decides
+    got = foreshortening.hand_turns(rest, _with_hand_points(replace(figure.pose, xy=xy), turned))
+    assert got["left_forearm"] == pytest.approx(a, abs=1e-4)
+    assert foreshortening.hand_turns(rest, replace(figure.pose, xy=xy)) == {}
+    unsure = _with_hand_points(replace(figure.pose, xy=xy), turned, score=0.3)
+    assert foreshortening.hand_turns(rest, unsure) == {}
+    assert foreshortening.hand_turns(rest, _with_hand_points(replace(figure.pose, xy=xy), 0.3 * turned)) == {}
+
+
+def test_a_hand_holding_a_ball_turns_with_its_forearm(figure, monkeypatch):
+    """The held ball is carried by its forearm's transform (engines.warp.held), so the hand holding
+    it is not turned its own way (basketball_dribble: 1.2 degrees more bone error, hand and ball
+    apart); a hand without a ball is."""
+    import engines.warp.renderer as renderer_mod
+
+    img, mask, _ = ball_figure(figure)
+    ref = figure.pose.xy.astype(np.float64)
+    v = ref[IX["left_wrist"]] - ref[IX["left_elbow"]]
+    xy = figure.pose.xy.copy()
+    xy[IX["left_wrist"]] = ref[IX["left_elbow"]] + 0.5 * v            # drawn short: the hand piece cut
+    target = _with_hand_points(replace(figure.pose, xy=xy), np.array([-v[1], v[0]]))
+    real = renderer_mod.extremity_transform
+    got = {}
+
+    def spy(name, own, ref_xy, index, hand_turn=None):
+        got[name] = hand_turn
+        return real(name, own, ref_xy, index, hand_turn)
+
+    monkeypatch.setattr(renderer_mod, "extremity_transform", spy)
+    for image, m, holding in ((img, mask, True), (figure.image, figure.mask, False)):
+        r = create_renderer("warp", background="black", face=False, hands=False)
+        r.prepare(image, _with_hand_points(figure.pose, v), m)
+        got.clear()
+        r.render(target)
+        assert "left_forearm" in got
+        assert (got["left_forearm"] is None) == holding, holding

@@ -38,8 +38,11 @@ the camera) keeps its extremity's length too: stretched with it, a hand became a
 forearm (below HAND_KEEP only partly, see below); the foot keeps the photo's orientation: under a shin short in 2-D the foot hangs or stands
 as in the photo, and the short shin's direction (the knee's offset over the ankle) turned it 20-45
 degrees, a diagonal foot along which the estimator read the ankle (pose_1: shin 12 -> 6 degrees).
-Under a forearm much shorter than at rest the hand takes only part of the forearm's turn, none from
-``HAND_TURN_FROM`` of its length down (``hand_direction``).
+The hand turns as the driver's own hand does (wrist -> index and pinky, ``hand_turns``) where both
+poses show it; elsewhere, under a forearm drawn short, it takes only part of the forearm's turn, none
+from ``HAND_TURN_FROM`` of its length down (``hand_direction``). A hand holding a ball (engines.warp.held)
+turns with its forearm as before: the ball is carried by the forearm's transform, and the hand turned
+its own way left it (basketball_dribble: 1.2 degrees more bone error).
 Coordinates: COCO-17 pixels of the reference image.
 """
 from __future__ import annotations
@@ -59,6 +62,10 @@ HAND_KEEP = 0.9
 # 0.29 deg); 0.45 gave 4.99, 1.278, 1.546 (up 0.07 and 0.17); 0.3 (FORESHORTENED) 5.59, 1.278, 1.554
 HAND_TURN_FROM = 0.45
 HAND_CUT = 0.9
+# the driver's hand points (index, pinky) are trusted for the hand's own turn from this score
+HAND_POINT_SCORE = 0.5
+# ... and while the target's hand is at least this share of the reference's long in 2-D
+HAND_SHORT = 0.5
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
 
@@ -154,9 +161,11 @@ def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: 
     return out
 
 
-def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
-    """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: the forearm's turn
-    (a foot: none), anchored where ``own`` puts the wrist or ankle, at the scale ``own`` gives across
+def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int],
+                        hand_turn: float | None = None) -> np.ndarray | None:
+    """The hand or foot piece's 2x3 affine for a forearm or shin drawn by ``own``: the hand's own
+    turn ``hand_turn`` (radians, ``hand_turns``) where the target shows it, else part of the
+    forearm's turn (``hand_direction``; a foot: none), anchored where ``own`` puts the wrist or ankle, at the scale ``own`` gives across
     the bone; None when the limb is drawn about its rest length against that (within HAND_KEEP either way:
     draw it whole)."""
     part = PART_BY_NAME[name]
@@ -173,7 +182,9 @@ def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: d
     w1 = own[:, :2] @ w + own[:, 2]
     if name.endswith("shin"):   # a foot keeps the photo's orientation (see the module doc)
         return np.hstack([across * np.eye(2), (w1 - across * w)[:, None]])
-    m = limb_transform(w, w + v0, w1, w1 + hand_direction(v0, v1, l1 / (across * l0)) * l0)
+    u = (hand_direction(v0, v1, l1 / (across * l0)) if hand_turn is None
+         else _turned(v0 / l0, hand_turn))
+    m = limb_transform(w, w + v0, w1, w1 + u * l0)
     m[:, :2] *= across
     m[:, 2] = w1 - m[:, :2] @ w
     return m
@@ -193,8 +204,61 @@ def hand_direction(v0: np.ndarray, v1: np.ndarray, share: float) -> np.ndarray:
     the photo's angle.
     Kept unturned at every foreshortening, hands jumped round at HAND_KEEP and MediaPipe found fewer
     of them (hands_found 0.81 -> 0.73)."""
-    u0, u1 = v0 / np.hypot(*v0), v1 / np.hypot(*v1)
+    u0 = v0 / np.hypot(*v0)
     k = float(np.clip((share - HAND_TURN_FROM) / (HAND_KEEP - HAND_TURN_FROM), 0.0, 1.0))
-    turn = k * float(np.arctan2(u0[0] * u1[1] - u0[1] * u1[0], u0 @ u1))
+    return _turned(u0, k * _angle(v0, v1))
+
+
+def _angle(v0: np.ndarray, v1: np.ndarray) -> float:
+    """The signed 2-D angle (radians) from ``v0`` to ``v1``."""
+    return float(np.arctan2(v0[0] * v1[1] - v0[1] * v1[0], v0 @ v1))
+
+
+def _turned(u: np.ndarray, turn: float) -> np.ndarray:
     c, s = np.cos(turn), np.sin(turn)
-    return np.array([c * u0[0] - s * u0[1], s * u0[0] + c * u0[1]])
+    return np.array([c * u[0] - s * u[1], s * u[0] + c * u[1]])
+
+
+def hand_turns(rest, target, min_score: float = HAND_POINT_SCORE) -> dict[str, float]:
+    """{forearm layer name: the 2-D turn (radians) of that hand's own direction (wrist -> mean of
+    index and pinky) from the reference pose ``rest`` to ``target``}, for the sides where both
+    show the wrist, index and pinky with ``min_score`` and the target's hand is not much shorter
+    than the reference's (``HAND_SHORT``: an edge-on hand's direction is noise); MediaPipe's 33
+    points carry them, COCO-17 does not (no entry: ``hand_direction``'s share of the forearm's turn).
+
+    The driver's hand shows its own direction where the forearm's 2-D turn does not: a forearm
+    short in 2-D is tilted out of the picture and its turn says little of the hand's (presenter_desk's
+    hands laid on the desk), while a straight wrist under a forearm pointing at the camera does turn
+    with it (pose_1, squats), which a share of the forearm's turn by length alone got wrong."""
+    out: dict[str, float] = {}
+    for side in ("left", "right"):
+        d0, d1 = _hand_vector(rest, side, min_score), _hand_vector(target, side, min_score)
+        if d0 is None or d1 is None:
+            continue
+        if np.hypot(*d1) < HAND_SHORT * np.hypot(*d0) * _scale(rest, target):
+            continue
+        out[f"{side}_forearm"] = _angle(d0, d1)
+    return out
+
+
+def _hand_vector(pose, side: str, min_score: float) -> np.ndarray | None:
+    """wrist -> mean of index and pinky (px), or None where a point is missing or under ``min_score``."""
+    ix = pose.layout.index
+    names = [f"{side}_{n}" for n in ("wrist", "index", "pinky")]
+    if not all(n in ix and pose.score[ix[n]] >= min_score for n in names):
+        return None
+    w, a, b = (pose.xy[ix[n]].astype(np.float64) for n in names)
+    v = (a + b) / 2.0 - w
+    return v if float(np.hypot(*v)) > 1e-6 else None
+
+
+def _scale(rest, target) -> float:
+    """The target's size over the reference's (shoulder width; 1 where either lacks it)."""
+    def width(p):
+        ix = p.layout.index
+        if "left_shoulder" not in ix or "right_shoulder" not in ix:
+            return 0.0
+        return float(np.hypot(*(p.xy[ix["left_shoulder"]] - p.xy[ix["right_shoulder"]])))
+
+    a, b = width(rest), width(target)
+    return b / a if a > 1e-6 and b > 1e-6 else 1.0

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
-from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
+from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform, hand_turns
 from engines.warp.held import held_transforms
 from engines.warp.layers import EDGE_REACH, Layer, build_layers, continue_below, mask_from_pose, soft_joints
 from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, limb_iterations, neck_strength,
@@ -121,6 +121,7 @@ class WarpRenderer:
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
         self._extremity_cuts: dict = {}
+        self._holding: set[str] = set()   # forearms whose hand holds a ball (engines.warp.held)
         self._edge = None   # parts.Edge: the bottom edge a photo cut at the chest keeps
         self._hand_edges: dict = {}   # forearm layer -> parts.Edge where its hand meets the photo's last row
         self._face = None
@@ -180,6 +181,7 @@ class WarpRenderer:
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
         self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
                                 if self.options.blend != "skin" else {})
+        self._holding = {l.name.replace("held", "forearm") for l in self._layers if l.name.endswith("held")}
         self._skins = {}
         if self.options.blend == "seams":
             skirt = covers_between_thighs(m, segs, radius)
@@ -301,9 +303,12 @@ class WarpRenderer:
                    if self.has_hands and side in self._hands}
         inv = ({name: cv2.invertAffineTransform(mat) for name, mat in mats.items()}
                if self.options.blend == "skin" else None)
+        turns = hand_turns(self._rest, target) if self._extremity_cuts else {}
+        for name in self._holding:   # a hand holding a ball turns with its forearm (foreshortening)
+            turns.pop(name, None)
         for layer in seen_hand_in_front(self._ordered(t, ok), seen):
             self._draw_layer(layer, mats, inv, t, ok, expression if face is not None else None, fingers,
-                             canvas, alpha)
+                             canvas, alpha, turns)
         if alpha is None:
             return canvas
         if transparent:
@@ -314,7 +319,8 @@ class WarpRenderer:
             return canvas
         return cv2.merge([*cv2.split(canvas), alpha])
 
-    def _draw_layer(self, layer: Layer, mats, inv, t: Pose, ok, expression, fingers, canvas, alpha) -> None:
+    def _draw_layer(self, layer: Layer, mats, inv, t: Pose, ok, expression, fingers, canvas, alpha,
+                    turns=None) -> None:
         """One layer by the mechanism that moves it: the head field, the finger rig, then with
         blend=skin (``inv``: the parts' inverse transforms) linear blend skinning at its joints, else
         the blended seams; a part with neither is drawn rigid."""
@@ -331,7 +337,7 @@ class WarpRenderer:
         elif layer.name in self._skins:
             self._draw_skin(layer, mats, canvas, alpha)
         else:
-            self._draw_part(layer, mats[layer.name], canvas, alpha)
+            self._draw_part(layer, mats[layer.name], canvas, alpha, (turns or {}).get(layer.name))
 
     def close(self) -> None:
         self._layers = []
@@ -374,11 +380,12 @@ class WarpRenderer:
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
         _composite(warped, rx0, ry0, rx1, ry1, canvas, alpha)
 
-    def _draw_part(self, layer: Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None) -> None:
-        """One rigid layer; a forearm or shin drawn shortened keeps its hand's or foot's length
-        (engines.warp.foreshortening)."""
+    def _draw_part(self, layer: Layer, m: np.ndarray, canvas: np.ndarray, alpha: np.ndarray | None,
+                   hand_turn: float | None = None) -> None:
+        """One rigid layer; a forearm or shin drawn shortened keeps its hand's or foot's length, the
+        hand turned by ``hand_turn`` where the driver shows it (engines.warp.foreshortening)."""
         cut = self._extremity_cuts.get(layer.name)
-        end = extremity_transform(layer.name, m, self._ref_xy, COCO17.index) if cut else None
+        end = extremity_transform(layer.name, m, self._ref_xy, COCO17.index, hand_turn) if cut else None
         if end is None:
             self._draw(layer, m, canvas, alpha)
             return
