@@ -55,9 +55,13 @@ SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh", "he
 # the head layer's neck: torso weight 1 up to the shoulders' line, 0 from NECK_TOP of the way from
 # there to the face's centre (fractions of that distance); both lines rise by NECK_SLOPE of the
 # distance to the side of the neck's axis (the slope of the shoulders' top: the collar and the
-# trapezius beside the neck stay with the torso)
+# trapezius beside the neck stay with the torso). NECK_TOP is about the jaw's height: a neck bends
+# over its whole length. Ended at 0.3, the neck's lower third took all of a roll, the rest of the
+# neck went rigidly with the head, and on webcam_talking's 30-degree tilts towards the left
+# shoulder MediaPipe read the face ~25 px to the side and the shoulders off (AKD@256 on frames
+# 56-104: 5.9 -> 4.9; 0.7 gave 4.8 but reaches the chin)
 NECK_BASE = 0.0
-NECK_TOP = 0.3
+NECK_TOP = 0.5
 NECK_SLOPE = 0.7
 # a head rolls further from the torso than a limb's top turns (40 degrees on webcam_talking): one
 # fixed-point step left a fold there (a spike of neck beside it, a pale line under the jaw)
