@@ -39,8 +39,8 @@ from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_ba
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform
 from engines.warp.held import held_transforms
 from engines.warp.layers import EDGE_REACH, Layer, build_layers, continue_below, mask_from_pose, soft_joints
-from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, neck_strength, skin_box,
-                              skin_maps, weight_maps, NECK_TOP, NECK_TOP_CHEST)
+from engines.warp.skin import (NECK_TOP, NECK_TOP_CHEST, blend_affine, blend_strength, covers_between_thighs,
+                              limb_iterations, neck_strength, skin_box, skin_maps, weight_maps)
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, cut_at_chest,
                                 hands_on_edge, head_anchors, hips_at_edge, legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
@@ -476,18 +476,21 @@ class WarpRenderer:
             return
         if skin.far is not None:
             self._draw(skin.far, own, canvas, alpha)
-        self._draw_near(skin, own, mats["torso"], k, setup, canvas, alpha)
+        steps = limb_iterations(skin.joint, own, mats["torso"], setup, skin.iterations)
+        self._draw_near(skin, own, mats["torso"], k, setup, canvas, alpha, steps)
 
     def _draw_near(self, skin, own: np.ndarray, torso: np.ndarray, k: float, setup: tuple, canvas: np.ndarray,
-                   alpha: np.ndarray | None) -> None:
+                   alpha: np.ndarray | None, steps: int | None = None) -> None:
         """The skinned layer's near piece, sampled through the blend of ``own`` and ``torso`` (its
-        base, the pixels of torso weight 1, by one warpAffine)."""
+        base, the pixels of torso weight 1, by one warpAffine); ``steps``: the backward map's
+        fixed-point steps (None: the skin's own)."""
         if skin.base is not None:
             self._draw(skin.base, blend_affine(setup, k), canvas, alpha)
         box = skin_box(skin.near, own, torso, self._size)
         if box is None:
             return
-        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup, skin.iterations, skin.grid)
+        maps = skin_maps(box, skin.near, skin.weight, skin.joint, own, k, setup,
+                         skin.iterations if steps is None else steps, skin.grid)
         warped = cv2.remap(skin.near.patch, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=(0, 0, 0, 0))
         _composite(warped, *box, canvas, alpha)

@@ -13,8 +13,10 @@ The zone is kept small (about one limb thickness round the joint): a wide one tu
 overhead into a bat wing of jacket stretched from the hip to the elbow. The torso layer stays
 rigid (one warpAffine); the limb's top stretches like cloth between the two. A limb squashed to
 under 0.7 of its rest length (foreshortened) is skinned less, and not at all under 0.35; so is a
-limb turned more than 70 degrees from its rest angle to the torso (not at all past 120: an arm
-raised overhead), where the blend would fan the sleeve out into shards.
+limb turned more than 70 degrees from its rest angle to the torso (not at all past 120), where the
+blend would fan the sleeve out into shards; except an arm that hangs in the photo and is raised
+overhead (``raised_turn_end``: up to 170), whose shoulder drawn rigid swung round the joint and
+left the background between the raised arm and the head.
 The neck: the head layer carries the neck and a disc of collar round the shoulders' midpoint; moved
 rigidly with the head, a head roll swung the collar and the shoulders' top round with it (MediaPipe
 then read the shoulders high) and opened a wedge beside it. Its pixels follow the torso up to the
@@ -88,6 +90,22 @@ NECK_ROLL = (10.0, 20.0)
 # sheared neck made MediaPipe read the shoulders turned (bone error 19.5 -> 27.3 deg); webcam_talking's
 # rolls reach about 42
 NECK_ROLL_MAX = (45.0, 60.0)
+# a limb's skinning fades out over TURN_FADE degrees up to TURN_END of turn off the torso; for a
+# limb hanging in the photo and raised above the shoulder line (RAISED_FROM..RAISED_FULL: the sine
+# of its elevation) up to RAISED_TURN_END. Rigid, pose_1's arms overhead (turned 118-128 degrees)
+# swung the shoulder's sleeve round the joint: the raised upper arm thin at its base, the wall
+# between it and the head, MediaPipe read the shoulders narrower and lower (shoulder-elbow bones
+# 3.3 degrees off). Every limb to 170 (an earlier branch) mended that too but made basketball_dribble, squats from
+# pose.jpg and webcam_signing (frame 268) worse: there the large turns are not an arm overhead.
+TURN_END = 120.0
+TURN_FADE = 50.0
+RAISED_TURN_END = 170.0
+RAISED_FROM, RAISED_FULL = 0.3, 0.6
+# a raised limb (``raised_turn_end``) turned further than this off the torso gets RAISED_ITERATIONS
+# fixed-point steps of its backward map: one step left a tear at the raised arm's outer armpit
+# (pose_1 frames 45 and 71-75: a fleck of the wall inside the sleeve)
+TURNED_DEG = 90.0
+RAISED_ITERATIONS = 4
 
 
 def _smoothstep(t: np.ndarray) -> np.ndarray:
@@ -259,9 +277,37 @@ def blend_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[fl
     stretch = float(np.hypot(own[0, 0] * ax + own[0, 1] * ay, own[1, 0] * ax + own[1, 1] * ay))
     k = min(max((stretch - 0.35) / 0.35, 0.0), 1.0)
     # past a right angle between limb and torso the blend would fan the sleeve out into shards
-    # (every weight a different angle): it fades out between 70 and 120 degrees
-    k *= min(max((120.0 - turn) / 50.0, 0.0), 1.0)
+    # (every weight a different angle): it fades out between 70 and 120 degrees; an arm raised
+    # overhead from one hanging in the photo keeps it further (``raised_turn_end``)
+    end = raised_turn_end(joint, own, torso)
+    k *= min(max((end - turn) / TURN_FADE, 0.0), 1.0)
     return k, setup
+
+
+def limb_iterations(joint: Joint, own: np.ndarray, torso: np.ndarray, setup: tuple, steps: int) -> int:
+    """The fixed-point steps of a limb's backward map this frame (``skin_maps``): ``steps``, or
+    RAISED_ITERATIONS for a raised limb (``raised_turn_end``) turned past TURNED_DEG."""
+    if abs(setup[2]) > np.radians(TURNED_DEG) and raised_turn_end(joint, own, torso) > TURN_END:
+        return max(steps, RAISED_ITERATIONS)
+    return steps
+
+
+def raised_turn_end(joint: Joint, own: np.ndarray, torso: np.ndarray) -> float:
+    """The turn (degrees) by which the skinning has faded out: TURN_END, or up to RAISED_TURN_END for
+    a limb that hangs in the photo (its bone within 60 degrees of straight down) and is raised above
+    the torso's shoulder line in the output (RAISED_FROM..RAISED_FULL of the sine of its elevation
+    over the torso's crosswise axis)."""
+    u = -np.asarray(joint.axis, np.float64)          # the limb's bone direction (reference)
+    if u[1] < 0.5:
+        return TURN_END
+    up = torso[:, :2] @ np.array([0.0, -1.0])
+    along = own[:, :2] @ u
+    nu, na = float(np.hypot(*up)), float(np.hypot(*along))
+    if nu < 1e-9 or na < 1e-9:
+        return TURN_END
+    rise = float(up @ along) / (nu * na)
+    f = min(max((rise - RAISED_FROM) / (RAISED_FULL - RAISED_FROM), 0.0), 1.0)
+    return TURN_END + f * (RAISED_TURN_END - TURN_END)
 
 
 def neck_strength(joint: Joint, own: np.ndarray, torso: np.ndarray) -> tuple[float, tuple]:
