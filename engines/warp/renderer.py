@@ -39,8 +39,8 @@ from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_ba
 from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform, hand_turns
 from engines.warp.held import held_transforms
 from engines.warp.layers import EDGE_REACH, Layer, build_layers, continue_below, mask_from_pose, soft_joints
-from engines.warp.skin import (blend_affine, blend_strength, covers_between_thighs, limb_iterations, neck_strength,
-                              skin_box, skin_maps, weight_maps)
+from engines.warp.skin import (NECK_TOP, NECK_TOP_CHEST, blend_affine, blend_strength, covers_between_thighs,
+                              limb_iterations, neck_strength, skin_box, skin_maps, weight_maps)
 from engines.warp.parts import (FACE_POINTS, TORSO_POINTS, apply, bottom_edge, complete_hips, cut_at_chest,
                                 hands_on_edge, head_anchors, hips_at_edge, legs_at_rest, neck, part_transforms)
 from realtime.errors import InputError
@@ -185,7 +185,8 @@ class WarpRenderer:
         self._skins = {}
         if self.options.blend == "seams":
             skirt = covers_between_thighs(m, segs, radius)
-            self._skins = weight_maps(self._layers, segs, radius, skirt)
+            chest = cut_at_chest(self._ref_xy, ok, COCO17.index, self._edge)
+            self._skins = weight_maps(self._layers, segs, radius, skirt, NECK_TOP_CHEST if chest else NECK_TOP)
             if skirt:
                 log.info("the reference's clothing covers the space between the thighs: it follows both legs")
         self._bg = make_background(img, m, self.options.background)

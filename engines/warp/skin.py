@@ -60,6 +60,14 @@ SKINNED = ("left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh", "he
 # trapezius beside the neck stay with the torso)
 NECK_BASE = 0.0
 NECK_TOP = 0.3
+# ... and NECK_TOP_CHEST for a photo cut at the chest (parts.cut_at_chest: a webcam's framing, the body
+# upright below the picture), about the jaw's height: there a head rolled off the torso is the neck
+# bending over its whole length. Ended at 0.3, the neck's lower third took all of the roll and the
+# rest went rigidly with the head: on webcam_talking's 30-degree tilts MediaPipe read the face ~25 px
+# to the side and the shoulders off (AKD@256 on frames 56-104: 5.9 -> 4.9; 0.7 gave 4.8 but reaches
+# the chin). Not for a full-length photo: a head far off its torso there is mostly a bent-over body
+# (basketball_dribble: bone 17.7 -> 20.1 deg with 0.5; pose_1 3.50 -> 3.63)
+NECK_TOP_CHEST = 0.5
 NECK_SLOPE = 0.7
 # a head rolls further from the torso than a limb's top turns (40 degrees on webcam_talking): one
 # fixed-point step left a fold there (a spike of neck beside it, a pale line under the jaw)
@@ -152,8 +160,10 @@ def _piece(layer: Layer, keep: np.ndarray) -> tuple[Layer, tuple[int, int, int, 
     return replace(layer, patch=patch, origin=(int(ox + x0), int(oy + y0))), (int(x0), int(y0), int(x1), int(y1))
 
 
-def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool) -> dict[str, Skin]:
-    """The skinned form (torso weights, near and far pieces, blend joint) of every skinned layer."""
+def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool,
+                neck_top: float = NECK_TOP) -> dict[str, Skin]:
+    """The skinned form (torso weights, near and far pieces, blend joint) of every skinned layer;
+    ``neck_top``: where the neck's torso weight reaches 0 (NECK_TOP, or NECK_TOP_CHEST)."""
     out: dict[str, Skin] = {}
     for layer in layers:
         if layer.name not in SKINNED or layer.name not in segs:
@@ -161,7 +171,10 @@ def weight_maps(layers: list, segs: dict, radius: dict[str, float], skirt: bool)
         ph, pw = layer.patch.shape[:2]
         x0, y0 = layer.origin
         qx, qy = np.meshgrid(np.arange(pw, dtype=np.float32) + x0, np.arange(ph, dtype=np.float32) + y0)
-        got = (_neck_skin if layer.name == "head" else _limb_skin)(layer.name, qx, qy, segs, radius, skirt)
+        if layer.name == "head":
+            got = _neck_skin(layer.name, qx, qy, segs, radius, neck_top)
+        else:
+            got = _limb_skin(layer.name, qx, qy, segs, radius, skirt)
         if got is None:
             continue
         w, joint, grow, grid = got
@@ -205,10 +218,10 @@ def _limb_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: di
 
 
 def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: dict[str, float],
-               skirt: bool) -> tuple[np.ndarray, Joint, int, int] | None:
+               top: float = NECK_TOP) -> tuple[np.ndarray, Joint, int, int] | None:
     """(torso weight at the reference pixels (qx, qy), joint, overlap px, grid px) of the head layer: its neck and the
     collar round it follow the torso at and below the shoulders' line (NECK_BASE) and the head from
-    NECK_TOP of the way up to the face's centre (weights ramping between); the joint is the
+    ``top`` (NECK_TOP) of the way up to the face's centre (weights ramping between); the joint is the
     shoulders' midpoint."""
     if "torso" not in segs:
         return None
@@ -220,7 +233,7 @@ def _neck_skin(name: str, qx: np.ndarray, qy: np.ndarray, segs: dict, radius: di
     nk = np.asarray(segs["torso"][0], np.float64)
     s = ((qx - nk[0]) * u[0] + (qy - nk[1]) * u[1]) / length
     side = np.abs((qx - nk[0]) * u[1] - (qy - nk[1]) * u[0]) / length
-    w = 1.0 - _smoothstep((s - NECK_SLOPE * side - NECK_BASE) / (NECK_TOP - NECK_BASE))
+    w = 1.0 - _smoothstep((s - NECK_SLOPE * side - NECK_BASE) / (top - NECK_BASE))
     return (w, Joint(nk, -u, radius[name], radius[name], "torso"), max(2, int(round(NECK_OVERLAP * length))),
             max(GRID, int(NECK_GRID * length)))
 
