@@ -172,7 +172,8 @@ def test_signals_unwind_remove_temporaries_and_exit_in_one_line(tmp_path, sig, c
             with handle_signals(), outputs.atomic_path({str(tmp_path / 'out.mp4')!r}) as tmp:
                 tmp.write_bytes(b"partial")
                 print("ready", flush=True)
-                time.sleep(30)
+                for _ in range(300):   # short sleeps: a signal landing between the print and the
+                    time.sleep(0.1)    # sleep's system call runs its handler at the next bytecode
         except KeyboardInterrupt as e:
             print("interrupted", file=sys.stderr)
             sys.exit(exit_code_of(e))
