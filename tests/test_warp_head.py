@@ -147,22 +147,18 @@ def test_with_a_face_mesh_the_mesh_places_the_nose_and_eyes_and_the_ears_are_ver
     np.testing.assert_allclose(dst[n + 2:], rig.ring, atol=1e-9)             # the ring: the head's
 
 
-def test_a_rolled_head_leaves_the_collar_with_the_torso_and_the_neck_whole():
-    """The head layer's neck is skinned to the torso (engines.warp.skin._neck_skin): on the figure cut
-    at the chest (a webcam's framing) with the head rolled 25 degrees, a mark on the collar below the
-    neck stays where the torso puts it (the head layer's neck disc dragged it round with the head,
-    and MediaPipe read the shoulders high), a mark on the chin goes with the head, and the neck
-    between them has no hole."""
+def render_marked(marks: dict, bottom: int | None, roll_deg: float, radius: int = 3):
+    """The figure (cut at ``bottom``, or whole) with coloured ``marks`` {name: ((x, y), bgr)}, its head
+    rolled ``roll_deg``: (output BGRA, part transforms, {name: where each mark is drawn})."""
     fig = draw_figure()
-    bottom = 300                                     # the chest: hips and legs out of the picture
+    bottom = bottom or fig.image.shape[0]
     img = fig.image[:bottom].copy()
-    marks = {"collar": ((240, 206), (0, 255, 0)), "chin": ((240, 147), (0, 0, 255))}
     for (x, y), colour in marks.values():
-        cv2.circle(img, (x, y), 3, colour, -1)
+        cv2.circle(img, (x, y), radius, colour, -1)
     pose = replace(fig.pose, height=bottom)
     r = WarpRenderer(face=False, hands=False, background="transparent", alpha=True)
     r.prepare(img, pose, fig.mask[:bottom])
-    target = head_moved(pose, 25.0, 0.0)
+    target = head_moved(pose, roll_deg, 0.0)
     out = r.render(target)
     got = {}
     for name, (_, colour) in marks.items():
@@ -170,7 +166,18 @@ def test_a_rolled_head_leaves_the_collar_with_the_torso_and_the_neck_whole():
         ys, xs = np.nonzero((d < 120) & (out[..., 3] > 200))
         assert len(xs) >= 3, f"mark {name} not found"
         got[name] = np.array([xs.mean(), ys.mean()])
-    mats = r.transforms(target)
+    return out, r.transforms(target), got
+
+
+def test_a_rolled_head_leaves_the_collar_with_the_torso_and_the_neck_whole():
+    """The head layer's neck is skinned to the torso (engines.warp.skin._neck_skin): on the figure cut
+    at the chest (a webcam's framing) with the head rolled 25 degrees, a mark on the collar below the
+    neck stays where the torso puts it (the head layer's neck disc dragged it round with the head,
+    and MediaPipe read the shoulders high), a mark on the chin goes with the head, and the neck
+    between them has no hole."""
+    marks = {"collar": ((240, 206), (0, 255, 0)), "chin": ((240, 147), (0, 0, 255))}
+    # cut at the chest: hips and legs out of the picture
+    out, mats, got = render_marked(marks, 300, 25.0)
     want = {"collar": apply(mats["torso"], np.array(marks["collar"][0], np.float64))[0],
             "chin": apply(mats["head"], np.array(marks["chin"][0], np.float64))[0]}
     assert np.linalg.norm(got["collar"] - want["collar"]) < 2.0, (got, want)
@@ -257,24 +264,8 @@ def test_a_rolled_head_bends_the_neck_along_its_length_not_only_at_its_base(cut)
     read the face 25 px to the side and the leaning-in shoulder 22 px inward, AKD@256 5.9 on those
     frames); the chin still goes with the head. A full-length photo keeps the shorter bend
     (skin.NECK_TOP: a head far off its torso there is mostly a bent-over body)."""
-    fig = draw_figure()
-    bottom = 300 if cut else fig.image.shape[0]
-    img = fig.image[:bottom].copy()
     marks = {"neck": ((240, 171), (0, 255, 0)), "chin": ((240, 147), (0, 0, 255))}
-    for (x, y), colour in marks.values():
-        cv2.circle(img, (x, y), 2, colour, -1)
-    pose = replace(fig.pose, height=bottom)
-    r = WarpRenderer(face=False, hands=False, background="transparent", alpha=True)
-    r.prepare(img, pose, fig.mask[:bottom])
-    target = head_moved(pose, 30.0, 0.0)
-    out = r.render(target)
-    mats = r.transforms(target)
-    got = {}
-    for name, (_, colour) in marks.items():
-        d = np.abs(out[..., :3].astype(np.int32) - np.array(colour)).sum(axis=2)
-        ys, xs = np.nonzero((d < 120) & (out[..., 3] > 200))
-        assert len(xs) >= 3, f"mark {name} not found"
-        got[name] = np.array([xs.mean(), ys.mean()])
+    _, mats, got = render_marked(marks, 300 if cut else None, 30.0, radius=2)
     at = {part: apply(mats[part], np.array(marks["neck"][0], np.float64))[0] for part in ("head", "torso")}
     span = float(np.linalg.norm(at["torso"] - at["head"]))          # ~10 px apart under the roll
     towards = float((got["neck"] - at["head"]) @ (at["torso"] - at["head"])) / span
