@@ -125,6 +125,8 @@ class Expression:
     delta: (478, 2) float64 displacement of every landmark in the face frame (face widths).
     yaw_deg, pitch_deg: head turn from neutral estimated from the delta (before clamping).
     roll_deg: eye-line angle change from neutral (image degrees, clockwise positive).
+    size: the face's 3-D width (``face_width`` with z) over the neutral's: how much nearer the camera
+    the head came, whichever way it turns (None: unknown).
     mouth, eyes: the driver's mouth and eye opening (face widths), for the HUD and measures.
     """
 
@@ -135,6 +137,7 @@ class Expression:
     mouth: float = 0.0
     eyes: float = 0.0
     timestamp_s: float | None = None
+    size: float | None = None
 
 
 def _turn_fit(d: np.ndarray, n: np.ndarray, zn: np.ndarray) -> tuple[float, float]:
@@ -160,7 +163,8 @@ def expression(face: Face, neutral: Face, max_turn_deg: float = 25.0) -> Express
             over = a - np.sign(a) * lim
             d[:, axis] -= over * zn
     roll = roll_deg(face) - roll_deg(neutral)
-    return Expression(d, turns[0], turns[1], roll, mouth_opening(face), eye_opening(face), face.timestamp_s)
+    size = face_width(face.xy, face.z) / max(unit, 1e-6)
+    return Expression(d, turns[0], turns[1], roll, mouth_opening(face), eye_opening(face), face.timestamp_s, size)
 
 
 def mean_face(faces: list[Face]) -> Face:

@@ -9,7 +9,7 @@ import pytest
 
 from calibration.retarget import retarget_pose
 from engines.evaluation import FaceScores, bone_angles_deg, bone_direction_error
-from engines.warp.face import FACE_OVAL, FaceRig
+from engines.warp.face import FACE_OVAL, SIZE_LIMIT, FaceRig
 from engines.warp.layers import EDGE_REACH
 from engines.warp.parts import apply
 from engines.warp.renderer import WarpRenderer
@@ -562,6 +562,33 @@ def test_head_turns_with_the_drivers_eye_line_roll():
     np.testing.assert_allclose(m[:, :2] @ c + m[:, 2], head[:, :2] @ c + head[:, 2], atol=1e-9)
     # a roll far from what the pose says (a bad face reading) leaves the head as it was
     assert np.array_equal(rig.rolled(head, Expression(np.zeros((N_LANDMARKS, 2)), roll_deg=80.0)), head)
+
+
+def test_expression_size_is_the_3d_face_width_over_the_neutrals_whichever_way_the_head_turns():
+    neutral = synthetic_face(3)
+    c = neutral.xy.mean(axis=0)
+    nearer = replace(neutral, xy=((neutral.xy - c) * 1.25 + c).astype(np.float32))
+    assert expression(nearer, neutral).size == pytest.approx(1.25, rel=1e-4)
+    # turned: the cheeks closer across in 2-D, apart in depth; the 3-D width stays
+    turned = neutral.xy.copy()
+    turned[:, 0] = c[0] + (turned[:, 0] - c[0]) * 0.6
+    z = ((neutral.xy[:, 0] - c[0]) * 0.8).astype(np.float32)
+    got = expression(replace(neutral, xy=turned, z=z), neutral)
+    assert got.size == pytest.approx(1.0, rel=1e-3)
+
+
+def test_head_stays_near_the_size_of_the_drivers_face_about_the_face_centre():
+    rig = FaceRig(synthetic_face(7))
+    head = np.array([[1.2, 0.0, 5.0], [0.0, 1.2, -3.0]])
+    c = rig.origin
+    # the pose's scale where it is within SIZE_LIMIT of the face's size change, else that far from it
+    for size, want in ((1.2, 1.2), (1.2 * SIZE_LIMIT, 1.2), (0.8, 0.8 * SIZE_LIMIT), (1.6, 1.6 / SIZE_LIMIT)):
+        m = rig.sized(head, Expression(np.zeros((N_LANDMARKS, 2)), size=size))
+        assert np.sqrt(np.linalg.det(m[:, :2])) == pytest.approx(want)
+        assert np.degrees(np.arctan2(m[1, 0], m[0, 0])) == pytest.approx(0.0)
+        np.testing.assert_allclose(m[:, :2] @ c + m[:, 2], head[:, :2] @ c + head[:, 2], atol=1e-9)
+    # no size measured: the pose's head as it is
+    assert np.array_equal(rig.sized(head, Expression(np.zeros((N_LANDMARKS, 2)))), head)
 
 
 # -- live pipeline -------------------------------------------------------------------------------------------

@@ -296,6 +296,8 @@ class WarpRenderer:
         transparent = self.options.background == "transparent"
         alpha = np.zeros((h, w), np.uint8) if (self.options.alpha or transparent) else None
         face = self._face if (expression is not None and self.has_face) else None
+        if face is not None and "head" in mats:   # the head as large as the driver's face (FaceRig.sized)
+            mats["head"] = face.sized(mats["head"], expression)
         seen = {f"{side}_forearm" for side in (hands or {}) if self.has_hands and side in self._hands}
         if self.has_hands:
             hands = mirrored_hidden_hand(hands, t, ok, tuple(self._hands))
