@@ -2,6 +2,7 @@
 ``_oval_ring``), on a synthetic oval (no MediaPipe)."""
 import cv2
 import numpy as np
+import pytest
 
 from engines.warp.face import _oval_ring
 
@@ -24,3 +25,11 @@ def test_ring_of_a_round_face_is_its_oval_scaled():
     oval = 80.0 * np.stack([np.cos(ang), np.sin(ang)], 1) + (200.0, 150.0)
     ring = _oval_ring(oval)
     assert np.allclose(np.hypot(*(ring - (200.0, 150.0)).T), 1.3 * 80.0, rtol=0.01)
+
+
+def test_ring_of_a_frontal_face_taller_than_wide_is_its_oval_scaled():
+    """Left-right symmetric (a frontal face), 0.7 as wide as tall: nothing is widened."""
+    ang = np.linspace(0, 2 * np.pi, 36, endpoint=False)
+    oval = np.stack([70.0 * np.cos(ang), 100.0 * np.sin(ang)], 1) + (200.0, 150.0)
+    ring = _oval_ring(oval)
+    assert np.abs(ring[:, 0] - 200.0).max() == pytest.approx(1.3 * 70.0, rel=0.02)
