@@ -228,14 +228,15 @@ class FaceRig:
 
 def _oval_ring(oval: np.ndarray) -> np.ndarray:
     """RING_POINTS points around the face oval: its radius in each direction, times RING_SCALE, and
-    never less than RING_ROUND x the radius in the mirrored direction (left for right). A face turned to three-quarters has its far side's
-    oval on the cheek's outline, close to its centre: 1.3x that radius left the far lens of the
-    glasses half outside the mesh (pose_squats), where the head's rigid transform drew its rim
-    while the landmarks inside, moving out as the driver turned to the camera, piled against the
-    ring and folded their triangles over each other: the lens was drawn torn (self-reenacted bone
-    error 3.38 -> 3.23 degrees; pose.jpg driven by it 6.36 -> 6.31). A frontal face, as wide on
-    both sides, keeps its ring: a ring rounded to its largest radius widened a frontal face's sides
-    (presenter_desk AKD@256 4.75 -> 4.83, pose.jpg driven by webcam_talking 3.21 -> 3.30 deg)."""
+    never less than RING_ROUND x the radius in the mirrored direction (left for right). A face
+    turned to three-quarters has its far side's oval on the cheek's outline, close to its centre:
+    1.3x that radius left the far lens of the glasses half outside the mesh (pose_squats), where
+    the head's rigid transform drew its rim while the landmarks inside, moving out as the driver
+    turned to the camera, piled against the ring and folded their triangles over each other: the
+    lens was drawn torn (self-reenacted bone error 3.38 -> 3.23 degrees; pose.jpg driven by it
+    6.36 -> 6.31). A frontal face, as wide on both sides, keeps its ring: a ring rounded to its
+    largest radius widened a frontal face's sides (presenter_desk AKD@256 4.75 -> 4.83, pose.jpg
+    driven by webcam_talking 3.21 -> 3.30 deg)."""
     c = oval.mean(axis=0)
     ang = np.linspace(0, 2 * np.pi, RING_POINTS, endpoint=False)
     rel = oval - c
