@@ -139,12 +139,7 @@ class FaceRig:
         if scale < 1e-9 or abs((want - now + 180) % 360 - 180) > max_diff_deg:
             return head
         a = np.radians(want)
-        rot = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        c = self.origin
-        out = np.empty((2, 3))
-        out[:, :2] = rot
-        out[:, 2] = lin @ c + head[:, 2] - rot @ c
-        return out
+        return self._about_centre(head, scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]))
 
     def sized(self, head: np.ndarray, expr: Expression, limit: float = SIZE_LIMIT) -> np.ndarray:
         """The head's 2x3 similarity ``head`` (from the pose) scaled about the face's centre to within
@@ -157,10 +152,15 @@ class FaceRig:
         if size is None or not np.isfinite(size) or size <= 0 or scale < 1e-9:
             return head
         want = float(np.clip(scale, size / limit, size * limit))
+        return self._about_centre(head, lin * (want / scale))
+
+    def _about_centre(self, head: np.ndarray, lin: np.ndarray) -> np.ndarray:
+        """The 2x3 ``head`` with its linear part replaced by ``lin``, the face's centre (``origin``)
+        landing where ``head`` put it (rolled, sized)."""
         c = np.asarray(self.origin, np.float64)
         out = np.empty((2, 3))
-        out[:, :2] = lin * (want / scale)
-        out[:, 2] = lin @ c + head[:, 2] - out[:, :2] @ c
+        out[:, :2] = lin
+        out[:, 2] = head[:, :2] @ c + head[:, 2] - lin @ c
         return out
 
     def draw(self, patch: np.ndarray, origin: tuple[int, int], head: np.ndarray, expr: Expression | None,
