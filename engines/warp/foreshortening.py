@@ -70,8 +70,12 @@ HAND_SHORT = 0.5
 # squat) draws its knee end, the pixels from KNEE_CUT of the hip->knee bone on, over it at its own
 # length and, from KNEE_TURN_FROM down, in the photo's orientation (``knee_transform``)
 KNEE_CUT = 0.75
-KNEE_KEEP = 0.6
-KNEE_TURN_FROM = 0.45
+KNEE_KEEP = 0.7
+KNEE_TURN_FROM = 0.5
+# (measured on whole clips, bone error sq / x_sq / p1 / x_p1, main 3.23 / 6.31 / 3.37 / 6.88: these
+# 3.11 / 6.21 / 3.36 / 6.84; KNEE_KEEP 0.6 with KNEE_TURN_FROM 0.45: 3.25 / 6.00 / 3.35 / 6.85; KNEE_CUT 0.65,
+# 0.7, 0.8, 0.85 at 0.6 / 0.45: x_sq 6.34, 6.45, 6.30, 6.67. The squats' right thigh gains 2.7 degrees in all; the
+# rest is MediaPipe reading the whole body a little otherwise, 0.1-0.3 degrees either way)
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
 
@@ -206,7 +210,8 @@ def knee_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[s
     KNEE_KEEP of its length the piece keeps its own length; under KNEE_TURN_FROM also the photo's
     orientation, from there to KNEE_KEEP its turn ramps linearly to the thigh's. Its length jumps at
     KNEE_KEEP: ramped from the thigh's squash there to its own at KNEE_TURN_FROM, pose.jpg driven by
-    pose_squats measured 6.42 degrees of bone error instead of 6.00 (main 6.31)."""
+    pose_squats measured 6.42 degrees of bone error instead of 6.00 (main 6.31; at KNEE_KEEP 0.6,
+    KNEE_TURN_FROM 0.45)."""
     part = PART_BY_NAME[name]
     hip, knee = ref_xy[index[part.start]], ref_xy[index[part.end]]
     v0 = knee - hip
