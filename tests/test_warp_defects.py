@@ -585,3 +585,47 @@ def test_a_hand_holding_a_ball_turns_with_its_forearm(figure, monkeypatch):
         r.render(target)
         assert "left_forearm" in got
         assert (got["left_forearm"] is None) == holding, holding
+
+
+def test_a_thigh_pointing_at_the_camera_keeps_its_knee_band_whole(figure):
+    """A deep squat: the thigh at 0.4 of its rest length in 2-D, turned 60 degrees. Its rigid map
+    squashed the knee's end into a thin strip tilted with the 2-D bone (the band above pose_squats'
+    knees, which MediaPipe then read as the knee, 24 px high); the knee piece keeps its own length
+    and the photo's orientation (foreshortening.knee_transform): a band painted across the thigh
+    above the knee stays about as large, and lies as in the photo."""
+    from engines.warp.foreshortening import KNEE_TURN_FROM, knee_transform
+    from engines.warp.parts import apply, part_transforms
+
+    ref = figure.pose.xy.astype(np.float64)
+    hip, kn, an = ref[IX["left_hip"]], ref[IX["left_knee"]], ref[IX["left_ankle"]]
+    v = kn - hip
+    h, w = figure.mask.shape
+    qx, qy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    t = ((qx - hip[0]) * v[0] + (qy - hip[1]) * v[1]) / float(v @ v)
+    side = np.abs((qx - hip[0]) * v[1] - (qy - hip[1]) * v[0]) / np.hypot(*v)
+    band = (figure.mask > 0.5) & (t > 0.76) & (t < 0.84) & (side < 12)
+    image = figure.image.copy()
+    image[band] = RED
+    a = np.radians(-60)   # the knee out to the side, clear of the torso drawn over the thigh's top
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    xy = ref.copy()
+    xy[IX["left_knee"]] = hip + 0.9 * KNEE_TURN_FROM * rot @ v
+    xy[IX["left_ankle"]] = xy[IX["left_knee"]] + (an - kn)
+    ok = np.ones(len(ref), bool)
+    m = knee_transform("left_thigh", part_transforms(ref, ok, xy, ok, IX)["left_thigh"], ref, IX)
+    np.testing.assert_allclose(apply(m, kn)[0], xy[IX["left_knee"]], atol=1e-9)    # at the knee
+    np.testing.assert_allclose(m[:, :2], np.eye(2), atol=1e-9)                     # own size, unturned
+    out = prepared(figure, image=image, background="white", face=False, hands=False).render(
+        replace(figure.pose, xy=xy.astype(np.float32)))
+    b, g, r = (out[..., i].astype(int) for i in range(3))
+    red = (r > 150) & (g < 90) & (b < 90)
+    assert red.sum() > 0.7 * band.sum(), (red.sum(), band.sum())        # squashed: about 0.4 of it
+    assert abs(_lie(red) - _lie(band)) < 8, (_lie(red), _lie(band))       # as in the photo, not 60 degrees off
+
+
+def _lie(region: np.ndarray) -> float:
+    """The angle (degrees, 0-180) of a region's long axis."""
+    ys, xs = np.nonzero(region)
+    evals, evecs = np.linalg.eigh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
+    major = evecs[:, np.argmax(evals)]
+    return float(np.degrees(np.arctan2(major[1], major[0]))) % 180.0

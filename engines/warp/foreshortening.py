@@ -66,6 +66,16 @@ HAND_CUT = 0.9
 HAND_POINT_SCORE = 0.5
 # ... and while the target's hand is at least this share of the reference's long in 2-D
 HAND_SHORT = 0.5
+# a thigh drawn under KNEE_KEEP of its rest length in 2-D (the knee brought at the camera: a deep
+# squat) draws its knee end, the pixels from KNEE_CUT of the hip->knee bone on, over it at its own
+# length and, from KNEE_TURN_FROM down, in the photo's orientation (``knee_transform``)
+KNEE_CUT = 0.75
+KNEE_KEEP = 0.7
+KNEE_TURN_FROM = 0.5
+# (measured on whole clips, bone error sq / x_sq / p1 / x_p1, main 3.23 / 6.31 / 3.37 / 6.88: these
+# 3.11 / 6.21 / 3.36 / 6.84; KNEE_KEEP 0.6 with KNEE_TURN_FROM 0.45: 3.25 / 6.00 / 3.35 / 6.85; KNEE_CUT 0.65,
+# 0.7, 0.8, 0.85 at 0.6 / 0.45: x_sq 6.34, 6.45, 6.30, 6.67. The squats' right thigh gains 2.7 degrees in all; the
+# rest is MediaPipe reading the whole body a little otherwise, 0.1-0.3 degrees either way)
 CHILDREN = {"left_elbow": ("left_wrist",), "right_elbow": ("right_wrist",),
             "left_knee": ("left_ankle",), "right_knee": ("right_ankle",)}
 
@@ -159,6 +169,67 @@ def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: 
         if limb is not None and end is not None:
             out[layer.name] = (limb[0], end[0])
     return out
+
+
+def cut_knees(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[str, int]) -> dict[str, Layer]:
+    """{thigh layer name: its knee piece}: the pixels from KNEE_CUT of the hip->knee bone on (the
+    knee's round end past it included), drawn over the thigh by ``knee_transform``."""
+    from engines.warp.skin import _piece
+
+    out: dict[str, Layer] = {}
+    for layer in layers:
+        part = PART_BY_NAME.get(layer.name)
+        if part is None or not layer.name.endswith("thigh"):
+            continue
+        h, k = index[part.start], index[part.end]
+        if not (ok[h] and ok[k]):
+            continue
+        v = xy[k] - xy[h]
+        ll = float(v @ v)
+        if ll < 1.0:
+            continue
+        ph, pw = layer.patch.shape[:2]
+        x0, y0 = layer.origin
+        qx, qy = np.meshgrid(np.arange(pw, dtype=np.float64) + x0, np.arange(ph, dtype=np.float64) + y0)
+        got = _piece(layer, ((qx - xy[h][0]) * v[0] + (qy - xy[h][1]) * v[1]) / ll >= KNEE_CUT)
+        if got is not None:
+            out[layer.name] = got[0]
+    return out
+
+
+def knee_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int]) -> np.ndarray | None:
+    """The knee piece's 2x3 affine (``cut_knees``) for a thigh drawn by ``own``, anchored where ``own``
+    puts the knee; None while the thigh is drawn at KNEE_KEEP of its rest length or longer (the piece
+    would be drawn as the thigh draws it).
+
+    A thigh pointing at the camera is short in 2-D, and its rigid map squashes the knee's end with
+    it into a thin strip across the 2-D bone: the band of pose_squats' shorts above the knee, drawn
+    a few px thick and tilted 50 degrees, read as the knee, 24 px above the target on the deep
+    frames (the right thigh 22-25 degrees off). Seen end-on the knee keeps its size and the band
+    its width and lie, as the foot keeps the photo's orientation (``extremity_transform``). Under
+    KNEE_KEEP of its length the piece keeps its own length; under KNEE_TURN_FROM also the photo's
+    orientation, from there to KNEE_KEEP its turn ramps linearly to the thigh's. Its length jumps at
+    KNEE_KEEP: ramped from the thigh's squash there to its own at KNEE_TURN_FROM, pose.jpg driven by
+    pose_squats measured 6.42 degrees of bone error instead of 6.00 (main 6.31; at KNEE_KEEP 0.6,
+    KNEE_TURN_FROM 0.45)."""
+    part = PART_BY_NAME[name]
+    hip, knee = ref_xy[index[part.start]], ref_xy[index[part.end]]
+    v0 = knee - hip
+    l0 = float(np.hypot(*v0))
+    if l0 < 1e-6:
+        return None
+    v1 = own[:, :2] @ v0
+    across = float(np.hypot(*(own[:, :2] @ np.array([-v0[1], v0[0]])))) / l0
+    share = float(np.hypot(*v1)) / (across * l0) if across > 1e-9 else 1.0
+    if share >= KNEE_KEEP:
+        return None
+    f = min(max((share - KNEE_TURN_FROM) / (KNEE_KEEP - KNEE_TURN_FROM), 0.0), 1.0)
+    u = _turned(v0 / l0, f * _angle(v0, v1))
+    k1 = own[:, :2] @ knee + own[:, 2]
+    m = limb_transform(knee, knee + v0, k1, k1 + u * l0)
+    m[:, :2] *= across
+    m[:, 2] = k1 - m[:, :2] @ knee
+    return m
 
 
 def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[str, int],

@@ -36,7 +36,8 @@ import cv2
 import numpy as np
 
 from engines.warp.background import KEYWORDS, NAMED_COLOURS, is_picture, make_background
-from engines.warp.foreshortening import LimbDirections, cut_extremities, extremity_transform, hand_turns
+from engines.warp.foreshortening import (LimbDirections, cut_extremities, cut_knees, extremity_transform, hand_turns,
+                                         knee_transform)
 from engines.warp.held import held_transforms
 from engines.warp.layers import EDGE_REACH, Layer, build_layers, continue_below, mask_from_pose, soft_joints
 from engines.warp.skin import (NECK_TOP, NECK_TOP_CHEST, blend_affine, blend_strength, covers_between_thighs,
@@ -121,6 +122,7 @@ class WarpRenderer:
         self._bg: np.ndarray | None = None
         self._skins: dict = {}
         self._extremity_cuts: dict = {}
+        self._knee_cuts: dict = {}   # thigh layer -> its knee piece (engines.warp.foreshortening)
         self._holding: set[str] = set()   # forearms whose hand holds a ball (engines.warp.held)
         self._edge = None   # parts.Edge: the bottom edge a photo cut at the chest keeps
         self._hand_edges: dict = {}   # forearm layer -> parts.Edge where its hand meets the photo's last row
@@ -179,8 +181,7 @@ class WarpRenderer:
         self._joints = soft_joints(segs, radius, self._ref_xy)
         self._layers, self._edge, self._hand_edges = _at_bottom_edge(self._layers, self._ref_xy, ok, h)
         self._directions = LimbDirections(self._ref_xy, ok, COCO17.index)
-        self._extremity_cuts = (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index)
-                                if self.options.blend != "skin" else {})
+        self._extremity_cuts, self._knee_cuts = self._cut_ends(ok)
         self._holding = {l.name.replace("held", "forearm") for l in self._layers if l.name.endswith("held")}
         self._skins = {}
         if self.options.blend == "seams":
@@ -210,6 +211,14 @@ class WarpRenderer:
         self._hands_src = (img, reference_pose, found) if (self.options.hands and any(
             l.name.endswith("forearm") for l in self._layers)) else None
         log.info("warp renderer prepared: %dx%d, layers %s", w, h, [l.name for l in self._layers])
+
+    def _cut_ends(self, ok: np.ndarray) -> tuple[dict, dict]:
+        """The forearms' and shins' hand and foot pieces, the thighs' knee pieces
+        (engines.warp.foreshortening); none with blend=skin."""
+        if self.options.blend == "skin":
+            return {}, {}
+        return (cut_extremities(self._layers, self._ref_xy, ok, COCO17.index),
+                cut_knees(self._layers, self._ref_xy, ok, COCO17.index))
 
     @property
     def rest_pose(self) -> Pose:
@@ -326,7 +335,8 @@ class WarpRenderer:
                     turns=None) -> None:
         """One layer by the mechanism that moves it: the head field, the finger rig, then with
         blend=skin (``inv``: the parts' inverse transforms) linear blend skinning at its joints, else
-        the blended seams; a part with neither is drawn rigid."""
+        the blended seams; a part with neither is drawn rigid. A thigh drawn short (pointing at the
+        camera) gets its knee piece over it at the knee's own size (foreshortening.knee_transform)."""
         if layer.name == "head" and (self._head is not None or layer.name in self._skins):
             self._draw_head(layer, mats, t, ok, expression, canvas, alpha)
         elif layer.name in fingers:
@@ -341,6 +351,10 @@ class WarpRenderer:
             self._draw_skin(layer, mats, canvas, alpha)
         else:
             self._draw_part(layer, mats[layer.name], canvas, alpha, (turns or {}).get(layer.name))
+        knee = self._knee_cuts.get(layer.name)
+        end = knee_transform(layer.name, mats[layer.name], self._ref_xy, COCO17.index) if knee is not None else None
+        if end is not None:   # a thigh pointing at the camera: its knee at its own size over it
+            self._draw(knee, end, canvas, alpha)
 
     def close(self) -> None:
         self._layers = []
