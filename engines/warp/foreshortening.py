@@ -143,6 +143,19 @@ class LimbDirections:
 EXTREMITY_LIMBS = ("forearm", "shin")   # the limbs that carry a hand or a foot
 
 
+def _along_bone(layer: Layer, a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """Each pixel of the layer's patch as its position along the bone a->b (0 at a, 1 at b); None
+    for a bone under 1 px."""
+    v = b - a
+    ll = float(v @ v)
+    if ll < 1.0:
+        return None
+    ph, pw = layer.patch.shape[:2]
+    x0, y0 = layer.origin
+    qx, qy = np.meshgrid(np.arange(pw, dtype=np.float64) + x0, np.arange(ph, dtype=np.float64) + y0)
+    return ((qx - a[0]) * v[0] + (qy - a[1]) * v[1]) / ll
+
+
 def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[str, int]
                     ) -> dict[str, tuple[Layer, Layer]]:
     """{forearm or shin layer name: (limb piece, hand or foot piece)}: the pixels before the wrist or
@@ -155,16 +168,9 @@ def cut_extremities(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: 
         if part is None or not layer.name.endswith(EXTREMITY_LIMBS):
             continue
         e, w = index[part.start], index[part.end]
-        if not (ok[e] and ok[w]):
+        t = _along_bone(layer, xy[e], xy[w]) if (ok[e] and ok[w]) else None
+        if t is None:
             continue
-        v = xy[w] - xy[e]
-        ll = float(v @ v)
-        if ll < 1.0:
-            continue
-        ph, pw = layer.patch.shape[:2]
-        x0, y0 = layer.origin
-        qx, qy = np.meshgrid(np.arange(pw, dtype=np.float64) + x0, np.arange(ph, dtype=np.float64) + y0)
-        t = ((qx - xy[e][0]) * v[0] + (qy - xy[e][1]) * v[1]) / ll
         limb, end = _piece(layer, t < 1.0), _piece(layer, t >= HAND_CUT)
         if limb is not None and end is not None:
             out[layer.name] = (limb[0], end[0])
@@ -182,16 +188,10 @@ def cut_knees(layers: list[Layer], xy: np.ndarray, ok: np.ndarray, index: dict[s
         if part is None or not layer.name.endswith("thigh"):
             continue
         h, k = index[part.start], index[part.end]
-        if not (ok[h] and ok[k]):
+        t = _along_bone(layer, xy[h], xy[k]) if (ok[h] and ok[k]) else None
+        if t is None:
             continue
-        v = xy[k] - xy[h]
-        ll = float(v @ v)
-        if ll < 1.0:
-            continue
-        ph, pw = layer.patch.shape[:2]
-        x0, y0 = layer.origin
-        qx, qy = np.meshgrid(np.arange(pw, dtype=np.float64) + x0, np.arange(ph, dtype=np.float64) + y0)
-        got = _piece(layer, ((qx - xy[h][0]) * v[0] + (qy - xy[h][1]) * v[1]) / ll >= KNEE_CUT)
+        got = _piece(layer, t >= KNEE_CUT)
         if got is not None:
             out[layer.name] = got[0]
     return out
