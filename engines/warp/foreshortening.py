@@ -213,22 +213,36 @@ def knee_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: dict[s
     pose_squats measured 6.42 degrees of bone error instead of 6.00 (main 6.31; at KNEE_KEEP 0.6,
     KNEE_TURN_FROM 0.45)."""
     part = PART_BY_NAME[name]
-    hip, knee = ref_xy[index[part.start]], ref_xy[index[part.end]]
-    v0 = knee - hip
-    l0 = float(np.hypot(*v0))
-    if l0 < 1e-6:
+    knee = ref_xy[index[part.end]]
+    bone = _drawn_bone(own, ref_xy[index[part.start]], knee)
+    if bone is None:
         return None
-    v1 = own[:, :2] @ v0
-    across = float(np.hypot(*(own[:, :2] @ np.array([-v0[1], v0[0]])))) / l0
+    v0, l0, v1, across = bone
     share = float(np.hypot(*v1)) / (across * l0) if across > 1e-9 else 1.0
     if share >= KNEE_KEEP:
         return None
     f = min(max((share - KNEE_TURN_FROM) / (KNEE_KEEP - KNEE_TURN_FROM), 0.0), 1.0)
-    u = _turned(v0 / l0, f * _angle(v0, v1))
-    k1 = own[:, :2] @ knee + own[:, 2]
-    m = limb_transform(knee, knee + v0, k1, k1 + u * l0)
+    return _end_piece(own, knee, v0, _turned(v0 / l0, f * _angle(v0, v1)) * l0, across)
+
+
+def _drawn_bone(own: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple | None:
+    """(rest bone a->b, its length, the bone as ``own`` draws it, ``own``'s scale across the bone);
+    None for a bone under 1e-6 px."""
+    v0 = b - a
+    l0 = float(np.hypot(*v0))
+    if l0 < 1e-6:
+        return None
+    across = float(np.hypot(*(own[:, :2] @ np.array([-v0[1], v0[0]])))) / l0
+    return v0, l0, own[:, :2] @ v0, across
+
+
+def _end_piece(own: np.ndarray, end: np.ndarray, v0: np.ndarray, v: np.ndarray, across: float) -> np.ndarray:
+    """The affine that draws the piece at the bone's end ``end`` (rest bone ``v0``) along ``v``
+    (its own length), at the scale ``across``, anchored where ``own`` puts ``end``."""
+    e1 = own[:, :2] @ end + own[:, 2]
+    m = limb_transform(end, end + v0, e1, e1 + v)
     m[:, :2] *= across
-    m[:, 2] = k1 - m[:, :2] @ knee
+    m[:, 2] = e1 - m[:, :2] @ end
     return m
 
 
@@ -240,25 +254,19 @@ def extremity_transform(name: str, own: np.ndarray, ref_xy: np.ndarray, index: d
     the bone; None when the limb is drawn about its rest length against that (within HAND_KEEP either way:
     draw it whole)."""
     part = PART_BY_NAME[name]
-    e, w = ref_xy[index[part.start]], ref_xy[index[part.end]]
-    v0 = w - e
-    l0 = float(np.hypot(*v0))
-    if l0 < 1e-6:
+    w = ref_xy[index[part.end]]
+    bone = _drawn_bone(own, ref_xy[index[part.start]], w)
+    if bone is None:
         return None
-    v1 = own[:, :2] @ v0
+    v0, l0, v1, across = bone
     l1 = float(np.hypot(*v1))
-    across = float(np.hypot(*(own[:, :2] @ np.array([-v0[1], v0[0]])))) / l0
     if l1 < 1e-6 or HAND_KEEP * across * l0 <= l1 <= across * l0 / HAND_KEEP:
         return None
-    w1 = own[:, :2] @ w + own[:, 2]
     if name.endswith("shin"):   # a foot keeps the photo's orientation (see the module doc)
-        return np.hstack([across * np.eye(2), (w1 - across * w)[:, None]])
+        return np.hstack([across * np.eye(2), (own[:, :2] @ w + own[:, 2] - across * w)[:, None]])
     u = (hand_direction(v0, v1, l1 / (across * l0)) if hand_turn is None
          else _turned(v0 / l0, hand_turn))
-    m = limb_transform(w, w + v0, w1, w1 + u * l0)
-    m[:, :2] *= across
-    m[:, 2] = w1 - m[:, :2] @ w
-    return m
+    return _end_piece(own, w, v0, u * l0, across)
 
 
 def hand_direction(v0: np.ndarray, v1: np.ndarray, share: float) -> np.ndarray:
