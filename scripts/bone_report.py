@@ -315,20 +315,13 @@ def run(spec: str, args) -> dict:
     """Drive one run the way `repose evaluate` does; the recorded rows, its summary and, with --akd,
     the images of its worst frames by AKD."""
     from realtime.app.commands import evaluate_cmd
-    from realtime.errors import InputError
-    from realtime.inputs import open_input
 
     ns = evaluate_args(spec, args)
     rec = Recorder(worst=args.worst if args.akd else 0)
     undo = rec.install()
     try:
         renderer = evaluate_cmd.build_renderer(ns)
-        with open_input(ns.driver, max_frames=ns.max_frames) as video:
-            frames = iter(video)
-            first = next(frames, None)
-            if first is None:
-                raise InputError(f"{ns.driver}: holds no frame; expected a video of one person")
-            res = evaluate_cmd._drive(ns, renderer, None, first, frames, video.total, video.mode)
+        res = evaluate_cmd.drive_clip(ns, renderer)
         renderer.close()
     finally:
         undo()

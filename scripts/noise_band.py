@@ -44,8 +44,6 @@ def run_once(spec: str, args, seed: int | None) -> dict:
 
     import engines.reenact as er
     from realtime.app.commands import evaluate_cmd
-    from realtime.errors import InputError
-    from realtime.inputs import open_input
     from scripts.bone_report import evaluate_args
 
     ns = evaluate_args(spec, args)
@@ -55,12 +53,7 @@ def run_once(spec: str, args, seed: int | None) -> dict:
         er.render_with = lambda renderer, target, cues: noisy(orig(renderer, target, cues), args.sigma, rng)
     try:
         renderer = evaluate_cmd.build_renderer(ns)
-        with open_input(ns.driver, max_frames=ns.max_frames) as video:
-            frames = iter(video)
-            first = next(frames, None)
-            if first is None:
-                raise InputError(f"{ns.driver}: holds no frame; expected a video of one person")
-            res = evaluate_cmd._drive(ns, renderer, None, first, frames, video.total, video.mode)
+        res = evaluate_cmd.drive_clip(ns, renderer)
         renderer.close()
     finally:
         er.render_with = orig

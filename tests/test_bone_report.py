@@ -122,6 +122,19 @@ def test_akd_parts_sum_to_evaluates_akd(capsys, tmp_path, media_dir):
     assert sheet.stat().st_size > 10_000
 
 
+@pytest.mark.slow
+def test_reference_frame_and_reestimate_reach_the_run_as_in_evaluate(media_dir):
+    """`--option reference-frame=N` makes frame N the reference and every other frame a target, the
+    earlier ones too, as `repose evaluate --reference-frame N` does (the report once took frame 0
+    whatever was asked); `--option reestimate=image` re-reads in image mode."""
+    br = _load()
+    args = SimpleNamespace(media=str(media_dir), max_frames=5, no_retarget=False, neutral="reference",
+                           option=["reference-frame=3", "reestimate=image"], akd=False, worst=0)
+    got = br.run("webcam_signing.mp4", args)
+    assert [r["i"] + 1 for r in got["rows"]] == [0, 1, 2, 4]   # a row's i is its frame index - 1
+    assert got["summary"]["reestimate"] == "image"
+
+
 def test_run_names_stay_inside_out_whatever_paths_are_given():
     """A clip or photo given by its whole path names its outputs by stem: they land in --out, not
     beside the media."""

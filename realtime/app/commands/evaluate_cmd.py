@@ -95,7 +95,6 @@ def check_args(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from realtime.errors import InputError
-    from realtime.inputs import open_input
 
     check_args(args)
     profile = None
@@ -104,21 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
         profile = CalibrationProfile.load(args.calibration)
     renderer = build_renderer(args)   # prepared below, once the reference is known
-    # frames are streamed: estimated, rendered and scored one at a time
-    with open_input(args.driver, max_frames=args.max_frames) as video:
-        frames = iter(video)
-        first = next(itertools.islice(frames, args.reference_frame, None), None)
-        if first is None:
-            raise InputError(f"{args.driver}: holds no frame {args.reference_frame}; expected --reference-frame "
-                             "below the number of frames (and --max-frames)")
-        reestimate = video.mode if args.reestimate == "driver" else "image"
-        if args.reference_frame:
-            # every other frame is a target, the earlier ones too: the clip read again, in order
-            with open_input(args.driver, max_frames=args.max_frames) as again:
-                others = (f for f in again if f.index != first.index)
-                res = _drive(args, renderer, profile, first, others, video.total, reestimate)
-        else:
-            res = _drive(args, renderer, profile, first, frames, video.total, reestimate)
+    res = drive_clip(args, renderer, profile)
     renderer.close()
     if res.frames == 0:
         raise InputError(f"{args.driver}: holds only one frame; --self needs at least 2")
@@ -135,6 +120,30 @@ def run(args: argparse.Namespace) -> int:
         for k, v in summary.items():
             print(f"{k:>12}: {v:.4g}" if isinstance(v, float) else f"{k:>12}: {v}", file=sys.stdout)
     return 0
+
+
+def drive_clip(args: argparse.Namespace, renderer, profile=None):
+    """Stream the driver (its frames estimated, rendered and scored one at a time), with --self
+    frame --reference-frame as the reference and every other frame, the earlier ones too, a target;
+    outputs re-read in the driver's mode (--reestimate driver) or in image mode: ``_drive``'s
+    EvalResult. The one way `repose evaluate` and the report scripts (scripts/bone_report.py,
+    scripts/noise_band.py) read a clip."""
+    from realtime.errors import InputError
+    from realtime.inputs import open_input
+
+    with open_input(args.driver, max_frames=args.max_frames) as video:
+        frames = iter(video)
+        first = next(itertools.islice(frames, args.reference_frame, None), None)
+        if first is None:
+            raise InputError(f"{args.driver}: holds no frame {args.reference_frame}; expected --reference-frame "
+                             "below the number of frames (and --max-frames)")
+        reestimate = video.mode if args.reestimate == "driver" else "image"
+        if not args.reference_frame:
+            return _drive(args, renderer, profile, first, frames, video.total, reestimate)
+        # every other frame is a target, the earlier ones too: the clip read again, in order
+        with open_input(args.driver, max_frames=args.max_frames) as again:
+            others = (f for f in again if f.index != first.index)
+            return _drive(args, renderer, profile, first, others, video.total, reestimate)
 
 
 def auto_retarget(rest_pose):
