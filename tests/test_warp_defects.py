@@ -649,12 +649,12 @@ def _hand_along(wrist: np.ndarray, v: np.ndarray) -> "Hand":
 
 
 def test_a_rigged_hand_under_a_short_forearm_keeps_its_wrist_at_its_length(figure):
-    """A forearm drawn at 0.4 of its length (pointing at the camera) whose fingers would follow the
+    """A forearm drawn at 0.4 of its length (pointing at the camera) whose fingers follow the
     driver's: the finger rig moved the whole layer by the forearm's map, so a watch strap just above
     the wrist was squashed with the forearm into a thin line and the photo's fingers spread along
     the driver's (pose_squats: the left wrist read 20-43 px off, the forearm 15-33 degrees). Drawn
-    short, the forearm keeps its wrist and hand at their own length, rigid
-    (foreshortening.extremity_transform); drawn at its length, the rig still moves the fingers."""
+    short, the forearm keeps its wrist end at its own length (foreshortening.extremity_transform),
+    the rig moving the fingers from there."""
     from engines.warp.hands import HandRig
 
     ref = figure.pose.xy.astype(np.float64)
@@ -684,4 +684,4 @@ def test_a_rigged_hand_under_a_short_forearm_keeps_its_wrist_at_its_length(figur
     drawn.clear()
     got = strap_px(0.4)
     assert got >= 6, f"the strap squashed to {got} px along the forearm (0.08 of it: 7.6 px at rest)"
-    assert not drawn
+    assert drawn, "the fingers still follow the driver's"

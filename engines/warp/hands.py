@@ -61,8 +61,7 @@ class HandRig:
         self.src = hand.xy.astype(np.float64)
         self.size = max(hand.size, 1e-6)
         self.ms = 0.0
-        self._pieces: list[tuple[np.ndarray, tuple[int, int]]] | None = None
-        self._key: tuple | None = None
+        self._cuts: dict[tuple, list[tuple[np.ndarray, tuple[int, int]]]] = {}
 
     def points(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> np.ndarray:
         """(21, 2) output px of the avatar's hand: the palm turned like the driver's at the carried
@@ -104,10 +103,10 @@ class HandRig:
         output box clipped to ``size`` (w, h), or None off-canvas. scale: the hand's scale (the
         body's; None: the forearm's)."""
         t0 = time.perf_counter()
-        if self._key != (id(patch), origin):
-            self._pieces = cut_hand(patch, origin, self.hand)
-            self._key = (id(patch), origin)
-        got = draw_pieces(self._pieces, self.transforms(driver, forearm, scale), size)
+        key = (id(patch), origin)
+        if key not in self._cuts:
+            self._cuts[key] = cut_hand(patch, origin, self.hand)
+        got = draw_pieces(self._cuts[key], self.transforms(driver, forearm, scale), size)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
 

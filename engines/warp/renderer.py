@@ -337,12 +337,13 @@ class WarpRenderer:
         blend=skin (``inv``: the parts' inverse transforms) linear blend skinning at its joints, else
         the blended seams; a part with neither is drawn rigid. A thigh drawn short (pointing at the
         camera) gets its knee piece over it at the knee's own size (foreshortening.knee_transform).
-        The finger rig draws a forearm only where it is drawn about its rest length (``_fingers_follow``)."""
+        A forearm drawn short or long keeps its wrist and hand at their own length, with the fingers
+        following or rigid (``_draw_hand``, ``_draw_part``)."""
         if layer.name == "head" and (self._head is not None or layer.name in self._skins):
             self._draw_head(layer, mats, t, ok, expression, canvas, alpha)
-        elif layer.name in fingers and self._fingers_follow(layer.name, mats[layer.name]):
+        elif layer.name in fingers:
             rig, hand, scale = fingers[layer.name]
-            self._draw_hand(layer, mats[layer.name], rig, hand, canvas, alpha, scale)
+            self._draw_hand(layer, mats[layer.name], rig, hand, canvas, alpha, scale, (turns or {}).get(layer.name))
         elif inv is not None:
             if self._joints.get(layer.name):
                 self._draw_skinned(layer, mats, inv, canvas, alpha)
@@ -356,23 +357,6 @@ class WarpRenderer:
         end = knee_transform(layer.name, mats[layer.name], self._ref_xy, COCO17.index) if knee is not None else None
         if end is not None:   # a thigh pointing at the camera: its knee at its own size over it
             self._draw(knee, end, canvas, alpha)
-
-    def _fingers_follow(self, name: str, m: np.ndarray) -> bool:
-        """Whether the finger rig draws forearm ``name`` under its map ``m``: not while the forearm is
-        drawn short or long in 2-D (foreshortening.extremity_transform gives its hand piece), where the
-        wrist and hand keep their own length and are drawn rigid, turned as the driver's hand.
-
-        The rig moves the whole forearm layer by ``m`` (only its palm and fingers at the body's scale):
-        under a forearm pointing at the camera it squashed the wrist with it (a watch strap drawn as a
-        thin line) and spread the photo's fingers, bent and overlapping in 2-D, along the driver's
-        (a hand in shreds), and MediaPipe read the wrist beside it: pose_squats' left forearm, drawn at
-        0.2-0.7 of its length on 40 of 64 frames, 5.47 degrees off (15-33 on its worst frames, the
-        wrist 20-43 px away); drawn rigid there 4.15, the right forearm (drawn up to 1.2 times its
-        length) 4.01 -> 3.50. presenter_desk's hands, followed at about their length, kept
-        hands_found 0.82 and finger_bend_corr 0.58."""
-        if name not in self._extremity_cuts:
-            return True
-        return extremity_transform(name, m, self._ref_xy, COCO17.index) is None
 
     def close(self) -> None:
         self._layers = []
@@ -473,9 +457,25 @@ class WarpRenderer:
         return skin.far
 
     def _draw_hand(self, layer: Layer, m: np.ndarray, rig, hand, canvas: np.ndarray,
-                   alpha: np.ndarray | None, scale: float) -> None:
+                   alpha: np.ndarray | None, scale: float, hand_turn: float | None = None) -> None:
         """A forearm layer with its fingers moved like the driver's (engines.warp.hands), the hand at
-        the body's ``scale`` (not the forearm's stretch: that is foreshortening)."""
+        the body's ``scale`` (not the forearm's stretch: that is foreshortening). A forearm drawn short
+        or long (foreshortening.extremity_transform) keeps its wrist end at its own length here too: the
+        rig draws that end piece (``cut_extremities``: from HAND_CUT of the forearm on, the hand with
+        it) by the hand piece's map, over the rest of the forearm drawn by ``m``.
+
+        Moved whole by ``m``, a forearm pointing at the camera squashed its wrist (pose_squats' watch
+        strap drawn as a thin line across a stub, the palm placed past it, the fingers in shreds) and
+        MediaPipe read the wrist beside it: the left forearm, drawn at 0.2-0.7 of its length on 40 of
+        64 frames, 5.47 degrees off (15-33 on its worst frames, the wrist 20-43 px away)."""
+        cut = self._extremity_cuts.get(layer.name)
+        end = extremity_transform(layer.name, m, self._ref_xy, COCO17.index, hand_turn) if cut else None
+        if end is not None:
+            self._draw(cut[0], m, canvas, alpha)
+            got = rig.draw(cut[1].patch, cut[1].origin, end, hand, self._size, scale)
+            if got is not None:
+                _composite(*got, canvas, alpha)
+            return
         got = rig.draw(layer.patch, layer.origin, m, hand, self._size, scale)
         if got is not None:
             _composite(*got, canvas, alpha)
