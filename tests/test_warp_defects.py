@@ -629,3 +629,59 @@ def _lie(region: np.ndarray) -> float:
     evals, evecs = np.linalg.eigh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
     major = evecs[:, np.argmax(evals)]
     return float(np.degrees(np.arctan2(major[1], major[0]))) % 180.0
+
+
+def _hand_along(wrist: np.ndarray, v: np.ndarray) -> "Hand":
+    """A straight open hand (realtime.hands.Hand) at ``wrist``, its fingers along ``v`` (the
+    forearm's elbow -> wrist), within the figure's hand capsule (0.32 of the forearm long)."""
+    from realtime.hands import FINGERS, THUMB, WRIST, Hand
+
+    u = v / np.hypot(*v)
+    n = np.array([-u[1], u[0]])
+    xy = np.zeros((21, 2))
+    xy[WRIST] = wrist
+    for k, finger in enumerate(FINGERS):
+        for j, idx in enumerate(finger):
+            xy[idx] = wrist + (0.16 + 0.045 * j) * np.hypot(*v) * u + (-6.0 + 4.0 * k) * n
+    for j, idx in enumerate(THUMB):
+        xy[idx] = wrist + (0.04 + 0.03 * j) * np.hypot(*v) * u + (8.0 + 2.0 * j) * n
+    return Hand(xy.astype(np.float32), np.zeros(21, np.float32), "left", 480, 640)
+
+
+def test_a_rigged_hand_under_a_short_forearm_keeps_its_wrist_at_its_length(figure):
+    """A forearm drawn at 0.4 of its length (pointing at the camera) whose fingers follow the
+    driver's: the finger rig moved the whole layer by the forearm's map, so a watch strap just above
+    the wrist was squashed with the forearm into a thin line and the photo's fingers spread along
+    the driver's (pose_squats: the left wrist read 20-43 px off, the forearm 15-33 degrees). Drawn
+    short, the forearm keeps its wrist end at its own length (foreshortening.extremity_transform),
+    the rig moving the fingers from there."""
+    from engines.warp.hands import HandRig
+
+    ref = figure.pose.xy.astype(np.float64)
+    el, wr = ref[IX["left_elbow"]], ref[IX["left_wrist"]]
+    v = wr - el
+    img = figure.image.copy()
+    n = 20.0 * np.array([-v[1], v[0]]) / np.hypot(*v)
+    strap = np.round([el + 0.9 * v - n, el + 0.9 * v + n, el + 0.98 * v + n, el + 0.98 * v - n]).astype(np.int32)
+    cv2.fillConvexPoly(img, strap, (40, 220, 40))      # green across the forearm, 0.08 of it long
+    r = create_renderer("warp", background="black", face=False, hands=False)
+    r.prepare(img, figure.pose, figure.mask)
+    rig = HandRig(_hand_along(wr, v))
+    drawn = []
+    real_draw = rig.draw
+    rig.draw = lambda *a, **kw: drawn.append(1) or real_draw(*a, **kw)
+    r._hands = {"left": rig}
+
+    def strap_px(share: float) -> int:
+        xy = figure.pose.xy.copy()
+        xy[IX["left_wrist"]] = el + share * v
+        out = r.render(replace(figure.pose, xy=xy), hands={"left": _hand_along(el + share * v, v)})
+        pts = np.round([el + share * v + f * v for f in np.linspace(-0.3, 0.1, 200)]).astype(int)
+        px = {tuple(p) for p in pts if out[p[1], p[0], 1] > 180 and out[p[1], p[0], 2] < 90}
+        return len(px)
+
+    assert strap_px(1.0) >= 6 and drawn, "at its length the strap is whole and the fingers follow"
+    drawn.clear()
+    got = strap_px(0.4)
+    assert got >= 6, f"the strap squashed to {got} px along the forearm (0.08 of it: 7.6 px at rest)"
+    assert drawn, "the fingers still follow the driver's"

@@ -78,3 +78,35 @@ def test_an_edge_on_palm_keeps_a_third_of_its_width():
     pts = rig.points(open_hand([[0.0, 0.0], [0.0, 1.0]]), np.eye(2, 3), scale=1.0)
     span = np.ptp(pts[KNUCKLES][:, 0])
     assert span == pytest.approx(PALM_SCALE_RANGE[0] * np.ptp(avatar.xy[KNUCKLES][:, 0]), rel=0.05)
+
+
+def fingers_together(gap: float) -> Hand:
+    """open_hand with its four fingers drawn ``gap`` px apart past the knuckles (a hand seen from
+    the side or held flat with its fingers together: each finger over its neighbour)."""
+    hand = open_hand()
+    xy = hand.xy.copy()
+    for k, finger in enumerate(FINGERS):
+        for j, idx in enumerate(finger[1:]):
+            xy[idx] = (300.0 - 20 + gap * (k - 1.5), 350.0 - 120 - 30 * j)
+    return Hand(xy, hand.z, hand.side, hand.width, hand.height)
+
+
+def test_a_hand_whose_fingers_lie_over_one_another_stays_rigid():
+    from engines.warp.hands import rig_hands
+
+    img = np.zeros((480, 640, 3), np.uint8)
+    apart, together = open_hand(), fingers_together(8.0)
+    assert set(rig_hands(img, None, found={"left": apart})) == {"left"}
+    assert rig_hands(img, None, found={"left": together}) == {}
+    # fingers a finger's width apart (their capsules just touch) are still cut apart
+    assert set(rig_hands(img, None, found={"left": fingers_together(0.25 * apart.size)})) == {"left"}
+
+
+def test_finger_overlap_reads_fingers_over_one_another_at_any_size():
+    from engines.warp.hands import finger_overlap
+
+    assert finger_overlap(open_hand()) == pytest.approx(0.0, abs=1e-6)
+    together = fingers_together(8.0)
+    assert finger_overlap(together) > 0.8
+    small = Hand(together.xy * 0.25, together.z, together.side, together.width, together.height)
+    assert finger_overlap(small) == pytest.approx(finger_overlap(together), abs=0.03)

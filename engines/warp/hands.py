@@ -4,9 +4,13 @@ each moved into the driver's hand shape.
 Prepared once: MediaPipe Hands (image mode) on a crop around each wrist of the reference (when the
 renderer estimates the reference itself: the hands' pixels then go to their forearm layers whole,
 however far the fingers reach past the wrist); a hand is rigged only when it is large enough
-(``min_px``, wrist to middle-finger base) and open enough (mean PIP bend under ``max_bend_deg``: a
-fist cannot be opened without inventing fingers); otherwise that hand stays rigid on its forearm, as
-before (a one-line notice).
+(``min_px``, wrist to middle-finger base), open enough (mean PIP bend under ``max_bend_deg``: a
+fist cannot be opened without inventing fingers) and its fingers apart in the photo (finger_overlap
+under ``max_overlap``: a hand seen from the side, or fingers held together, shows its fingers over
+one another; cut apart, each piece carries slivers of its neighbours, spread along the driver's
+fingers they drew pink shreds: pose_squats' half-closed hands, 0.51 and 0.52, pose.jpg's edge-on
+hands 0.64 and 0.82; webcam_still's curled hand 0.42, webcam signing's open hands 0.01 and 0);
+otherwise that hand stays rigid on its forearm, as before (a one-line notice).
 On first use the forearm layer's hand pixels are cut into 16 pieces: the palm (the polygon of wrist,
 thumb base and knuckles) and 15 finger segments (thumb CMC-MCP-IP-TIP, each finger MCP-PIP-DIP-TIP),
 every pixel to the nearest (capsules 0.12 of the hand size wide; pixels of the hand's hull further
@@ -34,7 +38,7 @@ import cv2
 import numpy as np
 
 from engines.warp.parts import LENGTH_SCALE_RANGE, _affine, apply
-from realtime.hands import SIDES, WRIST, Hand, HandEstimator, finger_bend
+from realtime.hands import FINGERS, SIDES, WRIST, Hand, HandEstimator, finger_bend
 from realtime.pose import Pose
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,8 @@ OVERLAP = 0.06      # each piece grows into its neighbours by this much of the h
 #: the palm's stretches (palm_linear), relative to the hand's scale: a palm seen edge-on is drawn at
 #: least this wide, never wider than 1.5 times the photo's
 PALM_SCALE_RANGE = (0.3, 1.5)
+#: finger_overlap's raster: px per hand size
+OVERLAP_RES = 100
 
 
 class HandRig:
@@ -61,8 +67,7 @@ class HandRig:
         self.src = hand.xy.astype(np.float64)
         self.size = max(hand.size, 1e-6)
         self.ms = 0.0
-        self._pieces: list[tuple[np.ndarray, tuple[int, int]]] | None = None
-        self._key: tuple | None = None
+        self._cuts: dict[tuple, list[tuple[np.ndarray, tuple[int, int]]]] = {}
 
     def points(self, driver: Hand, forearm: np.ndarray, scale: float | None = None) -> np.ndarray:
         """(21, 2) output px of the avatar's hand: the palm turned like the driver's at the carried
@@ -104,10 +109,10 @@ class HandRig:
         output box clipped to ``size`` (w, h), or None off-canvas. scale: the hand's scale (the
         body's; None: the forearm's)."""
         t0 = time.perf_counter()
-        if self._key != (id(patch), origin):
-            self._pieces = cut_hand(patch, origin, self.hand)
-            self._key = (id(patch), origin)
-        got = draw_pieces(self._pieces, self.transforms(driver, forearm, scale), size)
+        key = (id(patch), origin)
+        if key not in self._cuts:
+            self._cuts[key] = cut_hand(patch, origin, self.hand)
+        got = draw_pieces(self._cuts[key], self.transforms(driver, forearm, scale), size)
         self.ms = (time.perf_counter() - t0) * 1000.0
         return got
 
@@ -270,10 +275,29 @@ def hand_regions(hands: dict[str, Hand], h: int, w: int) -> dict[str, np.ndarray
     return out
 
 
+def finger_overlap(hand: Hand) -> float:
+    """How much the four fingers lie over one another in the image: the mean share of a finger's
+    capsule (PIP to tip, cut_hand's half-width WIDTH) that a neighbour's capsule covers too; 0 for
+    fingers apart, 1 for fingers drawn one on another. Measured on a raster of OVERLAP_RES px per
+    hand size, so the same for any size of photo."""
+    size = max(hand.size, 1e-6)
+    xy = (hand.xy.astype(np.float64) - hand.xy.min(axis=0)) * (OVERLAP_RES / size) + OVERLAP_RES
+    w, h = (xy.max(axis=0) + OVERLAP_RES).astype(int) + 1
+    masks = []
+    for finger in FINGERS:
+        m = np.zeros((h, w), np.uint8)
+        for a, b in zip(finger[1:], finger[2:]):
+            cv2.line(m, tuple(int(v) for v in np.round(xy[a])), tuple(int(v) for v in np.round(xy[b])), 1,
+                     int(round(2 * WIDTH * OVERLAP_RES)))
+        masks.append(m)
+    count = np.sum(masks, axis=0)
+    return float(np.mean([((m > 0) & (count > m)).sum() / max(int(m.sum()), 1) for m in masks]))
+
+
 def rig_hands(img: np.ndarray, pose: Pose, min_px: float = 18.0, max_bend_deg: float = 45.0,
-              found: dict[str, Hand] | None = None) -> dict[str, HandRig]:
-    """{side: HandRig} of the reference's open, visible hands (BGR photo, its pose; ``found``: the
-    hands already detected)."""
+              found: dict[str, Hand] | None = None, max_overlap: float = 0.46) -> dict[str, HandRig]:
+    """{side: HandRig} of the reference's open, visible hands whose fingers are apart (module doc;
+    BGR photo, its pose; ``found``: the hands already detected)."""
     if found is None:
         found = find_hands(img, pose)
     rigs = {}
@@ -281,9 +305,10 @@ def rig_hands(img: np.ndarray, pose: Pose, min_px: float = 18.0, max_bend_deg: f
         hand = found.get(side)
         if hand is None:
             continue
-        if hand.size < min_px or finger_bend(hand) > max_bend_deg:
-            log.info("the reference's %s hand is too small or closed (%.0f px, bend %.0f deg): it stays rigid",
-                     side, hand.size, finger_bend(hand))
+        if hand.size < min_px or finger_bend(hand) > max_bend_deg or finger_overlap(hand) > max_overlap:
+            log.info("the reference's %s hand is too small, closed or its fingers over one another (%.0f px, "
+                     "bend %.0f deg, overlap %.2f): it stays rigid", side, hand.size, finger_bend(hand),
+                     finger_overlap(hand))
             continue
         rigs[side] = HandRig(hand)
     if not rigs:
