@@ -13,6 +13,7 @@ change anything. ``--json PATH`` writes the same numbers. Bad input: exit 2, one
 
     PYTHONPATH=$PWD python scripts/noise_band.py --self pose_squats.mp4 --seeds 4
     PYTHONPATH=$PWD python scripts/noise_band.py --self webcam_talking.mp4 --neutral reference --max-frames 0
+    PYTHONPATH=$PWD python scripts/noise_band.py --self webcam_signing.mp4 --neutral reference --option reference-frame=268
 """
 from __future__ import annotations
 
