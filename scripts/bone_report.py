@@ -499,23 +499,31 @@ def _write_akd_sheet(sheet: list, path: Path) -> None:
                 [cv2.IMWRITE_JPEG_QUALITY, 88])
 
 
-def _parser() -> argparse.ArgumentParser:
-    from realtime.app.cli import CliParser
+def add_run_flags(p: argparse.ArgumentParser, max_frames: int) -> None:
+    """The flags that say how a run reads its clip, shared with scripts/noise_band.py: --media,
+    --max-frames, --neutral and --option (any other evaluate flag, ``name=value`` for its value)."""
     from realtime.app.commands.evaluate_cmd import RETARGET_FOR
     from scripts.quality_report import _find_media
+
+    p.add_argument("--media", default=str(_find_media()))
+    p.add_argument("--max-frames", type=int, default=max_frames, help="at most N frames of each clip (0: the whole clip)")
+    p.add_argument("--neutral", choices=tuple(RETARGET_FOR), default=None,
+                   help="with --self: the driver's neutral pose, as `repose evaluate --neutral` (default auto)")
+    p.add_argument("--option", action="append", default=[],
+                   help="an evaluate flag without its --, e.g. no-face or reference-frame=268")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from realtime.app.cli import CliParser
 
     p = CliParser(prog="bone_report.py", description=__doc__.splitlines()[0])
     p.add_argument("--self", dest="selfs", action="append", default=[], metavar="CLIP")
     p.add_argument("--cross", action="append", default=[], metavar="IMAGE:CLIP")
-    p.add_argument("--media", default=str(_find_media()))
-    p.add_argument("--max-frames", type=int, default=60, help="at most N frames of each clip (0: the whole clip)")
+    add_run_flags(p, max_frames=60)
     p.add_argument("--no-retarget", action="store_true")
-    p.add_argument("--neutral", choices=tuple(RETARGET_FOR), default=None,
-                   help="with --self: the driver's neutral pose, as `repose evaluate --neutral` (default auto)")
     p.add_argument("--akd", action="store_true",
                    help="AKD per keypoint (floor, outside-frame share), the worst frames by AKD, <out>/<run>_akd.jpg")
     p.add_argument("--worst", type=int, default=8, help="with --akd: frames on the sheet")
-    p.add_argument("--option", action="append", default=[], help="an evaluate flag without its --, e.g. no-face")
     p.add_argument("--head-limit", type=float, default=None,
                    help="engines.warp.parts.HEAD_TURN_LIMIT for this run (0: the head's similarity alone)")
     p.add_argument("--out", default="runs/bones")

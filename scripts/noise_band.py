@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""How far `repose evaluate`'s figures move under noise no one can see: the band a renderer change
-must leave before its whole-clip figure means anything.
+"""How far `repose evaluate`'s figures move under noise no one can see.
+
+That band is what a renderer change must leave before its whole-clip figure means anything.
 
 One run (``--self CLIP`` or ``--cross IMAGE:CLIP``) is driven exactly as `repose evaluate` drives it
 (scripts/bone_report.py's evaluate_args: retargeting, the face and the hands, outputs re-read in the
@@ -86,18 +87,13 @@ def table(name: str, clean: dict, runs: list[dict], sigma: float) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     from realtime.app.cli import CliParser
-    from realtime.app.commands.evaluate_cmd import RETARGET_FOR
-    from scripts.quality_report import _find_media
+    from scripts.bone_report import add_run_flags
 
     p = CliParser(prog="noise_band.py", description=__doc__.splitlines()[0])
     run = p.add_mutually_exclusive_group(required=True)
     run.add_argument("--self", dest="self_clip", metavar="CLIP")
     run.add_argument("--cross", metavar="IMAGE:CLIP")
-    p.add_argument("--media", default=str(_find_media()))
-    p.add_argument("--max-frames", type=int, default=0, help="at most N frames (0: the whole clip)")
-    p.add_argument("--neutral", choices=tuple(RETARGET_FOR), default=None,
-                   help="with --self: the driver's neutral pose, as `repose evaluate --neutral` (default auto)")
-    p.add_argument("--option", action="append", default=[], help="an evaluate flag without its --, e.g. no-face")
+    add_run_flags(p, max_frames=0)
     p.add_argument("--seeds", type=int, default=4, help="noisy runs (default 4)")
     p.add_argument("--sigma", type=float, default=2.0, help="noise, grey levels (default 2: invisible)")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the figures as JSON")

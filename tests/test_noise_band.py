@@ -3,7 +3,6 @@ spread; the run as rendered is `repose evaluate`'s own figure and a noisy run di
 input exits 2 with one line and writes nothing."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,40 +11,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from scripts import noise_band
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("noise_band", ROOT / "scripts" / "noise_band.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_noise_is_seeded_small_and_clipped():
-    nb = _load()
     img = np.zeros((60, 80, 3), np.uint8)
     img[:, 40:] = 255
-    a = nb.noisy(img, 2.0, np.random.default_rng(1))
-    b = nb.noisy(img, 2.0, np.random.default_rng(1))
-    c = nb.noisy(img, 2.0, np.random.default_rng(2))
+    a = noise_band.noisy(img, 2.0, np.random.default_rng(1))
+    b = noise_band.noisy(img, 2.0, np.random.default_rng(1))
+    c = noise_band.noisy(img, 2.0, np.random.default_rng(2))
     assert a.dtype == np.uint8 and np.array_equal(a, b) and not np.array_equal(a, c)
     d = a.astype(int) - img
     # black stays >= 0 and white <= 255 (clipped, not wrapped); the rest moves by a few grey levels
     assert (d[:, :40] >= 0).all() and (d[:, 40:] <= 0).all() and np.abs(d).max() <= 12
     mid = np.full((200, 200, 3), 128, np.uint8)
-    m = nb.noisy(mid, 2.0, np.random.default_rng(3)).astype(float) - 128
+    m = noise_band.noisy(mid, 2.0, np.random.default_rng(3)).astype(float) - 128
     assert abs(m.mean()) < 0.05 and 1.8 < m.std() < 2.2
 
 
 def test_band_is_min_max_spread_of_the_seeds_and_table_lists_every_run():
-    nb = _load()
     runs = [{"bone_deg": 3.2, "akd_256": 1.6, "mouth_corr": None}, {"bone_deg": 3.5, "akd_256": 1.5, "mouth_corr": 0.9}]
-    b = nb.band(runs)
+    b = noise_band.band(runs)
     assert b["bone_deg"] == {"min": 3.2, "max": 3.5, "spread": pytest.approx(0.3)}
     assert b["akd_256"]["spread"] == pytest.approx(0.1)
     assert "mouth_corr" not in b          # missing on one seed: no band
-    text = nb.table("clip", {"bone_deg": 3.1, "akd_256": 1.7}, runs, 2.0)
+    text = noise_band.table("clip", {"bone_deg": 3.1, "akd_256": 1.7}, runs, 2.0)
     assert "| as rendered | 3.1 | 1.7 |" in text and "| seed 1 | 3.5 | 1.5 |" in text
     assert "| spread | 0.3 | 0.1 |" in text
 
@@ -72,13 +64,12 @@ def test_as_rendered_is_evaluates_figure_and_noise_moves_it(capsys, tmp_path, me
     the noisy runs are re-read from other pixels (their whole-frame L1 against the real frames rises)."""
     from realtime.app.cli import main
 
-    nb = _load()
     n = 4
     assert main(["evaluate", "--driver", str(media_dir / "pose_squats.mp4"), "--self", "--max-frames", str(n),
                  "--json"]) == 0
     cli = json.loads(capsys.readouterr().out)
     out = tmp_path / "band.json"
-    assert nb.main(["--self", "pose_squats.mp4", "--max-frames", str(n), "--seeds", "2", "--media", str(media_dir),
+    assert noise_band.main(["--self", "pose_squats.mp4", "--max-frames", str(n), "--seeds", "2", "--media", str(media_dir),
                     "--json", str(out)]) == 0
     got = json.loads(out.read_text())
     assert got["as_rendered"]["bone_deg"] == pytest.approx(cli["bone_deg"], abs=1e-9)

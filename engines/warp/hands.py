@@ -305,10 +305,10 @@ def rig_hands(img: np.ndarray, pose: Pose, min_px: float = 18.0, max_bend_deg: f
         hand = found.get(side)
         if hand is None:
             continue
-        if hand.size < min_px or finger_bend(hand) > max_bend_deg or finger_overlap(hand) > max_overlap:
+        bend, overlap = finger_bend(hand), finger_overlap(hand)
+        if hand.size < min_px or bend > max_bend_deg or overlap > max_overlap:
             log.info("the reference's %s hand is too small, closed or its fingers over one another (%.0f px, "
-                     "bend %.0f deg, overlap %.2f): it stays rigid", side, hand.size, finger_bend(hand),
-                     finger_overlap(hand))
+                     "bend %.0f deg, overlap %.2f): it stays rigid", side, hand.size, bend, overlap)
             continue
         rigs[side] = HandRig(hand)
     if not rigs:
