@@ -15,6 +15,7 @@ CORE = [
     "pyvirtualcam>=0.11",
     "flask>=3.0",                  # `repose editor`: the pose editor's local web server
     "pillow>=10",                  # editor uploads: format and size read from the header before decoding
+    "threadpoolctl>=3.1",          # numpy's BLAS on one thread (realtime/cpu.py)
 ]
 
 EXTRAS = {

@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from realtime.cpu import single_threaded_blas
 from realtime.mailbox import Mailbox, MailboxClosed
 from realtime.overlay import HudInfo, draw_hud
 from realtime.pose import Pose
@@ -248,6 +249,7 @@ class Pipeline:
         if self._started:
             raise RuntimeError("pipeline already started")
         self._started = True
+        single_threaded_blas()   # its threads would spin on the cores the stages need (realtime.cpu)
         self._t_start = time.perf_counter()
         self.stats.started = self._t_start
         for t in self._threads:

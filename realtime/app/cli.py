@@ -73,12 +73,13 @@ def _one_line(text: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from realtime import media, outputs, progress, quiet
+    from realtime import cpu, media, outputs, progress, quiet
     from realtime.signals import exit_code_of, handle_signals, received
 
     parser = build_parser()
     args = parser.parse_args(argv)
     quiet.configure(args.verbose)
+    cpu.single_threaded_blas()
     progress.force(True if args.progress else None)
     media.set_strict(args.strict)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
